@@ -1,0 +1,90 @@
+import type { Family } from '../core/address.js';
+import { ExitCode, XtbanError } from '../core/errors.js';
+import { parseFilterTable } from '../core/iptables-save.js';
+import { findDifferences, planApply, type RestorePlan } from '../core/ruleset-plan.js';
+import { renderFamily } from '../core/ruleset.js';
+import { dryRunFirewall, systemFirewall, type Firewall } from '../adapters/firewall.js';
+import { procLists } from '../adapters/recent-lists.js';
+import type { Config } from '../config/schema.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { familyName } from './output.js';
+
+// The families any jail uses, IPv4 first.
+export function familiesInUse(config: Config): Family[] {
+  return ([4, 6] as const).filter((family) => config.jails.some((jail) => jail.families.includes(family)));
+}
+
+// Plans and applies every family; verifies afterwards that the table now matches.
+export async function applyRuleset(config: Config, firewall: Firewall, options: { dryRun: boolean; onReadFailure?: (family: Family, error: unknown) => void }): Promise<RestorePlan[]> {
+  const plans: RestorePlan[] = [];
+  for (const family of familiesInUse(config)) {
+    let saved = '';
+    try {
+      saved = await firewall.save(family);
+    } catch (error) {
+      if (!options.dryRun || !options.onReadFailure) throw error;
+      options.onReadFailure(family, error);
+    }
+    const desired = renderFamily(config.jails, family);
+    const plan = planApply(parseFilterTable(saved), desired, family);
+    plans.push(plan);
+    if (plan.script === '') continue;
+    await firewall.restore(family, plan.script);
+    if (options.dryRun) continue;
+    const left = findDifferences(parseFilterTable(await firewall.save(family)), desired);
+    if (left.length > 0) {
+      throw new XtbanError(`${familyName(family)} ruleset still differs after apply: ${left.map((finding) => finding.detail).join('; ')}`, {
+        exitCode: ExitCode.system,
+        hint: 'another program may be changing the firewall at the same time; run `xtban check` to see the state',
+      });
+    }
+  }
+  return plans;
+}
+
+// `xtban apply`
+export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }): Promise<number> {
+  const { out, config } = await commandContext(options);
+  const dryRun = options.dryRun === true;
+  const real = systemFirewall(config.backend);
+  const printed: { family: Family; script: string }[] = [];
+  const firewall = dryRun ? dryRunFirewall(real, (family, script) => printed.push({ family, script })) : real;
+  const plans = await applyRuleset(config, firewall, {
+    dryRun,
+    onReadFailure: (family, error) =>
+      out.note(`note: cannot read the ${familyName(family)} ruleset (${error instanceof Error ? error.message : String(error)}); showing the ruleset for an empty table`),
+  });
+  const lists = procLists();
+  const missingLists: string[] = [];
+  if (!dryRun) {
+    for (const jail of config.jails) if (!(await lists.exists(jail.list))) missingLists.push(jail.list);
+  }
+  out.result({
+    dryRun,
+    families: plans.map((plan) => ({
+      family: plan.family,
+      changed: plan.script !== '',
+      changes: plan.findings.map(({ jail, kind, detail }) => ({ jail, kind, detail })),
+      script: plan.script,
+    })),
+    missingLists,
+  });
+  for (const plan of plans) {
+    const name = familyName(plan.family);
+    if (plan.script === '') {
+      out.line(`${name}: every jail already in place, nothing changed`);
+      continue;
+    }
+    if (dryRun) {
+      out.line(`# ${name}: would feed this to ${plan.family === 4 ? 'iptables' : 'ip6tables'}-restore --noflush`);
+      out.line(plan.script.trimEnd());
+      continue;
+    }
+    for (const finding of plan.findings) out.line(`${name}: repaired ${finding.jail}: ${finding.detail}`);
+  }
+  if (missingLists.length > 0) {
+    out.note(`warning: list${missingLists.length > 1 ? 's' : ''} ${missingLists.join(', ')} not found in /proc/net/xt_recent after apply`);
+    return ExitCode.partial;
+  }
+  return ExitCode.ok;
+}

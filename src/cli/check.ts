@@ -1,0 +1,40 @@
+import { parseFilterTable } from '../core/iptables-save.js';
+import { selectJails } from '../core/jail-selection.js';
+import { findDifferences, type Finding } from '../core/ruleset-plan.js';
+import { renderFamily } from '../core/ruleset.js';
+import { systemFirewall } from '../adapters/firewall.js';
+import { procLists } from '../adapters/recent-lists.js';
+import { ExitCode } from '../core/errors.js';
+import { commandContext, type GlobalOptions } from './context.js';
+import { familyName } from './output.js';
+
+// `xtban check`: exit 0 when every chain, jump and list is in place (fail2ban's actioncheck contract).
+export async function checkCommand(options: GlobalOptions & { jail?: string }): Promise<number> {
+  const { out, config } = await commandContext(options);
+  const jails = selectJails(config, options.jail);
+  const firewall = systemFirewall(config.backend);
+  const lists = procLists();
+  const findings: Finding[] = [];
+  for (const family of [4, 6] as const) {
+    const desired = renderFamily(jails, family);
+    if (desired.length === 0) continue;
+    findings.push(...findDifferences(parseFilterTable(await firewall.save(family)), desired));
+  }
+  const present = new Set(await lists.names());
+  for (const jail of jails) {
+    if (!present.has(jail.list)) {
+      findings.push({ family: jail.families[0] ?? 4, jail: jail.name, kind: 'list-missing', detail: `list ${jail.list} is missing from ${lists.directory}` });
+    }
+  }
+  out.result({ ok: findings.length === 0, jails: jails.map((jail) => jail.name), problems: findings });
+  if (findings.length === 0) {
+    out.line(`ok: ${jails.length} jail${jails.length === 1 ? '' : 's'} in place (${jails.map((jail) => jail.name).join(', ')})`);
+    return ExitCode.ok;
+  }
+  for (const finding of findings) {
+    const where = finding.kind === 'list-missing' ? 'kernel' : familyName(finding.family);
+    out.line(`missing: ${finding.jail} (${where}): ${finding.detail}`);
+  }
+  out.note('run `xtban apply` to repair');
+  return ExitCode.partial;
+}

@@ -1,0 +1,30 @@
+import { ExitCode, XtbanError } from '../core/errors.js';
+import { loadConfig, resolveConfigPath } from '../config/load.js';
+import { effectiveConfig, effectiveConfigToml } from '../config/show.js';
+import { createOutput } from './output.js';
+import type { GlobalOptions } from './context.js';
+
+// `xtban config check`: validates and exits 0 or 2, printing every problem with its key path.
+export async function configCheckCommand(options: GlobalOptions): Promise<number> {
+  const out = createOutput(options.json === true);
+  const path = resolveConfigPath(options.config);
+  try {
+    const config = await loadConfig(path);
+    out.result({ ok: true, source: path, jails: config.jails.map((jail) => jail.name) });
+    out.line(`ok: ${path} is valid (${config.jails.length} jail${config.jails.length === 1 ? '' : 's'}: ${config.jails.map((jail) => jail.name).join(', ')})`);
+    return ExitCode.ok;
+  } catch (error) {
+    if (!(error instanceof XtbanError) || !options.json) throw error;
+    out.result({ ok: false, source: path, error: error.message, hint: error.hint });
+    return error.exitCode;
+  }
+}
+
+// `xtban config show`: the effective config, defaults included, as TOML or JSON.
+export async function configShowCommand(options: GlobalOptions): Promise<number> {
+  const out = createOutput(options.json === true);
+  const config = await loadConfig(resolveConfigPath(options.config));
+  if (out.json) out.result(effectiveConfig(config));
+  else process.stdout.write(effectiveConfigToml(config));
+  return ExitCode.ok;
+}

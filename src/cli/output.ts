@@ -1,0 +1,47 @@
+// Renders rows as an aligned text table; the first row is the header.
+export function renderTable(rows: readonly (readonly string[])[], options: { alignRight?: readonly number[] } = {}): string {
+  if (rows.length === 0) return '';
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  const right = new Set(options.alignRight ?? []);
+  return rows
+    .map((row) =>
+      row
+        .map((cell, index) => (index === row.length - 1 && !right.has(index) ? cell : right.has(index) ? cell.padStart(widths[index] ?? 0) : cell.padEnd(widths[index] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+// Where command output goes: stdout for results, stderr for notes, so --json stays parseable.
+export interface Output {
+  json: boolean;
+  // A human line on stdout (suppressed under --json).
+  line(text: string): void;
+  // A note or warning for people on stderr (shown in both modes).
+  note(text: string): void;
+  // The machine-readable result under --json (ignored otherwise).
+  result(value: unknown): void;
+}
+
+// The terminal's output, or any pair of writers for tests.
+export function createOutput(json: boolean, stdout: (text: string) => void = (text) => process.stdout.write(text), stderr: (text: string) => void = (text) => process.stderr.write(text)): Output {
+  return {
+    json,
+    line(text) {
+      if (!json) stdout(`${text}\n`);
+    },
+    note(text) {
+      stderr(`${text}\n`);
+    },
+    result(value) {
+      if (json) stdout(`${JSON.stringify(value, null, 2)}\n`);
+    },
+  };
+}
+
+// "IPv4" / "IPv6" for messages.
+export function familyName(family: 4 | 6): string {
+  return family === 4 ? 'IPv4' : 'IPv6';
+}

@@ -1,0 +1,128 @@
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { inputError } from './errors.js';
+
+export type Family = 4 | 6;
+
+// A validated, canonical address: what is shown to people and what is written to the kernel.
+export interface Address {
+  family: Family;
+  // IPv4 dotted quad or IPv6 in RFC 5952 compressed form.
+  text: string;
+}
+
+// A validated network: an address range from a CIDR or a single address.
+export interface Network {
+  family: Family;
+  // Canonical network address (host bits cleared).
+  address: string;
+  prefix: number;
+}
+
+const CONTROL_OR_SPACE = /[\s\x00-\x1f\x7f]/;
+
+function describe(input: string): string {
+  return JSON.stringify(input);
+}
+
+// Parses one address as a user would type it; refuses anything that is not exactly one IP address.
+export function parseAddress(input: string, where = 'address'): Address {
+  if (typeof input !== 'string' || input.length === 0) {
+    throw inputError(`${where}: empty address`, 'give an IPv4 address such as 192.0.2.7 or an IPv6 address such as 2001:db8::7');
+  }
+  if (input.length > 64) {
+    throw inputError(`${where}: ${describe(input.slice(0, 64))}... is too long to be an IP address`);
+  }
+  if (CONTROL_OR_SPACE.test(input)) {
+    throw inputError(`${where}: ${describe(input)} contains whitespace or control characters`, 'give exactly one address per argument');
+  }
+  if (input.includes('/')) {
+    throw inputError(`${where}: ${describe(input)} is a network, a single address is expected`, 'ban one address at a time; ranges are banned with a jail mask');
+  }
+  if (input.includes('%')) {
+    throw inputError(`${where}: ${describe(input)} has an IPv6 zone index, which the kernel lists cannot hold`, 'drop the %zone part; link-local addresses are the same on every link');
+  }
+  const kind = isIP(input);
+  if (kind === 0) {
+    const looksLikeName = /[g-z]/i.test(input) && !input.includes(':');
+    throw inputError(
+      `${where}: ${describe(input)} is not a valid IP address`,
+      looksLikeName ? 'host names are not resolved: give the IP address itself' : 'IPv4 is four decimal numbers 0-255 (192.0.2.7); IPv6 is hex groups (2001:db8::7)',
+    );
+  }
+  if (kind === 4) {
+    return { family: 4, text: input };
+  }
+  const parsed = ipaddr.IPv6.parse(input);
+  if (parsed.isIPv4MappedAddress()) {
+    return { family: 4, text: parsed.toIPv4Address().toString() };
+  }
+  return { family: 6, text: parsed.toRFC5952String() };
+}
+
+// Parses an address or CIDR (safelists, masks); a bare address is a /32 or /128.
+export function parseNetwork(input: string, where = 'network'): Network {
+  if (typeof input !== 'string' || input.length === 0) {
+    throw inputError(`${where}: empty network`, 'give an address or a CIDR such as 192.0.2.0/24');
+  }
+  const slash = input.indexOf('/');
+  const addressPart = slash === -1 ? input : input.slice(0, slash);
+  const prefixPart = slash === -1 ? undefined : input.slice(slash + 1);
+  let address: Address;
+  try {
+    address = parseAddress(addressPart, where);
+  } catch (error) {
+    throw inputError(`${where}: ${describe(input)} is not a valid address or CIDR`, 'use forms such as 192.0.2.0/24, 198.51.100.7, 2001:db8::/32');
+  }
+  const mapped = address.family === 4 && addressPart.includes(':');
+  const max = address.family === 4 && !mapped ? 32 : 128;
+  let prefix = max;
+  if (prefixPart !== undefined) {
+    if (!/^\d{1,3}$/.test(prefixPart) || Number(prefixPart) > max) {
+      throw inputError(`${where}: ${describe(input)} has a bad prefix length`, `${max === 32 ? 'IPv4' : 'IPv6'} prefixes run from 0 to ${max}`);
+    }
+    prefix = Number(prefixPart);
+    // A mapped IPv4 CIDR (::ffff:192.0.2.0/120) keeps its meaning as IPv4.
+    if (mapped) {
+      if (prefix < 96) throw inputError(`${where}: ${describe(input)} mixes an IPv4-mapped address with a prefix shorter than /96`);
+      prefix -= 96;
+    }
+  }
+  if (mapped && prefix === 128) prefix = 32;
+  return { family: address.family, address: maskAddress(address, prefix).text, prefix };
+}
+
+// Clears host bits: the kernel does not apply a rule's --mask to written addresses, so xtban does.
+export function maskAddress(address: Address, prefix: number): Address {
+  const bytes = ipaddr.parse(address.text).toByteArray();
+  const keep = prefix;
+  for (let i = 0; i < bytes.length; i++) {
+    const bitsHere = Math.max(0, Math.min(8, keep - i * 8));
+    const byte = bytes[i] ?? 0;
+    bytes[i] = bitsHere === 8 ? byte : bitsHere === 0 ? 0 : byte & (0xff << (8 - bitsHere)) & 0xff;
+  }
+  const masked = ipaddr.fromByteArray(bytes);
+  return { family: address.family, text: address.family === 4 ? masked.toString() : (masked as ipaddr.IPv6).toRFC5952String() };
+}
+
+// True when the network contains the address (same family only).
+export function networkContains(network: Network, address: Address): boolean {
+  if (network.family !== address.family) return false;
+  return maskAddress(address, network.prefix).text === network.address;
+}
+
+// Renders a network as people write it.
+export function formatNetwork(network: Network): string {
+  const max = network.family === 4 ? 32 : 128;
+  return network.prefix === max ? network.address : `${network.address}/${network.prefix}`;
+}
+
+// The all-ones mask iptables-save prints for a full-length --mask.
+export function fullMask(family: Family): string {
+  return family === 4 ? '255.255.255.255' : 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+}
+
+// The form the kernel prints in a list file: IPv4 as is, IPv6 with every group in four digits.
+export function kernelPrintedForm(text: string): string {
+  return text.includes(':') ? ipaddr.IPv6.parse(text).toNormalizedString().split(':').map((group) => group.padStart(4, '0')).join(':') : text;
+}
