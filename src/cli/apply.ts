@@ -42,6 +42,16 @@ export async function applyRuleset(config: Config, firewall: Firewall, options: 
   return plans;
 }
 
+// What apply did about each finding, in words.
+const REPAIR_WORDS: Partial<Record<string, string>> = {
+  'chain-missing': 'created the chain',
+  'chain-differs': 'rewrote the chain',
+  'jump-missing': 'added the jump',
+  'jump-differs': 'replaced the jump',
+  'jump-duplicated': 'removed duplicate jumps',
+  'jump-unwanted': 'removed the jump',
+};
+
 // `xtban apply`
 export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }): Promise<number> {
   const { out, config } = await commandContext(options);
@@ -80,7 +90,7 @@ export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }
       out.line(plan.script.trimEnd());
       continue;
     }
-    for (const finding of plan.findings) out.line(`${name}: repaired ${finding.jail}: ${finding.detail}`);
+    for (const finding of plan.findings) out.line(`${name}: ${finding.jail}: ${REPAIR_WORDS[finding.kind] ?? 'repaired'} (${finding.detail})`);
   }
   if (missingLists.length > 0) {
     out.note(`warning: list${missingLists.length > 1 ? 's' : ''} ${missingLists.join(', ')} not found in /proc/net/xt_recent after apply`);

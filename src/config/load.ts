@@ -34,7 +34,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown
         .join('\n');
     }
     const value = valueAt(raw, issue.path);
-    const shown = value === undefined ? '' : ` = ${JSON.stringify(value)}`;
+    const shown = value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value)) ? '' : ` = ${JSON.stringify(value)}`;
     const message = issue.message.replace(/^Invalid input: /, '');
     return `${keyPath(issue.path)}${shown}: ${message}`;
   });

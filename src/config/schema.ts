@@ -96,8 +96,18 @@ export const configSchema = z.strictObject({
     })
     .default({ backend: 'auto' }),
   jails: z
-    .record(z.string().superRefine(checked((value: string) => validateJailName(value))), jailTable)
-    .refine((jails) => Object.keys(jails).length > 0, 'at least one jail, for example [jails.ssh]'),
+    .record(z.string(), jailTable)
+    .superRefine((jails, ctx) => {
+      if (Object.keys(jails).length === 0) ctx.addIssue({ code: 'custom', message: 'at least one jail, for example [jails.ssh]' });
+      for (const name of Object.keys(jails)) {
+        try {
+          validateJailName(name, 'jail name');
+        } catch (error) {
+          if (!(error instanceof XtbanError)) throw error;
+          ctx.addIssue({ code: 'custom', path: [name], message: `${error.message}${error.hint ? ` (${error.hint})` : ''}` });
+        }
+      }
+    }),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,80 @@
+import { ageSeconds, isWithinWindow, secondsLeft, stampToWallMs, type KernelClock } from './jiffies.js';
+import type { RecentEntry } from './proc-format.js';
+
+// One kernel list entry as status reports it.
+export interface EntryStatus {
+  address: string;
+  family: 4 | 6;
+  lastSeenJiffies: number;
+  lastSeen: string;
+  ageSeconds: number;
+  // undefined for a list that belongs to no jail (its window is unknown).
+  secondsLeft: number | undefined;
+  hits: number;
+  ttl: number;
+  state: 'live' | 'stale' | 'unknown';
+}
+
+// One list: how full it is and what it holds.
+export interface ListStatus {
+  jail: string | undefined;
+  list: string;
+  windowSeconds: number | undefined;
+  exists: boolean;
+  capacity: number;
+  used: number;
+  free: number;
+  usePercent: number;
+  live: number;
+  stale: number;
+  entries: EntryStatus[];
+}
+
+// The fill level at which status warns that evictions are near.
+export const CAPACITY_WARNING_PERCENT = 80;
+
+// Builds one list's report from its parsed entries, the kernel clock and the list capacity.
+// Live means the newest stamp still counts for --update --seconds window (the kernel's rule).
+export function buildListStatus(
+  input: { jail: string | undefined; list: string; windowSeconds: number | undefined; entries: readonly RecentEntry[] | undefined },
+  clock: KernelClock,
+  capacity: number,
+): ListStatus {
+  const entries = (input.entries ?? []).map((entry): EntryStatus => {
+    const window = input.windowSeconds;
+    const live = window === undefined ? undefined : isWithinWindow(clock, entry.lastSeen, window);
+    return {
+      address: entry.address,
+      family: entry.family,
+      lastSeenJiffies: entry.lastSeen,
+      lastSeen: new Date(Math.round(stampToWallMs(clock, entry.lastSeen))).toISOString(),
+      ageSeconds: Math.max(0, ageSeconds(clock, entry.lastSeen)),
+      secondsLeft: window === undefined ? undefined : secondsLeft(clock, entry.lastSeen, window),
+      hits: entry.stamps.length,
+      ttl: entry.ttl,
+      state: live === undefined ? 'unknown' : live ? 'live' : 'stale',
+    };
+  });
+  // Most recent first: what an administrator looks for.
+  entries.sort((a, b) => a.ageSeconds - b.ageSeconds || a.address.localeCompare(b.address));
+  const used = entries.length;
+  return {
+    jail: input.jail,
+    list: input.list,
+    windowSeconds: input.windowSeconds,
+    exists: input.entries !== undefined,
+    capacity,
+    used,
+    free: Math.max(0, capacity - used),
+    usePercent: capacity > 0 ? Math.round((used / capacity) * 1000) / 10 : 0,
+    live: entries.filter((entry) => entry.state === 'live').length,
+    stale: entries.filter((entry) => entry.state === 'stale').length,
+    entries,
+  };
+}
+
+// The exact ways to raise ip_list_tot, for the capacity warning.
+export function capacityAdvice(capacity: number): string {
+  const suggested = Math.max(capacity * 10, 1000);
+  return `raise the limit: "options xt_recent ip_list_tot=${suggested}" in /etc/modprobe.d/xt_recent.conf (module), or "xt_recent.ip_list_tot=${suggested}" on the kernel command line (built in); then reboot`;
+}

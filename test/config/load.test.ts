@@ -1,0 +1,100 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfigText, resolveConfigPath } from '../../src/config/load.js';
+import { effectiveConfig, effectiveConfigToml } from '../../src/config/show.js';
+import { XtbanError } from '../../src/core/errors.js';
+
+const example = new URL('../../fixtures/config/example.toml', import.meta.url).pathname;
+
+function problems(text: string): string {
+  try {
+    parseConfigText(text, 'test.toml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(XtbanError);
+    expect((error as XtbanError).exitCode).toBe(2);
+    return (error as XtbanError).message;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config loading', () => {
+  it('reads the example with every default applied', async () => {
+    const config = await loadConfig(example);
+    expect(config.backend).toBe('auto');
+    const [ssh, web] = config.jails;
+    expect(ssh).toEqual({
+      name: 'ssh', chain: 'xtban-ssh', list: 'xtban-ssh', protocol: 'tcp', ports: ['22'], windowSeconds: 3600,
+      action: 'DROP', families: [4, 6], hooks: ['INPUT'], log: { prefix: 'xtban ssh: ', rate: '6/min' },
+    });
+    expect(web).toMatchObject({ list: 'web-offenders', ports: ['80', '443', '8000:8010'], windowSeconds: 600, families: [4], hooks: ['INPUT', 'FORWARD'], log: undefined });
+  });
+
+  it('applies defaults to a minimal jail', () => {
+    const config = parseConfigText('[jails.ssh]\n', 'min.toml');
+    expect(config.jails[0]).toMatchObject({ protocol: 'tcp', ports: [], windowSeconds: 3600, action: 'DROP', families: [4, 6], hooks: ['INPUT'], list: 'xtban-ssh', log: undefined });
+    expect(parseConfigText('[jails.ssh]\nlog = true\n', 'log.toml').jails[0]?.log).toEqual({ prefix: 'xtban ssh: ', rate: '6/min' });
+  });
+
+  it('prefers --config, then XTBAN_CONFIG, then the default path', () => {
+    expect(resolveConfigPath('/a.toml', { XTBAN_CONFIG: '/b.toml' })).toBe('/a.toml');
+    expect(resolveConfigPath(undefined, { XTBAN_CONFIG: '/b.toml' })).toBe('/b.toml');
+    expect(resolveConfigPath(undefined, {})).toBe('/etc/xtban/xtban.toml');
+  });
+
+  it('names a missing file and says how to fix it', async () => {
+    const error = await loadConfig('/nonexistent/xtban.toml').catch((caught: XtbanError) => caught);
+    expect(error).toBeInstanceOf(XtbanError);
+    expect((error as XtbanError).message).toBe('config /nonexistent/xtban.toml does not exist');
+    expect((error as XtbanError).hint).toMatch(/--config PATH or set XTBAN_CONFIG/);
+  });
+
+  it('reports a TOML syntax error with its line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xtban-config-'));
+    const path = join(dir, 'broken.toml');
+    await writeFile(path, '[jails.ssh]\nwindow = "1h\n');
+    await expect(loadConfig(path)).rejects.toThrow(new RegExp(`config ${path}:2:`));
+  });
+});
+
+describe('config errors name the key path and the bad value', () => {
+  it.each([
+    ['[jails.ssh]\nwindw = "1h"\n', 'jails.ssh.windw: unknown key'],
+    ['[jails.ssh]\n[jail.web]\n', 'jail: unknown key'],
+    ['[jails.ssh]\nwindow = "abc"\n', 'jails.ssh.window = "abc": "abc" is not a duration'],
+    ['[jails.ssh]\nwindow = "0"\n', 'jails.ssh.window = "0": "0" must be longer than zero'],
+    ['[jails.ssh]\nwindow = -1\n', 'jails.ssh.window = -1: -1 must be longer than zero'],
+    ['[jails.ssh]\nwindow = "60d"\n', 'jails.ssh.window = "60d": longer than 4294967s'],
+    ['[jails.ssh]\naction = "ACCEPT"\n', 'jails.ssh.action = "ACCEPT"'],
+    ['[jails.ssh]\nprotocol = "icmp"\n', 'jails.ssh.protocol = "icmp"'],
+    ['[jails.ssh]\nports = [0]\n', 'jails.ssh.ports[0] = 0: 0 is outside 1-65535'],
+    ['[jails.ssh]\nports = [22]\nprotocol = "all"\n', 'jails.ssh.protocol = "all": ports need protocol "tcp" or "udp"'],
+    ['[jails.ssh]\nhooks = ["OUTPUT"]\n', 'jails.ssh.hooks[0] = "OUTPUT"'],
+    ['[jails.ssh]\nhooks = ["INPUT", "INPUT"]\n', 'jails.ssh.hooks'],
+    ['[jails.ssh]\nfamily = "ipv5"\n', 'jails.ssh.family = "ipv5"'],
+    ['[jails."my jail"]\n', 'not a valid jail name'],
+    ['[jails."ssh;reboot"]\n', 'not a valid jail name'],
+    [`[jails.${'a'.repeat(23)}]\n`, '28-character iptables chain name'],
+    ['[jails.ssh]\nlist = "../etc"\n', 'jails.ssh.list = "../etc": "../etc" is not a valid list name'],
+    ['[jails.ssh]\nlog = { prefix = "a\\"b" }\n', 'jails.ssh.log.prefix'],
+    ['[jails.ssh]\nlog = { rate = "often" }\n', 'jails.ssh.log.rate = "often"'],
+    ['[firewall]\nbackend = "pf"\n[jails.ssh]\n', 'firewall.backend = "pf"'],
+    ['[firewall]\n', 'jails'],
+    ['[jails]\n', 'at least one jail'],
+  ])('%j', (text, expected) => {
+    expect(problems(text)).toContain(expected);
+  });
+});
+
+describe('config show', () => {
+  it('writes out every default, in TOML that loads back to the same config', async () => {
+    const config = await loadConfig(example);
+    const toml = effectiveConfigToml(config);
+    expect(toml).toContain('backend = "auto"');
+    expect(toml).toContain('hooks = [ "INPUT" ]');
+    const again = parseConfigText(toml, 'roundtrip.toml');
+    expect(again.jails).toEqual(config.jails);
+    expect(effectiveConfig(config)['jails']).toHaveProperty('ssh.window_seconds', 3600);
+  });
+});
