@@ -35,7 +35,7 @@ async function capturedAt(directory: string): Promise<number | undefined> {
 }
 
 function renderList(status: ListStatus): string {
-  const title = status.jail === undefined ? `list ${status.list} (no jail)` : `jail ${status.jail}  list ${status.list}  window ${formatDuration(status.windowSeconds ?? 0)}`;
+  const title = status.jail === null ? `list ${status.list} (no jail)` : `jail ${status.jail}  list ${status.list}  window ${formatDuration(status.windowSeconds ?? 0)}`;
   if (!status.exists) return `${title}\n  missing: the list does not exist; run \`xtban apply\``;
   const summary = `  used ${status.used}/${status.capacity} (${status.usePercent}%, ${status.free} free)  live ${status.live}  stale ${status.stale}`;
   if (status.entries.length === 0) return `${title}\n${summary}\n  (empty)`;
@@ -45,7 +45,7 @@ function renderList(status: ListStatus): string {
       entry.address,
       localTime(entry.lastSeen),
       formatDuration(entry.ageSeconds),
-      entry.secondsLeft === undefined ? '-' : formatDuration(entry.secondsLeft),
+      entry.secondsLeft === null ? '-' : formatDuration(entry.secondsLeft),
       String(entry.hits),
       String(entry.ttl),
       entry.state,
@@ -61,10 +61,10 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
   const jails = selectJails(config, options.jail);
   const lists = procLists(options.proc ?? PROC_LISTS_DIR);
   // Lists first, clock second: ages are then never negative.
-  const targets: { jail: string | undefined; list: string; windowSeconds: number | undefined }[] = jails.map((jail) => ({ jail: jail.name, list: jail.list, windowSeconds: jail.windowSeconds }));
+  const targets: { jail: string | null; list: string; windowSeconds: number | null }[] = jails.map((jail) => ({ jail: jail.name, list: jail.list, windowSeconds: jail.windowSeconds }));
   if (options.jail === undefined) {
     const owned = new Set(config.jails.map((jail) => jail.list));
-    for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: undefined, list: name, windowSeconds: undefined });
+    for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: null, list: name, windowSeconds: null });
   }
   const texts = await Promise.all(targets.map((target) => lists.read(target.list)));
   const clockDir = options.clock;

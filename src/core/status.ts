@@ -8,8 +8,8 @@ export interface EntryStatus {
   lastSeenJiffies: number;
   lastSeen: string;
   ageSeconds: number;
-  // undefined for a list that belongs to no jail (its window is unknown).
-  secondsLeft: number | undefined;
+  // null for a list that belongs to no jail (its window is unknown).
+  secondsLeft: number | null;
   hits: number;
   ttl: number;
   state: 'live' | 'stale' | 'unknown';
@@ -17,9 +17,10 @@ export interface EntryStatus {
 
 // One list: how full it is and what it holds.
 export interface ListStatus {
-  jail: string | undefined;
+  // null for a list that belongs to no jail.
+  jail: string | null;
   list: string;
-  windowSeconds: number | undefined;
+  windowSeconds: number | null;
   exists: boolean;
   capacity: number;
   used: number;
@@ -36,20 +37,20 @@ export const CAPACITY_WARNING_PERCENT = 80;
 // Builds one list's report from its parsed entries, the kernel clock and the list capacity.
 // Live means the newest stamp still counts for --update --seconds window (the kernel's rule).
 export function buildListStatus(
-  input: { jail: string | undefined; list: string; windowSeconds: number | undefined; entries: readonly RecentEntry[] | undefined },
+  input: { jail: string | null; list: string; windowSeconds: number | null; entries: readonly RecentEntry[] | undefined },
   clock: KernelClock,
   capacity: number,
 ): ListStatus {
   const entries = (input.entries ?? []).map((entry): EntryStatus => {
     const window = input.windowSeconds;
-    const live = window === undefined ? undefined : isWithinWindow(clock, entry.lastSeen, window);
+    const live = window === null ? undefined : isWithinWindow(clock, entry.lastSeen, window);
     return {
       address: entry.address,
       family: entry.family,
       lastSeenJiffies: entry.lastSeen,
       lastSeen: new Date(Math.round(stampToWallMs(clock, entry.lastSeen))).toISOString(),
       ageSeconds: Math.max(0, ageSeconds(clock, entry.lastSeen)),
-      secondsLeft: window === undefined ? undefined : secondsLeft(clock, entry.lastSeen, window),
+      secondsLeft: window === null ? null : secondsLeft(clock, entry.lastSeen, window),
       hits: entry.stamps.length,
       ttl: entry.ttl,
       state: live === undefined ? 'unknown' : live ? 'live' : 'stale',

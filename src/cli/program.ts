@@ -1,0 +1,157 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, XtbanError } from '../core/errors.js';
+import type { GlobalOptions } from './context.js';
+
+const EXIT_CODES = `
+Exit codes:
+  0  ok
+  1  a check found something missing, or only part of a batch succeeded
+  2  bad command line, address, name, duration or config file (nothing was written)
+  3  the kernel or iptables refused or failed (a missing list: run \`xtban apply\`)
+  4  the address is safelisted and was refused`;
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
+}
+
+// Every command module is loaded only when its command runs, so `xtban ban` starts fast.
+type Action = (...args: never[]) => Promise<number>;
+
+// The exit code of the command that ran, set by its action.
+interface Outcome {
+  code: number;
+}
+
+function runner(outcome: Outcome) {
+  return (load: () => Promise<Action>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const command = args[args.length - 1] as Command;
+      const options = command.optsWithGlobals<GlobalOptions>();
+      const positional = args.slice(0, -2);
+      const action = (await load()) as unknown as (...rest: unknown[]) => Promise<number>;
+      outcome.code = await action(...positional, options);
+    };
+}
+
+const jsonOption = () => new Option('--json', 'print the result as JSON on stdout');
+const jailOption = () => new Option('-j, --jail <name>', 'only this jail (default: every jail)');
+
+// The program: global options, one subcommand per job.
+export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command {
+  const run = runner(outcome);
+  const program = new Command('xtban')
+    .description('Sliding-window bans in the kernel: iptables chains around the recent match (xt_recent),\nfed with offending addresses, read back to report state.')
+    .version('0.1.0')
+    .option('-c, --config <path>', 'config file (default: $XTBAN_CONFIG or /etc/xtban/xtban.toml)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `${examples('xtban apply', 'xtban ban 192.0.2.7 --jail ssh', 'xtban status --json', 'xtban check || xtban apply')}${EXIT_CODES}\n`);
+
+  program
+    .command('apply')
+    .description("create or repair every jail's chain and jumps (one atomic iptables-restore per family)")
+    .option('-n, --dry-run', 'print the exact ruleset that would be restored and change nothing')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban apply', 'xtban apply --dry-run', 'xtban --config ./xtban.toml apply --json'))
+    .action(run(async () => (await import('./apply.js')).applyCommand as Action));
+
+  program
+    .command('teardown')
+    .description("remove the jails' jumps and chains (and so their lists), nothing else")
+    .addOption(jailOption())
+    .option('-n, --dry-run', 'print what would be removed and change nothing')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban teardown', 'xtban teardown --jail ssh --dry-run'))
+    .action(run(async () => (await import('./teardown.js')).teardownCommand as Action));
+
+  program
+    .command('check')
+    .description("exit 0 when every jail's chain, jump and list is in place, else list what is missing and exit 1")
+    .addOption(jailOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban check', 'xtban check --jail ssh --json', 'xtban check || xtban apply'))
+    .action(run(async () => (await import('./check.js')).checkCommand as Action));
+
+  program
+    .command('ban')
+    .description("add addresses to the jails' lists (+ADDR): they are dropped until silent for the window")
+    .argument('<address...>', 'IPv4 or IPv6 addresses (::ffff:192.0.2.7 is 192.0.2.7)')
+    .addOption(jailOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban ban 192.0.2.7', 'xtban ban 198.51.100.9 2001:db8::9 --jail ssh'))
+    .action(run(async () => (await import('./ban.js')).banAddresses as Action));
+
+  program
+    .command('unban')
+    .description("remove addresses from the jails' lists (-ADDR)")
+    .argument('<address...>', 'IPv4 or IPv6 addresses')
+    .addOption(jailOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban unban 192.0.2.7', 'xtban unban 2001:db8::9 --jail ssh --json'))
+    .action(run(async () => (await import('./ban.js')).unbanAddresses as Action));
+
+  program
+    .command('flush')
+    .description("empty the jails' lists (every ban is lifted)")
+    .addOption(jailOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban flush --jail ssh', 'xtban flush'))
+    .action(run(async () => (await import('./ban.js')).flushCommand as Action));
+
+  program
+    .command('status')
+    .description("what the kernel holds: per list use against capacity, live and stale; per entry last seen, age, time left, hits, TTL")
+    .addOption(jailOption())
+    .addOption(jsonOption())
+    .option('--proc <dir>', 'read lists from this directory instead of /proc/net/xt_recent (no root needed)')
+    .option('--clock <dir>', 'read timer_list, uptime, config.gz and captured-at from this directory instead of the live kernel')
+    .option('--sys <dir>', 'read xt_recent module parameters under this directory instead of /sys')
+    .addHelpText('after', examples('xtban status', 'xtban status --jail ssh --json', 'xtban status --proc ./fixtures/proc/net/xt_recent --clock ./fixtures/proc --sys ./fixtures/proc/sys'))
+    .action(run(async () => (await import('./status.js')).statusCommand as Action));
+
+  const config = program.command('config').description('validate or print the config file');
+  config
+    .command('check')
+    .description('validate the config file: exit 0 when valid, 2 with every problem and its key path otherwise')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban config check', 'xtban --config ./xtban.toml config check'))
+    .action(run(async () => (await import('./config.js')).configCheckCommand as Action));
+  config
+    .command('show')
+    .description('print the effective config with every default (TOML, or --json)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban config show', 'xtban config show --json'))
+    .action(run(async () => (await import('./config.js')).configShowCommand as Action));
+
+  return program;
+}
+
+function report(error: unknown): number {
+  if (error instanceof XtbanError) {
+    process.stderr.write(`xtban: ${error.message}\n${error.hint ? `  hint: ${error.hint}\n` : ''}`);
+    return error.exitCode;
+  }
+  process.stderr.write(`xtban: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return ExitCode.system;
+}
+
+// Entry: parse, run, map errors to exit codes.
+export async function main(argv: string[]): Promise<number> {
+  const outcome: Outcome = { code: ExitCode.ok };
+  const program = buildProgram(outcome);
+  program.exitOverride();
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  try {
+    await program.parseAsync(argv);
+    return outcome.code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    return report(error);
+  }
+}
+

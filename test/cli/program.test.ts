@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
+
+const example = new URL('../../fixtures/config/example.toml', import.meta.url).pathname;
+const fixtures = new URL('../../fixtures/proc', import.meta.url).pathname;
+
+let stdout = '';
+let stderr = '';
+
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const xtban = (...args: string[]) => main(['node', 'xtban', ...args]);
+
+describe('command line', () => {
+  it('shows help with examples and exit codes, exit 0', async () => {
+    expect(await xtban('--help')).toBe(0);
+    expect(stdout).toContain('Examples:');
+    expect(stdout).toContain('Exit codes:');
+    for (const command of ['apply', 'teardown', 'check', 'ban', 'unban', 'flush', 'status', 'config']) expect(stdout).toContain(command);
+  });
+
+  it('gives every command help with examples', async () => {
+    for (const command of [['apply'], ['teardown'], ['check'], ['ban'], ['unban'], ['flush'], ['status'], ['config', 'check'], ['config', 'show']]) {
+      stdout = '';
+      expect(await xtban(...command, '--help')).toBe(0);
+      expect(stdout, command.join(' ')).toMatch(/Examples:\n {2}\$ xtban /);
+    }
+  });
+
+  it('exits 2 on an unknown command or option', async () => {
+    expect(await xtban('bann', '192.0.2.7')).toBe(2);
+    expect(stderr).toContain("unknown command 'bann'");
+    expect(await xtban('ban', '--bogus', '192.0.2.7')).toBe(2);
+    expect(await xtban('ban')).toBe(2);
+    expect(stderr).toContain("missing required argument 'address'");
+  });
+
+  it.each([
+    ['1.2.3.256', 'not a valid IP address'],
+    ['1.2.3.4/24', 'a single address is expected'],
+    ['1.2.3.4\n+5.6.7.8', 'whitespace or control characters'],
+    ['fe80::1%eth0', 'zone index'],
+    ['', 'empty address'],
+    ['host.example.com', 'not a valid IP address'],
+  ])('ban %j: exit 2 with the reason, before touching any list', async (address, reason) => {
+    expect(await xtban('--config', example, 'ban', '192.0.2.1', address)).toBe(2);
+    expect(stderr).toContain(reason);
+    expect(stderr).toContain('address 2');
+    expect(stdout).toBe('');
+  });
+
+  it.each([
+    ['my jail', 'not a valid jail name'],
+    ['ssh;reboot', 'not a valid jail name'],
+    ['a'.repeat(23), '28-character iptables chain name'],
+    ['nope', 'no jail named "nope"'],
+  ])('--jail %j: exit 2', async (jail, reason) => {
+    expect(await xtban('--config', example, 'ban', '192.0.2.1', '--jail', jail)).toBe(2);
+    expect(stderr).toContain(reason);
+  });
+
+  it('refuses an IPv6 address for an IPv4-only jail', async () => {
+    expect(await xtban('--config', example, 'ban', '2001:db8::1', '--jail', 'web')).toBe(2);
+    expect(stderr).toContain('2001:db8::1 is IPv6, but jail web takes IPv4 only');
+  });
+
+  it('config check: exit 0 for a good file, 2 with the key path for a bad one', async () => {
+    expect(await xtban('--config', example, 'config', 'check')).toBe(0);
+    expect(stdout).toContain('is valid (2 jails: ssh, web)');
+    const bad = new URL('../../fixtures/config/typo.toml', import.meta.url).pathname;
+    expect(await xtban('--config', bad, 'config', 'check')).toBe(2);
+    expect(stderr).toContain('jails.ssh.windw: unknown key');
+    stdout = '';
+    expect(await xtban('--config', bad, 'config', 'check', '--json')).toBe(2);
+    expect(JSON.parse(stdout)).toMatchObject({ ok: false, source: bad });
+  });
+
+  it('config show prints the effective config as TOML and JSON', async () => {
+    expect(await xtban('--config', example, 'config', 'show')).toBe(0);
+    expect(stdout).toContain('[jails.web]');
+    expect(stdout).toContain('hooks = [ "INPUT", "FORWARD" ]');
+    stdout = '';
+    expect(await xtban('--config', example, 'config', 'show', '--json')).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ jails: { ssh: { window_seconds: 3600, list: 'xtban-ssh' } } });
+  });
+
+  it('uses XTBAN_CONFIG when --config is absent', async () => {
+    vi.stubEnv('XTBAN_CONFIG', '/nonexistent/from-env.toml');
+    expect(await xtban('config', 'check')).toBe(2);
+    expect(stderr).toContain('config /nonexistent/from-env.toml does not exist');
+    vi.unstubAllEnvs();
+  });
+
+  it('status reads captured lists without root', async () => {
+    const code = await xtban('--config', example, 'status', '--json', '--proc', `${fixtures}/net/xt_recent`, '--clock', fixtures, '--sys', `${fixtures}/sys`);
+    const report = JSON.parse(stdout);
+    expect(report.clock.hz).toBe(250);
+    expect(report.clock.method).toEqual({ hz: 'config.gz', jiffies: 'timer_list' });
+    expect(report.capacity.ipListTot).toBe(100);
+    // The example's jails have no captured lists (exit 1: missing), the captured ones are shown as lists without a jail.
+    expect(code).toBe(1);
+    const full = report.lists.find((list: { list: string }) => list.list === 'full');
+    expect(full).toMatchObject({ jail: null, used: 100, capacity: 100, usePercent: 100 });
+    expect(report.warnings.join('\n')).toContain('list full is 100% full');
+  });
+});
