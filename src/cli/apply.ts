@@ -67,7 +67,8 @@ export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }
   const lists = procLists();
   const missingLists: string[] = [];
   if (!dryRun) {
-    for (const jail of config.jails) if (!(await lists.exists(jail.list))) missingLists.push(jail.list);
+    const present = new Set(await lists.names());
+    for (const jail of config.jails) for (const list of jail.lists) if (!present.has(list.name)) missingLists.push(list.name);
   }
   out.result({
     dryRun,

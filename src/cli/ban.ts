@@ -85,7 +85,7 @@ export const unbanAddresses = (addresses: string[], options: GlobalOptions & { j
 export async function flushCommand(options: GlobalOptions & { jail?: string }): Promise<number> {
   const { out, config } = await commandContext(options);
   const jails = selectJails(config, options.jail);
-  const writes: ListWrite[] = [...new Map(jails.map((jail) => [jail.list, { jail: jail.name, list: jail.list, address: '', command: '/' }])).values()];
+  const writes: ListWrite[] = jails.flatMap((jail) => jail.lists.map((list) => ({ jail: jail.name, list: list.name, address: '', command: '/' })));
   const lists = procLists();
   await requireLists(lists, writes);
   const outcomes = performWrites(lists, writes);

@@ -22,8 +22,10 @@ export async function checkCommand(options: GlobalOptions & { jail?: string }): 
   }
   const present = new Set(await lists.names());
   for (const jail of jails) {
-    if (!present.has(jail.list)) {
-      findings.push({ family: jail.families[0] ?? 4, jail: jail.name, kind: 'list-missing', detail: `list ${jail.list} is missing from ${lists.directory}` });
+    for (const list of jail.lists) {
+      if (!present.has(list.name)) {
+        findings.push({ family: list.family, jail: jail.name, kind: 'list-missing', detail: `list ${list.name} is missing from ${lists.directory}` });
+      }
     }
   }
   out.result({ ok: findings.length === 0, jails: jails.map((jail) => jail.name), problems: findings });
@@ -32,7 +34,7 @@ export async function checkCommand(options: GlobalOptions & { jail?: string }): 
     return ExitCode.ok;
   }
   for (const finding of findings) {
-    const where = finding.kind === 'list-missing' ? 'kernel' : familyName(finding.family);
+    const where = familyName(finding.family);
     out.line(`missing: ${finding.jail} (${where}): ${finding.detail}`);
   }
   out.note('run `xtban apply` to repair');

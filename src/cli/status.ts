@@ -61,9 +61,11 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
   const jails = selectJails(config, options.jail);
   const lists = procLists(options.proc ?? PROC_LISTS_DIR);
   // Lists first, clock second: ages are then never negative.
-  const targets: { jail: string | null; list: string; windowSeconds: number | null }[] = jails.map((jail) => ({ jail: jail.name, list: jail.list, windowSeconds: jail.windowSeconds }));
+  const targets: { jail: string | null; list: string; windowSeconds: number | null }[] = jails.flatMap((jail) =>
+    jail.lists.map((list) => ({ jail: jail.name, list: list.name, windowSeconds: jail.windowSeconds })),
+  );
   if (options.jail === undefined) {
-    const owned = new Set(config.jails.map((jail) => jail.list));
+    const owned = new Set(config.jails.flatMap((jail) => jail.lists.map((list) => list.name)));
     for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: null, list: name, windowSeconds: null });
   }
   const texts = await Promise.all(targets.map((target) => lists.read(target.list)));

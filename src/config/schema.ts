@@ -9,7 +9,11 @@ import { parseLogPrefix, parsePortSpec, parseRate, type PortSpec } from '../core
 export interface JailConfig {
   name: string;
   chain: string;
+  // Base name of the jail's kernel lists (the `list` key).
   list: string;
+  // One kernel list per family the jail takes: a list's --mask comes from the first rule that
+  // names it, so IPv4 and IPv6 never share one (IPv6 packets would be masked to 32 bits).
+  lists: JailList[];
   protocol: 'tcp' | 'udp' | 'all';
   // Empty: every port.
   ports: PortSpec[];
@@ -21,6 +25,22 @@ export interface JailConfig {
 }
 
 export type Hook = 'INPUT' | 'FORWARD';
+
+// A kernel list and the family of the addresses it holds.
+export interface JailList {
+  family: Family;
+  name: string;
+}
+
+// IPv4 bans live in `<list>`, IPv6 bans in `<list>.v6` (jail names hold no dots, so defaults never collide).
+export function familyListName(base: string, family: Family): string {
+  return family === 4 ? base : `${base}.v6`;
+}
+
+// The list that holds a jail's addresses of one family, or undefined when the jail does not take it.
+export function listFor(jail: JailConfig, family: Family): string | undefined {
+  return jail.lists.find((list) => list.family === family)?.name;
+}
 export type Backend = 'auto' | 'nft' | 'legacy';
 
 export interface Config {
@@ -75,7 +95,11 @@ const jailTable = z
       .min(1, 'at least one hook (INPUT or FORWARD)')
       .refine((hooks) => new Set(hooks).size === hooks.length, 'each hook at most once')
       .default(['INPUT']),
-    list: z.string().superRefine(checked((value: string) => validateListName(value))).optional(),
+    list: z
+      .string()
+      .superRefine(checked((value: string) => validateListName(value)))
+      .refine((value) => value.length <= 196, 'at most 196 characters (".v6" is added for the IPv6 list)')
+      .optional(),
     log: z.union([logTable, z.boolean()]).optional(),
   })
   .superRefine((jail, ctx) => {
@@ -99,6 +123,15 @@ export const configSchema = z.strictObject({
     .record(z.string(), jailTable)
     .superRefine((jails, ctx) => {
       if (Object.keys(jails).length === 0) ctx.addIssue({ code: 'custom', message: 'at least one jail, for example [jails.ssh]' });
+      const owners = new Map<string, string>();
+      for (const [name, jail] of Object.entries(jails)) {
+        const base = jail.list ?? `xtban-${name}`;
+        for (const list of [familyListName(base, 4), familyListName(base, 6)]) {
+          const other = owners.get(list);
+          if (other !== undefined) ctx.addIssue({ code: 'custom', path: [name, 'list'], message: `list ${list} is already used by jail ${other}; each jail needs lists of its own` });
+          owners.set(list, name);
+        }
+      }
       for (const name of Object.keys(jails)) {
         try {
           validateJailName(name, 'jail name');
@@ -124,10 +157,12 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
             prefix: (jail.log === true ? undefined : jail.log.prefix) ?? defaultLogPrefix(name),
             rate: parseRate((jail.log === true ? undefined : jail.log.rate) ?? '6/min'),
           };
+    const list = jail.list ?? `xtban-${name}`;
     return {
       name,
       chain: chainName(name),
-      list: jail.list ?? `xtban-${name}`,
+      list,
+      lists: families.map((family) => ({ family, name: familyListName(list, family) })),
       protocol: jail.protocol,
       ports: (jail.ports ?? []).map((port) => parsePortSpec(port)),
       windowSeconds: parseDuration(jail.window),

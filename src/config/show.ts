@@ -15,6 +15,7 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
       hooks: jail.hooks,
       list: jail.list,
       chain: jail.chain,
+      lists: Object.fromEntries(jail.lists.map((list) => [`ipv${list.family}`, list.name])),
     };
     if (jail.ports.length > 0) entry['ports'] = jail.ports.map((port) => (/^\d+$/.test(port) ? Number(port) : port));
     if (jail.log) entry['log'] = { ...jail.log };
@@ -29,7 +30,7 @@ export function effectiveConfigToml(config: Config): string {
   const jails = effective['jails'] as Record<string, Record<string, unknown>>;
   const forFile: Record<string, unknown> = { firewall: effective['firewall'], jails: {} };
   for (const [name, jail] of Object.entries(jails)) {
-    const { chain: _chain, window_seconds: _seconds, ...rest } = jail;
+    const { chain: _chain, window_seconds: _seconds, lists: _lists, ...rest } = jail;
     (forFile['jails'] as Record<string, unknown>)[name] = rest;
   }
   return `# effective config from ${config.source}, defaults included\n${stringifyToml(forFile)}\n`;

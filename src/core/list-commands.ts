@@ -1,5 +1,5 @@
 import type { Address } from './address.js';
-import type { JailConfig } from '../config/schema.js';
+import { listFor, type JailConfig } from '../config/schema.js';
 import { inputError } from './errors.js';
 
 // One proc write: which list, which command, and why.
@@ -28,11 +28,12 @@ export function planListWrites(jails: readonly JailConfig[], addresses: readonly
       throw inputError(`${address.text} is IPv${address.family}, but jail${jails.length > 1 ? 's' : ''} ${names} take${jails.length > 1 ? '' : 's'} IPv${address.family === 4 ? 6 : 4} only`);
     }
     for (const jail of jails) {
-      if (!jail.families.includes(address.family)) {
+      const list = listFor(jail, address.family);
+      if (list === undefined) {
         skipped.push({ jail: jail.name, address: address.text, reason: `jail ${jail.name} is IPv${jail.families[0]}-only` });
         continue;
       }
-      writes.push({ jail: jail.name, list: jail.list, address: address.text, command: `${sign}${address.text}` });
+      writes.push({ jail: jail.name, list, address: address.text, command: `${sign}${address.text}` });
     }
   }
   return { writes, skipped };

@@ -28,8 +28,9 @@ export interface RecentEntry {
   stamps: number[];
 }
 
-// A hand-written scanner, one pass per line with charCodeAt: no regex captures, no substrings except the
-// address, numbers accumulated in place. About 10x faster than a regex and Number() per field.
+// A hand-written scanner over the whole text with charCodeAt: no regex, no per-line substrings except the
+// address, numbers accumulated in place, stamp arrays allocated at their exact size. Most of the cost of
+// parsing 100,000 entries is allocating the results, so the parser allocates little else.
 
 const C_0 = 48;
 const C_9 = 57;
@@ -37,19 +38,7 @@ const C_DOT = 46;
 const C_COLON = 58;
 const C_SPACE = 32;
 const C_COMMA = 44;
-
-function isHex(c: number): boolean {
-  return (c >= C_0 && c <= C_9) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
-}
-
-function hexValue(c: number): number {
-  return c <= C_9 ? c - C_0 : (c | 0x20) - 87;
-}
-
-// Why a line was refused.
-interface Failure {
-  why: string;
-}
+const MALFORMED = 'malformed xt_recent line';
 
 function shown(line: string): string {
   return JSON.stringify(line.length > 160 ? `${line.slice(0, 160)}...` : line);
@@ -62,65 +51,64 @@ function malformed(source: string, lineNumber: number, line: string, why: string
   });
 }
 
-class Scanner {
-  readonly line: string;
-  pos = 0;
-  constructor(line: string) {
-    this.line = line;
-  }
+function isAddressChar(c: number): boolean {
+  return (c >= C_0 && c <= C_9) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === C_COLON || c === C_DOT;
+}
 
-  literal(text: string): boolean {
-    if (!this.line.startsWith(text, this.pos)) return false;
-    this.pos += text.length;
-    return true;
+// True when text has `literal` at pos. A line's closing '\n' never matches, so this cannot run into the next line.
+function hasLiteral(text: string, pos: number, literal: string): boolean {
+  for (let i = 0; i < literal.length; i++) {
+    if (text.charCodeAt(pos + i) !== literal.charCodeAt(i)) return false;
   }
+  return true;
+}
 
-  // Unsigned decimal of 1..maxDigits digits; -1 if none, -2 if beyond 2^53 (not exactly representable).
-  number(maxDigits: number): number {
-    const { line } = this;
-    const start = this.pos;
-    let value = 0;
-    let c = line.charCodeAt(this.pos);
-    while (c >= C_0 && c <= C_9) {
-      value = value * 10 + (c - C_0);
-      c = line.charCodeAt(++this.pos);
-    }
-    const digits = this.pos - start;
-    if (digits === 0 || digits > maxDigits) return -1;
-    return value > Number.MAX_SAFE_INTEGER ? -2 : value;
-  }
+// One group of the expanded form without its leading zeros ("0db8" -> "db8", "0000" -> "0").
+function groupText(text: string, group: number): string {
+  const at = group * 5;
+  let from = at;
+  while (from < at + 3 && text.charCodeAt(from) === C_0) from++;
+  return text.slice(from, at + 4);
 }
 
 // RFC 5952 for the kernel's fully expanded form (8 groups of 4 lower-case hex digits): the same output as
-// ipaddr.js toRFC5952String, without a general-purpose parse. Undefined if the text is not in that form.
+// ipaddr.js toRFC5952String without a general-purpose parse. Undefined if the text is not in that form.
 function compressExpanded(text: string): string | undefined {
   if (text.length !== 39) return undefined;
-  const groups = new Array<string>(8);
   let bestStart = -1;
-  let bestLength = 0;
+  let bestLength = 1;
   let runStart = -1;
-  for (let i = 0; i < 8; i++) {
-    const at = i * 5;
-    if (i > 0 && text.charCodeAt(at - 1) !== C_COLON) return undefined;
-    let value = 0;
+  for (let group = 0; group < 8; group++) {
+    const at = group * 5;
+    if (group > 0 && text.charCodeAt(at - 1) !== C_COLON) return undefined;
+    let zero = true;
     for (let k = at; k < at + 4; k++) {
       const c = text.charCodeAt(k);
       if (!((c >= C_0 && c <= C_9) || (c >= 97 && c <= 102))) return undefined;
-      value = value * 16 + hexValue(c);
+      if (c !== C_0) zero = false;
     }
-    groups[i] = value.toString(16);
-    if (value === 0) {
-      if (runStart === -1) runStart = i;
-      if (i - runStart + 1 > bestLength) {
-        bestLength = i - runStart + 1;
-        bestStart = runStart;
-      }
-    } else {
+    if (!zero) {
       runStart = -1;
+      continue;
+    }
+    if (runStart === -1) runStart = group;
+    // Strictly longer: the first of equally long runs is compressed; runs of one group are not.
+    if (group - runStart + 1 > bestLength) {
+      bestLength = group - runStart + 1;
+      bestStart = runStart;
     }
   }
-  if (bestLength < 2) return groups.join(':');
-  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLength).join(':')}`;
+  let out = '';
+  if (bestStart === -1) {
+    for (let group = 0; group < 8; group++) out += group === 0 ? groupText(text, 0) : `:${groupText(text, group)}`;
+    return out;
+  }
+  for (let group = 0; group < bestStart; group++) out += group === 0 ? groupText(text, 0) : `:${groupText(text, group)}`;
+  out += '::';
+  for (let group = bestStart + bestLength; group < 8; group++) {
+    out += group === bestStart + bestLength ? groupText(text, group) : `:${groupText(text, group)}`;
+  }
+  return out;
 }
 
 // %pI4 prints four decimal octets without leading zeros.
@@ -147,68 +135,103 @@ function isDottedQuad(text: string): boolean {
   return parts === 4;
 }
 
-function canonicalAddress(printed: string): { address: string; family: 4 | 6 } | undefined {
-  if (printed.includes(':')) {
-    const fast = compressExpanded(printed);
-    if (fast !== undefined) return { address: fast, family: 6 };
-    if (!ipaddr.IPv6.isValid(printed)) return undefined;
-    return { address: ipaddr.IPv6.parse(printed).toRFC5952String(), family: 6 };
+// Parses the line text[start, end) (end is its '\n'); returns the reason as a string when it is not an entry.
+function parseLine(text: string, start: number, end: number): RecentEntry | string {
+  if (!hasLiteral(text, start, 'src=')) return MALFORMED;
+  let pos = start + 4;
+  let colon = false;
+  let c = text.charCodeAt(pos);
+  while (isAddressChar(c)) {
+    if (c === C_COLON) colon = true;
+    c = text.charCodeAt(++pos);
   }
-  return isDottedQuad(printed) ? { address: printed, family: 4 } : undefined;
-}
+  if (pos === start + 4 || !hasLiteral(text, pos, ' ttl: ')) return MALFORMED;
+  const printed = text.slice(start + 4, pos);
+  pos += 6;
 
-const MALFORMED = 'malformed xt_recent line';
-
-function parseLine(line: string): RecentEntry | Failure {
-  const scan = new Scanner(line);
-  if (!scan.literal('src=')) return { why: MALFORMED };
-  const addressStart = scan.pos;
-  let c = line.charCodeAt(scan.pos);
-  while (isHex(c) || c === C_COLON || c === C_DOT) c = line.charCodeAt(++scan.pos);
-  if (scan.pos === addressStart || c !== C_SPACE) return { why: MALFORMED };
-  const printed = line.slice(addressStart, scan.pos);
-  if (!scan.literal(' ttl: ')) return { why: MALFORMED };
-  const ttl = scan.number(3);
-  if (ttl < 0 || !scan.literal(' last_seen: ')) return { why: MALFORMED };
-  const lastSeen = scan.number(20);
-  if (lastSeen === -1 || !scan.literal(' oldest_pkt: ')) return { why: MALFORMED };
-  const oldestPkt = scan.number(5);
-  if (oldestPkt < 0 || !scan.literal(' ')) return { why: MALFORMED };
-  const stamps: number[] = [];
-  let outOfRange = lastSeen === -2;
-  for (;;) {
-    const stamp = scan.number(20);
-    if (stamp === -1) return { why: MALFORMED };
-    if (stamp === -2) outOfRange = true;
-    stamps.push(stamp);
-    if (scan.pos === line.length) break;
-    if (line.charCodeAt(scan.pos) !== C_COMMA || line.charCodeAt(scan.pos + 1) !== C_SPACE) return { why: MALFORMED };
-    scan.pos += 2;
+  // Four unsigned decimals follow the same pattern; each loop stops at the first non-digit.
+  let digitsFrom = pos;
+  let ttl = 0;
+  c = text.charCodeAt(pos);
+  while (c >= C_0 && c <= C_9) {
+    ttl = ttl * 10 + (c - C_0);
+    c = text.charCodeAt(++pos);
   }
-  const canonical = canonicalAddress(printed);
-  if (canonical === undefined) return { why: `invalid address ${JSON.stringify(printed)}` };
-  if (ttl > 255) return { why: `ttl ${ttl} is out of range` };
-  if (outOfRange) return { why: 'jiffies value out of range' };
-  return { address: canonical.address, printed, family: canonical.family, ttl, lastSeen, oldestPkt, stamps };
+  if (pos === digitsFrom || pos - digitsFrom > 3 || !hasLiteral(text, pos, ' last_seen: ')) return MALFORMED;
+  pos += 12;
+
+  digitsFrom = pos;
+  let lastSeen = 0;
+  c = text.charCodeAt(pos);
+  while (c >= C_0 && c <= C_9) {
+    lastSeen = lastSeen * 10 + (c - C_0);
+    c = text.charCodeAt(++pos);
+  }
+  if (pos === digitsFrom || pos - digitsFrom > 20 || !hasLiteral(text, pos, ' oldest_pkt: ')) return MALFORMED;
+  pos += 13;
+
+  digitsFrom = pos;
+  let oldestPkt = 0;
+  c = text.charCodeAt(pos);
+  while (c >= C_0 && c <= C_9) {
+    oldestPkt = oldestPkt * 10 + (c - C_0);
+    c = text.charCodeAt(++pos);
+  }
+  if (pos === digitsFrom || pos - digitsFrom > 5 || c !== C_SPACE) return MALFORMED;
+  pos += 1;
+
+  let count = 1;
+  for (let i = pos; i < end; i++) if (text.charCodeAt(i) === C_COMMA) count++;
+  const stamps = new Array<number>(count);
+  let outOfRange = lastSeen > Number.MAX_SAFE_INTEGER;
+  for (let index = 0; ; index++) {
+    digitsFrom = pos;
+    let stamp = 0;
+    c = text.charCodeAt(pos);
+    while (c >= C_0 && c <= C_9) {
+      stamp = stamp * 10 + (c - C_0);
+      c = text.charCodeAt(++pos);
+    }
+    if (pos === digitsFrom || pos - digitsFrom > 20 || index >= count) return MALFORMED;
+    if (stamp > Number.MAX_SAFE_INTEGER) outOfRange = true;
+    stamps[index] = stamp;
+    if (pos === end) {
+      if (index !== count - 1) return MALFORMED;
+      break;
+    }
+    if (c !== C_COMMA || text.charCodeAt(pos + 1) !== C_SPACE) return MALFORMED;
+    pos += 2;
+  }
+
+  let address: string | undefined;
+  if (colon) {
+    address = compressExpanded(printed);
+    if (address === undefined && ipaddr.IPv6.isValid(printed)) address = ipaddr.IPv6.parse(printed).toRFC5952String();
+  } else if (isDottedQuad(printed)) {
+    address = printed;
+  }
+  if (address === undefined) return `invalid address ${JSON.stringify(printed)}`;
+  if (ttl > 255) return `ttl ${ttl} is out of range`;
+  if (outOfRange) return 'jiffies value out of range';
+  return { address, printed, family: colon ? 6 : 4, ttl, lastSeen, oldestPkt, stamps };
 }
 
 // Parses a whole list file; throws an XtbanError (exit code system) naming source, line number and line.
 export function parseRecentList(text: string, source = 'xt_recent list'): RecentEntry[] {
-  if (text.length === 0) return [];
   const entries: RecentEntry[] = [];
+  const length = text.length;
   let start = 0;
   let lineNumber = 0;
-  while (start < text.length) {
+  while (start < length) {
     lineNumber++;
     const end = text.indexOf('\n', start);
     if (end === -1) {
       // The kernel ends every line with a newline: a missing one means the read stopped mid-line.
       throw malformed(source, lineNumber, text.slice(start), 'truncated line (no newline at the end)');
     }
-    const line = text.slice(start, end);
-    const parsed = parseLine(line);
-    if ('why' in parsed) throw malformed(source, lineNumber, line, parsed.why);
-    entries.push(parsed);
+    const entry = parseLine(text, start, end);
+    if (typeof entry === 'string') throw malformed(source, lineNumber, text.slice(start, end), entry);
+    entries.push(entry);
     start = end + 1;
   }
   return entries;

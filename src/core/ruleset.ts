@@ -1,5 +1,5 @@
 import { fullMask, type Family } from './address.js';
-import type { Hook, JailConfig } from '../config/schema.js';
+import { listFor, type Hook, type JailConfig } from '../config/schema.js';
 
 // A jail's rules for one family, rendered exactly as iptables-save prints them so that
 // the current ruleset can be compared line by line.
@@ -15,7 +15,7 @@ export interface JailRules {
 
 function recentMatch(jail: JailConfig, family: Family, mode: '--rcheck' | '--update' | '--remove'): string {
   const seconds = mode === '--remove' ? '' : ` --seconds ${jail.windowSeconds}`;
-  return `-m recent ${mode}${seconds} --name ${jail.list} --mask ${fullMask(family)} --rsource`;
+  return `-m recent ${mode}${seconds} --name ${listFor(jail, family)} --mask ${fullMask(family)} --rsource`;
 }
 
 function target(jail: JailConfig, family: Family): string {

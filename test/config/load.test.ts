@@ -25,7 +25,7 @@ describe('config loading', () => {
     expect(config.backend).toBe('auto');
     const [ssh, web] = config.jails;
     expect(ssh).toEqual({
-      name: 'ssh', chain: 'xtban-ssh', list: 'xtban-ssh', protocol: 'tcp', ports: ['22'], windowSeconds: 3600,
+      name: 'ssh', chain: 'xtban-ssh', list: 'xtban-ssh', lists: [{ family: 4, name: 'xtban-ssh' }, { family: 6, name: 'xtban-ssh.v6' }], protocol: 'tcp', ports: ['22'], windowSeconds: 3600,
       action: 'DROP', families: [4, 6], hooks: ['INPUT'], log: { prefix: 'xtban ssh: ', rate: '6/min' },
     });
     expect(web).toMatchObject({ list: 'web-offenders', ports: ['80', '443', '8000:8010'], windowSeconds: 600, families: [4], hooks: ['INPUT', 'FORWARD'], log: undefined });
@@ -82,6 +82,7 @@ describe('config errors name the key path and the bad value', () => {
     ['[firewall]\nbackend = "pf"\n[jails.ssh]\n', 'firewall.backend = "pf"'],
     ['[firewall]\n', 'jails'],
     ['[jails]\n', 'at least one jail'],
+    ['[jails.ssh]\n[jails.web]\nlist = "xtban-ssh"\n', 'jails.web.list = "xtban-ssh": list xtban-ssh is already used by jail ssh'],
   ])('%j', (text, expected) => {
     expect(problems(text)).toContain(expected);
   });

@@ -12,8 +12,8 @@ describe('planListWrites', () => {
     expect(plan.writes).toEqual([
       { jail: 'ssh', list: 'xtban-ssh', address: '192.0.2.7', command: '+192.0.2.7' },
       { jail: 'web', list: 'web', address: '192.0.2.7', command: '+192.0.2.7' },
-      { jail: 'ssh', list: 'xtban-ssh', address: '2001:db8::7', command: '+2001:db8::7' },
-      { jail: 'six', list: 'xtban-six', address: '2001:db8::7', command: '+2001:db8::7' },
+      { jail: 'ssh', list: 'xtban-ssh.v6', address: '2001:db8::7', command: '+2001:db8::7' },
+      { jail: 'six', list: 'xtban-six.v6', address: '2001:db8::7', command: '+2001:db8::7' },
     ]);
     expect(plan.skipped).toEqual([
       { jail: 'six', address: '192.0.2.7', reason: 'jail six is IPv6-only' },

@@ -56,9 +56,9 @@ describe('renderJailRules', () => {
   it('renders the chain in the spelling iptables-save prints', () => {
     const rules = renderJailRules(ssh, 6);
     expect(rules.chainRules).toEqual([
-      '-A xtban-ssh -m recent --rcheck --seconds 3600 --name xtban-ssh --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource -m limit --limit 6/min -j LOG --log-prefix "xtban ssh: "',
-      '-A xtban-ssh -m recent --update --seconds 3600 --name xtban-ssh --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource -j DROP',
-      '-A xtban-ssh -m recent --remove --name xtban-ssh --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource -j RETURN',
+      '-A xtban-ssh -m recent --rcheck --seconds 3600 --name xtban-ssh.v6 --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource -m limit --limit 6/min -j LOG --log-prefix "xtban ssh: "',
+      '-A xtban-ssh -m recent --update --seconds 3600 --name xtban-ssh.v6 --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource -j DROP',
+      '-A xtban-ssh -m recent --remove --name xtban-ssh.v6 --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource -j RETURN',
     ]);
     expect([...rules.jumps]).toEqual([['INPUT', '-A INPUT -p tcp -m tcp --dport 22 -j xtban-ssh']]);
   });
