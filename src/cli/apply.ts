@@ -54,7 +54,7 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
 
 // `xtban apply`
 export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }): Promise<number> {
-  const { out, config } = await commandContext(options);
+  const { out, config, log } = await commandContext(options);
   const dryRun = options.dryRun === true;
   const real = systemFirewall(config.backend);
   const printed: { family: Family; script: string }[] = [];
@@ -69,6 +69,9 @@ export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }
   if (!dryRun) {
     const present = new Set(await lists.names());
     for (const jail of config.jails) for (const list of jail.lists) if (!present.has(list.name)) missingLists.push(list.name);
+  }
+  for (const plan of plans) {
+    log.info({ component: 'apply', family: plan.family, dryRun, changes: plan.findings.map((finding) => finding.kind), script: plan.script }, plan.script === '' ? 'ruleset already in place' : 'ruleset restored');
   }
   out.result({
     dryRun,

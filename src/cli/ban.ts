@@ -46,7 +46,7 @@ function performWrites(lists: RecentLists, writes: readonly ListWrite[]): WriteO
 
 // `xtban ban` and `xtban unban`: +ADDR or -ADDR into the list of every selected jail that takes the family.
 export async function banCommand(verb: 'ban' | 'unban', addressArgs: string[], options: GlobalOptions & { jail?: string }): Promise<number> {
-  const { out, config } = await commandContext(options);
+  const { out, config, log } = await commandContext(options);
   const jails = selectJails(config, options.jail);
   const addresses = parseAddressArguments(addressArgs);
   const plan = planListWrites(jails, addresses, verb === 'ban' ? '+' : '-');
@@ -59,6 +59,11 @@ export async function banCommand(verb: 'ban' | 'unban', addressArgs: string[], o
     ...outcome,
     ...(verb === 'unban' ? { wasListed: isListed(listed.get(outcome.list) ?? '', outcome.address) } : {}),
   }));
+  for (const outcome of outcomes) {
+    const fields = { component: 'lists', action: verb, jail: outcome.jail, list: outcome.list, address: outcome.address };
+    if (outcome.ok) log.info(fields, `${verb} written`);
+    else log.error({ ...fields, error: outcome.error }, `${verb} failed`);
+  }
   const failed = outcomes.filter((outcome) => !outcome.ok);
   out.result({ action: verb, results: outcomes, skipped: plan.skipped });
   for (const outcome of outcomes) {

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { LOG_LEVELS } from '../logger.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { GlobalOptions } from './context.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .description('Sliding-window bans in the kernel: iptables chains around the recent match (xt_recent),\nfed with offending addresses, read back to report state.')
     .version('0.1.0')
     .option('-c, --config <path>', 'config file (default: $XTBAN_CONFIG or /etc/xtban/xtban.toml)')
+    .addOption(new Option('--log-level <level>', 'structured JSON log on stderr at this level (default: $XTBAN_LOG_LEVEL or warn)').choices(LOG_LEVELS))
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${examples('xtban apply', 'xtban ban 192.0.2.7 --jail ssh', 'xtban status --json', 'xtban check || xtban apply')}${EXIT_CODES}\n`);
 

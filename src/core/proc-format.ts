@@ -63,31 +63,36 @@ function hasLiteral(text: string, pos: number, literal: string): boolean {
   return true;
 }
 
-// One group of the expanded form without its leading zeros ("0db8" -> "db8", "0000" -> "0").
-function groupText(text: string, group: number): string {
-  const at = group * 5;
-  let from = at;
-  while (from < at + 3 && text.charCodeAt(from) === C_0) from++;
-  return text.slice(from, at + 4);
-}
+// Hex text of every 16-bit group value seen so far ("db8", "0"): interned, so compressing an address
+// allocates only its result. At most 65,536 short strings; created on the first IPv6 entry.
+let groupHex: string[] | undefined;
+const groups = new Array<string>(8);
 
 // RFC 5952 for the kernel's fully expanded form (8 groups of 4 lower-case hex digits): the same output as
 // ipaddr.js toRFC5952String without a general-purpose parse. Undefined if the text is not in that form.
 function compressExpanded(text: string): string | undefined {
   if (text.length !== 39) return undefined;
+  const hex = (groupHex ??= new Array<string>(65536));
   let bestStart = -1;
   let bestLength = 1;
   let runStart = -1;
   for (let group = 0; group < 8; group++) {
     const at = group * 5;
     if (group > 0 && text.charCodeAt(at - 1) !== C_COLON) return undefined;
-    let zero = true;
+    let value = 0;
     for (let k = at; k < at + 4; k++) {
       const c = text.charCodeAt(k);
-      if (!((c >= C_0 && c <= C_9) || (c >= 97 && c <= 102))) return undefined;
-      if (c !== C_0) zero = false;
+      if (c >= C_0 && c <= C_9) value = value * 16 + (c - C_0);
+      else if (c >= 97 && c <= 102) value = value * 16 + (c - 87);
+      else return undefined;
     }
-    if (!zero) {
+    let text16 = hex[value];
+    if (text16 === undefined) {
+      text16 = value.toString(16);
+      hex[value] = text16;
+    }
+    groups[group] = text16;
+    if (value !== 0) {
       runStart = -1;
       continue;
     }
@@ -98,17 +103,15 @@ function compressExpanded(text: string): string | undefined {
       bestStart = runStart;
     }
   }
-  let out = '';
   if (bestStart === -1) {
-    for (let group = 0; group < 8; group++) out += group === 0 ? groupText(text, 0) : `:${groupText(text, group)}`;
-    return out;
+    return `${groups[0]}:${groups[1]}:${groups[2]}:${groups[3]}:${groups[4]}:${groups[5]}:${groups[6]}:${groups[7]}`;
   }
-  for (let group = 0; group < bestStart; group++) out += group === 0 ? groupText(text, 0) : `:${groupText(text, group)}`;
-  out += '::';
-  for (let group = bestStart + bestLength; group < 8; group++) {
-    out += group === bestStart + bestLength ? groupText(text, group) : `:${groupText(text, group)}`;
-  }
-  return out;
+  let head = '';
+  for (let group = 0; group < bestStart; group++) head = group === 0 ? (groups[0] ?? '') : `${head}:${groups[group]}`;
+  let tail = '';
+  const tailStart = bestStart + bestLength;
+  for (let group = tailStart; group < 8; group++) tail = group === tailStart ? (groups[group] ?? '') : `${tail}:${groups[group]}`;
+  return `${head}::${tail}`;
 }
 
 // %pI4 prints four decimal octets without leading zeros.
