@@ -44,8 +44,8 @@ function renderList(status: ListStatus): string {
     ...status.entries.map((entry) => [
       entry.address,
       localTime(entry.lastSeen),
-      formatDuration(entry.ageSeconds),
-      entry.secondsLeft === null ? '-' : formatDuration(entry.secondsLeft),
+      formatDuration(entry.ageSeconds, 'floor'),
+      entry.secondsLeft === null ? '-' : formatDuration(entry.secondsLeft, 'ceil'),
       String(entry.hits),
       String(entry.ttl),
       entry.state,

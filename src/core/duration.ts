@@ -2,7 +2,7 @@ import { inputError } from './errors.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
-// The longest window accepted: a year keeps seconds*HZ far from any jiffies wrap concern.
+// The longest duration accepted anywhere; kernel windows have a tighter limit (see MAX_WINDOW_SECONDS).
 export const MAX_DURATION_SECONDS = 365 * 86_400;
 
 // Parses "90s", "10m", "1h", "1d", "1w", "1h30m" or a whole number of seconds into seconds.
@@ -34,10 +34,11 @@ export function parseDuration(input: string | number, where = 'duration'): numbe
   return seconds;
 }
 
-// Renders seconds compactly ("1h30m", "45s") for tables and config show.
-export function formatDuration(totalSeconds: number): string {
+// Renders seconds compactly ("1h30m", "45s") for tables and config show. Ages round down and
+// time left rounds up, so a live entry never shows "0s" left.
+export function formatDuration(totalSeconds: number, rounding: 'round' | 'floor' | 'ceil' = 'round'): string {
   if (!Number.isFinite(totalSeconds)) return '-';
-  let rest = Math.max(0, Math.round(totalSeconds));
+  let rest = Math.max(0, Math[rounding](totalSeconds));
   if (rest === 0) return '0s';
   const parts: string[] = [];
   for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {

@@ -118,4 +118,19 @@ describe('command line', () => {
     expect(full).toMatchObject({ jail: null, used: 100, capacity: 100, usePercent: 100 });
     expect(report.warnings.join('\n')).toContain('list full is 100% full');
   });
+
+  it('status prints a table per list with live and stale entries', async () => {
+    const captured = new URL('../../fixtures/config/captured.toml', import.meta.url).pathname;
+    vi.stubEnv('TZ', 'UTC');
+    const code = await xtban('--config', captured, 'status', '--proc', `${fixtures}/net/xt_recent`, '--clock', fixtures, '--sys', `${fixtures}/sys`);
+    vi.unstubAllEnvs();
+    expect(code).toBe(0);
+    expect(stdout).toContain('kernel clock: HZ 250 (from config.gz), jiffies 4294974736 (from timer_list)');
+    expect(stdout).toContain('jail web  list ipv4  window 6s\n  used 4/100 (4%, 96 free)  live 2  stale 2');
+    expect(stdout).toMatch(/ADDRESS +LAST SEEN +AGE +LEFT +HITS +TTL +STATE/);
+    expect(stdout).toMatch(/192\.0\.2\.10 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +5s +1s +3 +0 +live/);
+    expect(stdout).toContain('list full (no jail)');
+    expect(stderr).toContain('warning: list full is 100% full');
+    expect(stderr).toContain('options xt_recent ip_list_tot=1000');
+  });
 });

@@ -41,5 +41,7 @@ describe('parseDuration', () => {
     expect(formatDuration(45)).toBe('45s');
     expect(formatDuration(0)).toBe('0s');
     expect(formatDuration(90061)).toBe('1d1h');
+    expect(formatDuration(0.4, 'ceil')).toBe('1s');
+    expect(formatDuration(5.9, 'floor')).toBe('5s');
   });
 });
