@@ -11,7 +11,6 @@ export interface RecentLists {
   names(): Promise<string[]>;
   // undefined when the list does not exist (no rule names it in this network namespace).
   read(list: string): Promise<string | undefined>;
-  exists(list: string): Promise<boolean>;
   // One open, one write, one close: the kernel takes a single command per descriptor.
   write(list: string, command: string): void;
 }
@@ -66,9 +65,6 @@ export function procLists(directory = PROC_LISTS_DIR): RecentLists {
     directory,
     names: () => listNames(directory),
     read: (list) => readList(directory, list),
-    async exists(list) {
-      return (await listNames(directory)).includes(list);
-    },
     write(list, command) {
       let fd: number | undefined;
       try {
@@ -81,9 +77,4 @@ export function procLists(directory = PROC_LISTS_DIR): RecentLists {
       }
     },
   };
-}
-
-// Reads a real or captured directory, prints writes instead of making them.
-export function dryRunLists(reader: RecentLists, print: (list: string, command: string) => void): RecentLists {
-  return { ...reader, write: (list, command) => print(list, command) };
 }

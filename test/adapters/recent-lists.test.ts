@@ -1,0 +1,46 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listWriteError, procLists } from '../../src/adapters/recent-lists.js';
+import { XtbanError } from '../../src/core/errors.js';
+
+const captured = new URL('../../fixtures/proc/net/xt_recent', import.meta.url).pathname;
+
+describe('procLists', () => {
+  it('lists and reads a captured directory', async () => {
+    const lists = procLists(captured);
+    expect(await lists.names()).toEqual(['empty', 'full', 'ipv4', 'ipv6', 'mixed', 'wrapped']);
+    expect(await lists.read('empty')).toBe('');
+    expect(await lists.read('ipv4')).toContain('src=192.0.2.10 ttl: 0 ');
+    expect(await lists.read('absent')).toBeUndefined();
+    expect(await procLists(join(captured, 'no-such-dir')).names()).toEqual([]);
+  });
+
+  it('writes one command per open and never creates a list', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'xtban-lists-'));
+    await writeFile(join(directory, 'xtban-ssh'), '');
+    const lists = procLists(directory);
+    lists.write('xtban-ssh', '+192.0.2.7');
+    expect(await readFile(join(directory, 'xtban-ssh'), 'utf8')).toBe('+192.0.2.7');
+    const error = (() => {
+      try {
+        lists.write('xtban-web', '+192.0.2.7');
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(XtbanError);
+    expect((error as XtbanError).exitCode).toBe(3);
+    expect((error as XtbanError).message).toBe(`list xtban-web does not exist in ${directory}`);
+    expect((error as XtbanError).hint).toContain('run `xtban apply` first');
+    expect(await lists.names()).toEqual(['xtban-ssh']);
+  });
+
+  it('explains the kernel refusals it can meet', () => {
+    const errno = (code: string) => Object.assign(new Error(code), { code });
+    expect(listWriteError('l', '+x', '/proc/net/xt_recent', errno('EACCES')).hint).toContain('ip_list_uid');
+    expect(listWriteError('l', '+x', '/proc/net/xt_recent', errno('EINVAL')).message).toBe('the kernel refused "+x" for list l');
+  });
+});

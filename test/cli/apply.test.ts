@@ -1,0 +1,48 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixtureFirewall } from '../../src/adapters/firewall.js';
+import { applyRuleset, familiesInUse } from '../../src/cli/apply.js';
+import { loadConfig } from '../../src/config/load.js';
+import { XtbanError } from '../../src/core/errors.js';
+
+const example = new URL('../../fixtures/config/example.toml', import.meta.url).pathname;
+const applied = new URL('../../fixtures/iptables/applied', import.meta.url).pathname;
+
+describe('applyRuleset', () => {
+  it('restores nothing when the captured tables already hold every jail', async () => {
+    const config = await loadConfig(example);
+    const firewall = fixtureFirewall(applied);
+    const plans = await applyRuleset(config, firewall, { dryRun: false });
+    expect(plans.map((plan) => [plan.family, plan.script])).toEqual([
+      [4, ''],
+      [6, ''],
+    ]);
+    expect(firewall.restored).toEqual([]);
+  });
+
+  it('on an empty table, a dry run hands the full batch to the firewall and checks nothing more', async () => {
+    const config = await loadConfig(example);
+    const firewall = fixtureFirewall(await mkdtemp(join(tmpdir(), 'xtban-empty-')));
+    await applyRuleset(config, firewall, { dryRun: true });
+    expect(firewall.restored.map((batch) => batch.family)).toEqual([4, 6]);
+    expect(firewall.restored[1]?.script).toContain('--name xtban-ssh.v6 --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+    expect(firewall.restored[1]?.script).not.toContain('xtban-web');
+  });
+
+  it('fails with exit 3 when the table still differs after a restore', async () => {
+    const config = await loadConfig(example);
+    // A fixture never changes: the restore "succeeds" and the table stays empty, as if another program undid it.
+    const firewall = fixtureFirewall(await mkdtemp(join(tmpdir(), 'xtban-stuck-')));
+    const error = await applyRuleset(config, firewall, { dryRun: false }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(XtbanError);
+    expect((error as XtbanError).exitCode).toBe(3);
+    expect((error as XtbanError).message).toContain('IPv4 ruleset still differs after apply: chain xtban-ssh is missing');
+  });
+
+  it('only touches the families some jail takes', async () => {
+    const config = await loadConfig(example);
+    expect(familiesInUse({ ...config, jails: config.jails.filter((jail) => jail.name === 'web') })).toEqual([4]);
+  });
+});
