@@ -46,7 +46,7 @@ const inNs = (ns, command, args, options = {}) => execa('ip', ['netns', 'exec', 
 
 async function xtban(...args) {
   console.log(`  $ xtban ${args.join(' ')}`);
-  const result = await inNs(fw, process.execPath, [cli, '--config', configPath, ...args], { all: true });
+  const result = await inNs(fw, process.execPath, [cli, '--config', configPath, '--state-dir', join(work, 'state'), ...args], { all: true });
   if (result.all) console.log(result.all.replace(/^/gm, '    '));
   if (result.exitCode !== 0) throw new Error(`xtban ${args[0]} exited ${result.exitCode}`);
 }

@@ -4,10 +4,11 @@ import { parseFilterTable } from '../core/iptables-save.js';
 import { findDifferences, planApply, type RestorePlan } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 import { dryRunFirewall, systemFirewall, type Firewall } from '../adapters/firewall.js';
-import { procLists } from '../adapters/recent-lists.js';
 import type { Config } from '../config/schema.js';
-import { commandContext, type GlobalOptions } from './context.js';
+import type { JailLayout } from '../core/layout.js';
+import { kernelContext, type GlobalOptions } from './context.js';
 import { familyName } from './output.js';
+import { reportRestore, restoreBans, restoreJson } from './restore.js';
 
 // The families any jail uses, IPv4 first.
 export function familiesInUse(config: Config): Family[] {
@@ -15,7 +16,12 @@ export function familiesInUse(config: Config): Family[] {
 }
 
 // Plans and applies every family; verifies afterwards that the table now matches.
-export async function applyRuleset(config: Config, firewall: Firewall, options: { dryRun: boolean; onReadFailure?: (family: Family, error: unknown) => void }): Promise<RestorePlan[]> {
+export async function applyRuleset(
+  config: Config,
+  layouts: ReadonlyMap<string, JailLayout>,
+  firewall: Firewall,
+  options: { dryRun: boolean; onReadFailure?: (family: Family, error: unknown) => void },
+): Promise<RestorePlan[]> {
   const plans: RestorePlan[] = [];
   for (const family of familiesInUse(config)) {
     let saved = '';
@@ -25,7 +31,7 @@ export async function applyRuleset(config: Config, firewall: Firewall, options: 
       if (!options.dryRun || !options.onReadFailure) throw error;
       options.onReadFailure(family, error);
     }
-    const desired = renderFamily(config.jails, family);
+    const desired = renderFamily(config.jails, family, layouts);
     const plan = planApply(parseFilterTable(saved), desired, family);
     plans.push(plan);
     if (plan.script === '') continue;
@@ -52,24 +58,32 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
   'jump-unwanted': 'removed the jump',
 };
 
-// `xtban apply`
+// `xtban apply`: the ruleset, then the store's live bans back into the lists (restore).
 export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }): Promise<number> {
-  const { out, config, log } = await commandContext(options);
-  const dryRun = options.dryRun === true;
+  const context = await kernelContext(options);
+  try {
+    return await apply(context, options.dryRun === true);
+  } finally {
+    context.closeStore();
+  }
+}
+
+async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun: boolean): Promise<number> {
+  const { out, config, log, layouts, lists } = context;
   const real = systemFirewall(config.backend);
   const printed: { family: Family; script: string }[] = [];
   const firewall = dryRun ? dryRunFirewall(real, (family, script) => printed.push({ family, script })) : real;
-  const plans = await applyRuleset(config, firewall, {
+  const plans = await applyRuleset(config, layouts, firewall, {
     dryRun,
     onReadFailure: (family, error) =>
       out.note(`note: cannot read the ${familyName(family)} ruleset (${error instanceof Error ? error.message : String(error)}); showing the ruleset for an empty table`),
   });
-  const lists = procLists();
   const missingLists: string[] = [];
   if (!dryRun) {
     const present = new Set(await lists.names());
-    for (const jail of config.jails) for (const list of jail.lists) if (!present.has(list.name)) missingLists.push(list.name);
+    for (const layout of layouts.values()) for (const slot of layout.slots) if (!present.has(slot.name)) missingLists.push(slot.name);
   }
+  const restore = dryRun || missingLists.length > 0 ? undefined : await restoreBans(context, config.jails);
   for (const plan of plans) {
     log.info({ component: 'apply', family: plan.family, dryRun, changes: plan.findings.map((finding) => finding.kind), script: plan.script }, plan.script === '' ? 'ruleset already in place' : 'ruleset restored');
   }
@@ -82,6 +96,7 @@ export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }
       script: plan.script,
     })),
     missingLists,
+    restore: restore ? restoreJson(restore) : null,
   });
   for (const plan of plans) {
     const name = familyName(plan.family);
@@ -97,8 +112,8 @@ export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }
     for (const finding of plan.findings) out.line(`${name}: ${finding.jail}: ${REPAIR_WORDS[finding.kind] ?? 'repaired'} (${finding.detail})`);
   }
   if (missingLists.length > 0) {
-    out.note(`warning: list${missingLists.length > 1 ? 's' : ''} ${missingLists.join(', ')} not found in /proc/net/xt_recent after apply`);
+    out.note(`warning: list${missingLists.length > 1 ? 's' : ''} ${missingLists.join(', ')} not found in ${lists.directory} after apply; bans not restored`);
     return ExitCode.partial;
   }
-  return ExitCode.ok;
+  return restore ? reportRestore(context, restore) : ExitCode.ok;
 }

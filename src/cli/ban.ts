@@ -1,9 +1,21 @@
 import { kernelPrintedForm, parseAddress, type Address } from '../core/address.js';
+import type { BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
-import { planListWrites, type ListWrite } from '../core/list-commands.js';
-import { procLists, type RecentLists } from '../adapters/recent-lists.js';
-import { commandContext, type GlobalOptions } from './context.js';
+import { banWrites, routeAddresses, unbanWrites, type ListWrite } from '../core/list-commands.js';
+import { describeMatch, safelistMatch } from '../core/safelist.js';
+import type { RecentLists } from '../adapters/recent-lists.js';
+import { kernelContext, type GlobalOptions } from './context.js';
+
+interface ListCommandOptions extends GlobalOptions {
+  jail?: string;
+}
+
+interface BanOptions extends ListCommandOptions {
+  permanent?: boolean;
+  source?: string;
+  reason?: string;
+}
 
 // Validates every argument before anything is written: one bad address and nothing happens.
 export function parseAddressArguments(values: readonly string[]): Address[] {
@@ -16,16 +28,10 @@ export function parseAddressArguments(values: readonly string[]): Address[] {
   return [...seen.values()];
 }
 
-// Fails before the first write when a target list is missing, with the fix.
-async function requireLists(lists: RecentLists, writes: readonly ListWrite[]): Promise<void> {
+// The lists among these writes that the kernel does not have (no rule names them).
+async function missingLists(lists: RecentLists, writes: readonly ListWrite[]): Promise<string[]> {
   const present = new Set(await lists.names());
-  const missing = [...new Set(writes.map((write) => write.list))].filter((list) => !present.has(list));
-  if (missing.length > 0) {
-    throw new XtbanError(`list${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in ${lists.directory}`, {
-      exitCode: ExitCode.system,
-      hint: 'run `xtban apply` first: a list exists only while a rule names it',
-    });
-  }
+  return [...new Set(writes.map((write) => write.list))].filter((list) => !present.has(list));
 }
 
 interface WriteOutcome extends ListWrite {
@@ -33,7 +39,8 @@ interface WriteOutcome extends ListWrite {
   error?: string;
 }
 
-function performWrites(lists: RecentLists, writes: readonly ListWrite[]): WriteOutcome[] {
+// Writes one command per list entry; a failure is reported and the rest go on.
+export function performWrites(lists: RecentLists, writes: readonly ListWrite[]): WriteOutcome[] {
   return writes.map((write) => {
     try {
       lists.write(write.list, write.command);
@@ -44,36 +51,86 @@ function performWrites(lists: RecentLists, writes: readonly ListWrite[]): WriteO
   });
 }
 
-// `xtban ban` and `xtban unban`: +ADDR or -ADDR into the list of every selected jail that takes the family.
-export async function banCommand(verb: 'ban' | 'unban', addressArgs: string[], options: GlobalOptions & { jail?: string }): Promise<number> {
-  const { out, config, log } = await commandContext(options);
+function exitFor(outcomes: readonly WriteOutcome[]): number {
+  const failed = outcomes.filter((outcome) => !outcome.ok).length;
+  return failed === 0 ? ExitCode.ok : failed === outcomes.length ? ExitCode.system : ExitCode.partial;
+}
+
+const SOURCE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+// `xtban ban ADDR...`: checks the safelist, records every ban in the store (committed), then writes
+// +ADDR into the list of the ban's tier and shard. A crash after the record leaves a ban restore brings back.
+export async function banAddresses(addressArgs: string[], options: BanOptions): Promise<number> {
+  const source = options.source ?? 'cli';
+  if (!SOURCE_PATTERN.test(source)) throw inputError(`--source: ${JSON.stringify(source)} is not a source name`, 'lower-case letters, digits, "-" and "_", for example cli, fail2ban, remote');
+  if (options.reason !== undefined && (options.reason.length > 200 || /[\x00-\x1f\x7f]/.test(options.reason))) {
+    throw inputError('--reason: at most 200 printable characters');
+  }
+  const context = await kernelContext(options);
+  const { out, config, log, layouts, lists, safelist } = context;
   const jails = selectJails(config, options.jail);
   const addresses = parseAddressArguments(addressArgs);
-  const plan = planListWrites(jails, addresses, verb === 'ban' ? '+' : '-');
-  const lists = procLists();
-  await requireLists(lists, plan.writes);
-  // unban reports whether the address was listed: read each list once before writing.
-  const listed = new Map<string, string>();
-  if (verb === 'unban') for (const list of new Set(plan.writes.map((write) => write.list))) listed.set(list, (await lists.read(list)) ?? '');
-  const outcomes = performWrites(lists, plan.writes).map((outcome) => ({
-    ...outcome,
-    ...(verb === 'unban' ? { wasListed: isListed(listed.get(outcome.list) ?? '', outcome.address) } : {}),
+  const { routed, skipped } = routeAddresses(jails, addresses);
+  const refused = routed.flatMap((target) => {
+    const entry = safelistMatch(safelist, { family: target.address.family, address: target.address.text, prefix: target.prefix });
+    return entry ? [{ jail: target.jail, address: target.given, reason: describeMatch({ family: target.address.family, address: target.address.text, prefix: target.prefix }, entry) }] : [];
+  });
+  if (refused.length > 0) {
+    out.result({ action: 'ban', refused, results: [] });
+    for (const refusal of refused) out.note(`refused: ${refusal.reason} (jail ${refusal.jail}); nothing was banned`);
+    return ExitCode.safelisted;
+  }
+  const requests: BanRequest[] = routed.map((target) => ({
+    jail: target.jail,
+    address: target.address.text,
+    family: target.address.family,
+    source,
+    reason: options.reason ?? null,
+    permanent: options.permanent === true,
   }));
-  for (const outcome of outcomes) {
-    const fields = { component: 'lists', action: verb, jail: outcome.jail, list: outcome.list, address: outcome.address };
-    if (outcome.ok) log.info(fields, `${verb} written`);
-    else log.error({ ...fields, error: outcome.error }, `${verb} failed`);
+  const tierWindows = (jail: string) => config.jails.find((candidate) => candidate.name === jail)?.tierWindows ?? [];
+  try {
+    const decisions = context.store().ban(requests, tierWindows, Date.now());
+    const writes = banWrites(decisions, layouts);
+    const missing = await missingLists(lists, writes);
+    if (missing.length > 0) {
+      throw new XtbanError(`recorded ${decisions.length} ban${decisions.length === 1 ? '' : 's'} in the store, but list${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in ${lists.directory}`, {
+        exitCode: ExitCode.system,
+        hint: 'run `xtban apply` first: a list exists only while a rule names it; apply restores the recorded bans',
+      });
+    }
+    const outcomes = performWrites(lists, writes);
+    for (const outcome of outcomes) {
+      const fields = { component: 'lists', action: outcome.command.startsWith('+') ? 'ban' : 'unban-old-tier', jail: outcome.jail, list: outcome.list, address: outcome.address, source };
+      if (outcome.ok) log.info(fields, 'ban written');
+      else log.error({ ...fields, error: outcome.error }, 'ban failed');
+    }
+    out.result({
+      action: 'ban',
+      results: decisions.map((decision) => {
+        const write = outcomes.find((outcome) => outcome.jail === decision.record.jail && outcome.address === decision.record.address && outcome.command.startsWith('+'));
+        return { ...decision.record, kind: decision.kind, list: write?.list ?? null, ok: write?.ok ?? false, ...(write?.error ? { error: write.error } : {}) };
+      }),
+      skipped,
+    });
+    for (const decision of decisions) {
+      const { record } = decision;
+      const write = outcomes.find((outcome) => outcome.jail === record.jail && outcome.address === record.address && outcome.command.startsWith('+'));
+      if (!write?.ok) {
+        out.note(`error: ban ${record.address} in ${record.jail}: ${write?.error ?? 'no list for this tier'} (recorded; \`xtban restore\` retries)`);
+        continue;
+      }
+      const tier = config.jails.find((jail) => jail.name === record.jail)?.tierWindows.length ?? 1;
+      const extras = [record.permanent ? 'permanent' : '', tier > 1 ? `tier ${record.tier + 1} of ${tier}` : '', record.offences > 1 ? `offence ${record.offences}` : '', decision.kind === 'refresh' ? 'refreshed' : '']
+        .filter((part) => part !== '')
+        .join(', ');
+      out.line(`banned ${record.address} in ${record.jail} (list ${write.list}${extras ? `; ${extras}` : ''})`);
+    }
+    for (const skip of skipped) out.note(`skipped ${skip.address} for ${skip.jail}: ${skip.reason}`);
+    return exitFor(outcomes);
+  } finally {
+    context.closeStore();
   }
-  const failed = outcomes.filter((outcome) => !outcome.ok);
-  out.result({ action: verb, results: outcomes, skipped: plan.skipped });
-  for (const outcome of outcomes) {
-    if (!outcome.ok) out.note(`error: ${verb} ${outcome.address} in ${outcome.jail}: ${outcome.error}`);
-    else if (verb === 'ban') out.line(`banned ${outcome.address} in ${outcome.jail} (list ${outcome.list})`);
-    else out.line(`${'wasListed' in outcome && outcome.wasListed === false ? 'not listed' : 'unbanned'} ${outcome.address} in ${outcome.jail} (list ${outcome.list})`);
-  }
-  for (const skip of plan.skipped) out.note(`skipped ${skip.address} for ${skip.jail}: ${skip.reason}`);
-  if (failed.length === 0) return ExitCode.ok;
-  return failed.length === outcomes.length ? ExitCode.system : ExitCode.partial;
 }
 
 // True when the list text holds the address (the kernel prints IPv6 fully expanded).
@@ -81,24 +138,74 @@ function isListed(listText: string, address: string): boolean {
   return listText.includes(`src=${kernelPrintedForm(address)} `);
 }
 
-// `xtban ban ADDR...`
-export const banAddresses = (addresses: string[], options: GlobalOptions & { jail?: string }): Promise<number> => banCommand('ban', addresses, options);
-// `xtban unban ADDR...`
-export const unbanAddresses = (addresses: string[], options: GlobalOptions & { jail?: string }): Promise<number> => banCommand('unban', addresses, options);
-
-// `xtban flush`: empties the selected jails' lists ("/").
-export async function flushCommand(options: GlobalOptions & { jail?: string }): Promise<number> {
-  const { out, config } = await commandContext(options);
+// `xtban unban ADDR...`: ends the bans in the store, then writes -ADDR into every list that could hold them.
+export async function unbanAddresses(addressArgs: string[], options: ListCommandOptions & { source?: string }): Promise<number> {
+  const context = await kernelContext(options);
+  const { out, config, log, layouts, lists } = context;
   const jails = selectJails(config, options.jail);
-  const writes: ListWrite[] = jails.flatMap((jail) => jail.lists.map((list) => ({ jail: jail.name, list: list.name, address: '', command: '/' })));
-  const lists = procLists();
-  await requireLists(lists, writes);
-  const outcomes = performWrites(lists, writes);
-  out.result({ action: 'flush', results: outcomes.map(({ jail, list, ok, error }) => ({ jail, list, ok, ...(error ? { error } : {}) })) });
-  for (const outcome of outcomes) {
-    if (outcome.ok) out.line(`flushed list ${outcome.list} (${outcome.jail})`);
-    else out.note(`error: flush ${outcome.list}: ${outcome.error}`);
+  const addresses = parseAddressArguments(addressArgs);
+  const { routed, skipped } = routeAddresses(jails, addresses);
+  const writes = unbanWrites(routed, layouts);
+  try {
+    const now = Date.now();
+    const ended = new Set<string>();
+    for (const jail of jails) {
+      const mine = routed.filter((target) => target.jail === jail.name).map((target) => target.address.text);
+      if (mine.length > 0) for (const record of context.store().unban(jail.name, mine, options.source ?? 'cli', now)) ended.add(`${record.jail} ${record.address}`);
+    }
+    const missing = new Set(await missingLists(lists, writes));
+    const listed = new Map<string, string>();
+    for (const list of new Set(writes.map((write) => write.list))) if (!missing.has(list)) listed.set(list, (await lists.read(list)) ?? '');
+    const outcomes = performWrites(lists, writes.filter((write) => !missing.has(write.list)));
+    for (const outcome of outcomes) {
+      if (outcome.ok) log.info({ component: 'lists', action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address }, 'unban written');
+      else log.error({ component: 'lists', action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address, error: outcome.error }, 'unban failed');
+    }
+    const results = routed.map((target) => {
+      const mine = outcomes.filter((outcome) => outcome.jail === target.jail && outcome.address === target.address.text);
+      const inKernel = mine.some((outcome) => isListed(listed.get(outcome.list) ?? '', outcome.address));
+      const errors = mine.filter((outcome) => !outcome.ok).map((outcome) => outcome.error);
+      return { jail: target.jail, address: target.address.text, wasListed: inKernel, endedInStore: ended.has(`${target.jail} ${target.address.text}`), ok: errors.length === 0, ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
+    });
+    out.result({ action: 'unban', results, skipped, missingLists: [...missing] });
+    for (const result of results) {
+      if (!result.ok) out.note(`error: unban ${result.address} in ${result.jail}: ${result.error}`);
+      else out.line(`${result.wasListed || result.endedInStore ? 'unbanned' : 'not listed'} ${result.address} in ${result.jail}`);
+    }
+    for (const list of missing) out.note(`note: list ${list} does not exist (nothing to remove there)`);
+    for (const skip of skipped) out.note(`skipped ${skip.address} for ${skip.jail}: ${skip.reason}`);
+    return exitFor(outcomes);
+  } finally {
+    context.closeStore();
   }
-  const failed = outcomes.filter((outcome) => !outcome.ok).length;
-  return failed === 0 ? ExitCode.ok : failed === outcomes.length ? ExitCode.system : ExitCode.partial;
 }
+
+// `xtban flush`: ends every ban of the selected jails in the store and empties their lists ("/").
+export async function flushCommand(options: ListCommandOptions): Promise<number> {
+  const context = await kernelContext(options);
+  const { out, config, layouts, lists } = context;
+  const jails = selectJails(config, options.jail);
+  try {
+    const now = Date.now();
+    const ended = new Map(jails.map((jail) => [jail.name, context.store().flush(jail.name, 'cli', now)]));
+    const writes: ListWrite[] = jails.flatMap((jail) => (layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail: jail.name, list: slot.name, address: '', command: '/' })));
+    const missing = new Set(await missingLists(lists, writes));
+    const outcomes = performWrites(lists, writes.filter((write) => !missing.has(write.list)));
+    out.result({
+      action: 'flush',
+      jails: jails.map((jail) => ({ jail: jail.name, endedInStore: ended.get(jail.name) ?? 0 })),
+      results: outcomes.map(({ jail, list, ok, error }) => ({ jail, list, ok, ...(error ? { error } : {}) })),
+      missingLists: [...missing],
+    });
+    for (const jail of jails) out.line(`ended ${ended.get(jail.name) ?? 0} ban(s) of ${jail.name} in the store`);
+    for (const outcome of outcomes) {
+      if (outcome.ok) out.line(`flushed list ${outcome.list} (${outcome.jail})`);
+      else out.note(`error: flush ${outcome.list}: ${outcome.error}`);
+    }
+    for (const list of missing) out.note(`note: list ${list} does not exist (nothing to flush there)`);
+    return exitFor(outcomes);
+  } finally {
+    context.closeStore();
+  }
+}
+

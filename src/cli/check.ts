@@ -3,28 +3,26 @@ import { selectJails } from '../core/jail-selection.js';
 import { findDifferences, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 import { systemFirewall } from '../adapters/firewall.js';
-import { procLists } from '../adapters/recent-lists.js';
 import { ExitCode } from '../core/errors.js';
-import { commandContext, type GlobalOptions } from './context.js';
+import { kernelContext, type GlobalOptions } from './context.js';
 import { familyName } from './output.js';
 
 // `xtban check`: exit 0 when every chain, jump and list is in place (fail2ban's actioncheck contract).
 export async function checkCommand(options: GlobalOptions & { jail?: string }): Promise<number> {
-  const { out, config } = await commandContext(options);
+  const { out, config, layouts, lists } = await kernelContext(options);
   const jails = selectJails(config, options.jail);
   const firewall = systemFirewall(config.backend);
-  const lists = procLists();
   const findings: Finding[] = [];
   for (const family of [4, 6] as const) {
-    const desired = renderFamily(jails, family);
+    const desired = renderFamily(jails, family, layouts);
     if (desired.length === 0) continue;
     findings.push(...findDifferences(parseFilterTable(await firewall.save(family)), desired));
   }
   const present = new Set(await lists.names());
   for (const jail of jails) {
-    for (const list of jail.lists) {
-      if (!present.has(list.name)) {
-        findings.push({ family: list.family, jail: jail.name, kind: 'list-missing', detail: `list ${list.name} is missing from ${lists.directory}` });
+    for (const slot of layouts.get(jail.name)?.slots ?? []) {
+      if (!present.has(slot.name)) {
+        findings.push({ family: slot.family, jail: jail.name, kind: 'list-missing', detail: `list ${slot.name} is missing from ${lists.directory}` });
       }
     }
   }

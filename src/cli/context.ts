@@ -1,5 +1,11 @@
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { jailLayout, type JailLayout } from '../core/layout.js';
+import { openBanStore, resolveStateDir, type BanStore } from '../adapters/ban-store.js';
+import { readModuleParameters, type ModuleParameters } from '../adapters/module-params.js';
+import { procLists, PROC_LISTS_DIR, type RecentLists } from '../adapters/recent-lists.js';
+import { loadSafelist } from '../adapters/safelist-source.js';
+import type { Safelist } from '../core/safelist.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createOutput, type Output } from './output.js';
 
@@ -8,6 +14,7 @@ export interface GlobalOptions {
   config?: string;
   json?: boolean;
   logLevel?: string;
+  stateDir?: string;
 }
 
 // What a command needs to start: its output and the config it runs against.
@@ -22,4 +29,41 @@ export async function commandContext(options: GlobalOptions): Promise<CommandCon
   const out = createOutput(options.json === true);
   const config = await loadConfig(resolveConfigPath(options.config));
   return { out, config, log: createLogger(options.logLevel) };
+}
+
+// Every jail's lists for this kernel's list capacity.
+export function layoutsFor(config: Config, ipListTot: number): Map<string, JailLayout> {
+  return new Map(config.jails.map((jail) => [jail.name, jailLayout(jail, ipListTot)]));
+}
+
+// What commands that touch kernel lists need on top: capacity, the jails' lists, the safelist, the store.
+export interface KernelContext extends CommandContext {
+  parameters: ModuleParameters;
+  layouts: Map<string, JailLayout>;
+  lists: RecentLists;
+  safelist: Safelist;
+  // Opened on first use, closed by the caller through closeStore.
+  store(): BanStore;
+  closeStore(): void;
+}
+
+export async function kernelContext(options: GlobalOptions, listsDirectory: string = PROC_LISTS_DIR, sysRoot = '/sys'): Promise<KernelContext> {
+  const base = await commandContext(options);
+  const [parameters, safelist] = await Promise.all([readModuleParameters(sysRoot), loadSafelist(base.config.safelist, base.config.source)]);
+  let opened: BanStore | undefined;
+  return {
+    ...base,
+    parameters,
+    layouts: layoutsFor(base.config, parameters.ipListTot),
+    lists: procLists(listsDirectory),
+    safelist,
+    store() {
+      opened ??= openBanStore(resolveStateDir(options.stateDir));
+      return opened;
+    },
+    closeStore() {
+      opened?.close();
+      opened = undefined;
+    },
+  };
 }

@@ -44,13 +44,14 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .description('Sliding-window bans in the kernel: iptables chains around the recent match (xt_recent),\nfed with offending addresses, read back to report state.')
     .version('0.1.0')
     .option('-c, --config <path>', 'config file (default: $XTBAN_CONFIG or /etc/xtban/xtban.toml)')
+    .option('--state-dir <dir>', 'where the ban store lives (default: $XTBAN_STATE_DIR or /var/lib/xtban)')
     .addOption(new Option('--log-level <level>', 'structured JSON log on stderr at this level (default: $XTBAN_LOG_LEVEL or warn)').choices(LOG_LEVELS))
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${examples('xtban apply', 'xtban ban 192.0.2.7 --jail ssh', 'xtban status --json', 'xtban check || xtban apply')}${EXIT_CODES}\n`);
 
   program
     .command('apply')
-    .description("create or repair every jail's chain and jumps (one atomic iptables-restore per family)")
+    .description("create or repair every jail's chain and jumps (one atomic iptables-restore per family), then restore the store's live bans")
     .option('-n, --dry-run', 'print the exact ruleset that would be restored and change nothing')
     .addOption(jsonOption())
     .addHelpText('after', examples('xtban apply', 'xtban apply --dry-run', 'xtban --config ./xtban.toml apply --json'))
@@ -75,16 +76,19 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
 
   program
     .command('ban')
-    .description("add addresses to the jails' lists (+ADDR): they are dropped until silent for the window")
+    .description("record bans in the store, then add the addresses to the jails' lists (+ADDR): dropped until silent for the window")
     .argument('<address...>', 'IPv4 or IPv6 addresses (::ffff:192.0.2.7 is 192.0.2.7)')
     .addOption(jailOption())
+    .option('-p, --permanent', 'never expires and is always restored (a permanent blocklist entry)')
+    .option('--source <name>', 'who asked for the ban, recorded in the store (default: cli)')
+    .option('--reason <text>', 'why, recorded in the store')
     .addOption(jsonOption())
-    .addHelpText('after', examples('xtban ban 192.0.2.7', 'xtban ban 198.51.100.9 2001:db8::9 --jail ssh'))
+    .addHelpText('after', examples('xtban ban 192.0.2.7', 'xtban ban 198.51.100.9 2001:db8::9 --jail ssh', 'xtban ban 203.0.113.66 --permanent --reason "scanner"'))
     .action(run(async () => (await import('./ban.js')).banAddresses as Action));
 
   program
     .command('unban')
-    .description("remove addresses from the jails' lists (-ADDR)")
+    .description("end the bans in the store and remove the addresses from the jails' lists (-ADDR)")
     .argument('<address...>', 'IPv4 or IPv6 addresses')
     .addOption(jailOption())
     .addOption(jsonOption())
@@ -93,7 +97,7 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
 
   program
     .command('flush')
-    .description("empty the jails' lists (every ban is lifted)")
+    .description("end every ban of the jails in the store and empty their lists")
     .addOption(jailOption())
     .addOption(jsonOption())
     .addHelpText('after', examples('xtban flush --jail ssh', 'xtban flush'))
@@ -109,6 +113,23 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .option('--sys <dir>', 'read xt_recent module parameters under this directory instead of /sys')
     .addHelpText('after', examples('xtban status', 'xtban status --jail ssh --json', 'xtban status --proc ./fixtures/proc/net/xt_recent --clock ./fixtures/proc --sys ./fixtures/proc/sys'))
     .action(run(async () => (await import('./status.js')).statusCommand as Action));
+
+  program
+    .command('restore')
+    .description("put every live ban of the store back into the kernel lists (after a reload or a reboot); idempotent")
+    .addOption(jailOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban restore', 'xtban restore --jail ssh --json'))
+    .action(run(async () => (await import('./restore.js')).restoreCommand as Action));
+
+  program
+    .command('bans')
+    .description("the store's view: every ban (live, permanent, expired, ended), whether the kernel holds it")
+    .addOption(jailOption())
+    .addOption(new Option('--state <state>', 'only bans in this state').choices(['live', 'permanent', 'expired', 'ended']))
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban bans', 'xtban bans --jail ssh --state live --json'))
+    .action(run(async () => (await import('./bans.js')).bansCommand as Action));
 
   const config = program.command('config').description('validate or print the config file');
   config

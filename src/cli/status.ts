@@ -6,9 +6,12 @@ import { selectJails } from '../core/jail-selection.js';
 import { parseRecentList } from '../core/proc-format.js';
 import { buildListStatus, capacityAdvice, CAPACITY_WARNING_PERCENT, type ListStatus } from '../core/status.js';
 import { readKernelClock } from '../adapters/kernel-clock.js';
-import { readModuleParameters } from '../adapters/module-params.js';
-import { procLists, PROC_LISTS_DIR } from '../adapters/recent-lists.js';
-import { commandContext, type GlobalOptions } from './context.js';
+import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
+import type { JailConfig } from '../config/schema.js';
+import { stampToWallMs } from '../core/jiffies.js';
+import { planRestore } from '../core/restore.js';
+import { safelistMatch } from '../core/safelist.js';
+import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
 import { renderTable } from './output.js';
 
 interface StatusOptions extends GlobalOptions {
@@ -37,7 +40,8 @@ async function capturedAt(directory: string): Promise<number | undefined> {
 function renderList(status: ListStatus): string {
   const title = status.jail === null ? `list ${status.list} (no jail)` : `jail ${status.jail}  list ${status.list}  window ${formatDuration(status.windowSeconds ?? 0)}`;
   if (!status.exists) return `${title}\n  missing: the list does not exist; run \`xtban apply\``;
-  const summary = `  used ${status.used}/${status.capacity} (${status.usePercent}%, ${status.free} free)  live ${status.live}  stale ${status.stale}`;
+  const extra = `${status.evicted > 0 ? `  evicted ${status.evicted}` : ''}${status.safelisted > 0 ? `  safelisted ${status.safelisted}` : ''}`;
+  const summary = `  used ${status.used}/${status.capacity} (${status.usePercent}%, ${status.free} free)  live ${status.live}  stale ${status.stale}${extra}`;
   if (status.entries.length === 0) return `${title}\n${summary}\n  (empty)`;
   const rows = [
     ['ADDRESS', 'LAST SEEN', 'AGE', 'LEFT', 'HITS', 'TTL', 'STATE'],
@@ -48,24 +52,33 @@ function renderList(status: ListStatus): string {
       entry.secondsLeft === null ? '-' : formatDuration(entry.secondsLeft, 'ceil'),
       String(entry.hits),
       String(entry.ttl),
-      entry.state,
+      entry.safelisted ? `${entry.state}, safelisted` : entry.state,
     ]),
   ];
   const table = renderTable(rows, { alignRight: [2, 3, 4, 5] }).split('\n').map((line) => `  ${line}`).join('\n');
   return `${title}\n${summary}\n${table}`;
 }
 
-// `xtban status`: the kernel's view, read from /proc (or a captured directory).
+// `xtban status`: the kernel's view, read from /proc (or a captured directory), checked against the store.
 export async function statusCommand(options: StatusOptions): Promise<number> {
-  const { out, config } = await commandContext(options);
+  const live = options.proc === undefined;
+  const context = await kernelContext(options, options.proc ?? PROC_LISTS_DIR, options.sys ?? '/sys');
+  try {
+    return await status(context, options, live);
+  } finally {
+    context.closeStore();
+  }
+}
+
+async function status(context: KernelContext, options: StatusOptions, live: boolean): Promise<number> {
+  const { out, config, layouts, lists, parameters, safelist } = context;
   const jails = selectJails(config, options.jail);
-  const lists = procLists(options.proc ?? PROC_LISTS_DIR);
   // Lists first, clock second: ages are then never negative.
-  const targets: { jail: string | null; list: string; windowSeconds: number | null }[] = jails.flatMap((jail) =>
-    jail.lists.map((list) => ({ jail: jail.name, list: list.name, windowSeconds: jail.windowSeconds })),
+  const targets: { jail: JailConfig | null; list: string; windowSeconds: number | null }[] = jails.flatMap((jail) =>
+    (layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail, list: slot.name, windowSeconds: slot.windowSeconds })),
   );
   if (options.jail === undefined) {
-    const owned = new Set(config.jails.flatMap((jail) => jail.lists.map((list) => list.name)));
+    const owned = new Set([...layouts.values()].flatMap((layout) => layout.slots.map((slot) => slot.name)));
     for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: null, list: name, windowSeconds: null });
   }
   const texts = await Promise.all(targets.map((target) => lists.read(target.list)));
@@ -74,14 +87,49 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
   const clock = await readKernelClock(
     clockDir === undefined ? {} : { procRoot: clockDir, bootDir: clockDir, ...(capturedMs === undefined ? {} : { nowMs: () => capturedMs }) },
   );
-  const parameters = await readModuleParameters(options.sys ?? '/sys');
-  const reports = targets.map((target, index) => {
+  const parsed = targets.map((target, index) => {
     const text = texts[index];
-    return buildListStatus({ ...target, entries: text === undefined ? undefined : parseRecentList(text, join(lists.directory, target.list)) }, clock, parameters.ipListTot);
+    return text === undefined ? undefined : parseRecentList(text, join(lists.directory, target.list));
+  });
+
+  // The store's view: live bans missing from their list are evictions; kernel activity is copied back.
+  let evicted = new Map<string, number>();
+  let storeNote: string | null = null;
+  if (live) {
+    try {
+      const store = context.store();
+      const kernel = new Map<string, Set<string> | undefined>();
+      targets.forEach((target, index) => {
+        const entries = parsed[index];
+        if (target.jail !== null) kernel.set(target.list, entries && new Set(entries.map((entry) => entry.address)));
+      });
+      const plan = planRestore({ jails, layouts, bans: store.list(), kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
+      evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
+      const updates = targets.flatMap((target, index) =>
+        target.jail === null ? [] : (parsed[index] ?? []).map((entry) => ({ jail: target.jail?.name ?? '', address: entry.address, lastActivity: Math.floor(stampToWallMs(clock, entry.lastSeen)) })),
+      );
+      store.touch(updates);
+    } catch (error) {
+      storeNote = `the ban store could not be read (${error instanceof Error ? error.message : String(error)}): evictions are not counted`;
+    }
+  }
+  const reports = targets.map((target, index) => {
+    const jail = target.jail;
+    const isSafe = jail === null ? undefined : (address: string, family: 4 | 6) => safelistMatch(safelist, { family, address, prefix: jail.mask[family] }) !== undefined;
+    return buildListStatus(
+      { jail: jail?.name ?? null, list: target.list, windowSeconds: target.windowSeconds, entries: parsed[index], evicted: evicted.get(target.list) ?? 0, isSafelisted: isSafe },
+      clock,
+      parameters.ipListTot,
+    );
   });
   const warnings = reports
     .filter((report) => report.exists && report.usePercent >= CAPACITY_WARNING_PERCENT)
     .map((report) => `list ${report.list} is ${report.usePercent}% full (${report.used}/${report.capacity}): when full, the kernel silently evicts the least recently used entry, which may be a live ban`);
+  for (const report of reports) {
+    if (report.evicted > 0) warnings.push(`list ${report.list}: ${report.evicted} live ban(s) of the store are missing (evicted when the list was full, or lost in a reload); \`xtban restore\` puts them back where there is room`);
+    if (report.safelisted > 0) warnings.push(`list ${report.list}: ${report.safelisted} safelisted address(es) are in the list; \`xtban unban\` them`);
+  }
+  if (storeNote) warnings.push(storeNote);
   out.result({
     clock: { hz: clock.hz, jiffies: clock.jiffies, wallMs: clock.wallMs, at: new Date(clock.wallMs).toISOString(), wordBits: clock.wordBits, method: clock.method },
     capacity: { ipListTot: parameters.ipListTot, source: parameters.source },
@@ -92,7 +140,8 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
   out.line(`kernel clock: HZ ${clock.hz} (from ${clock.method.hz}), jiffies ${clock.jiffies} (from ${clock.method.jiffies}) at ${localTime(new Date(clock.wallMs).toISOString())}`);
   out.line(`list capacity: ${parameters.ipListTot} entries per list (ip_list_tot, ${parameters.source})`);
   for (const report of reports) out.line(`\n${renderList(report)}`);
-  for (const warning of warnings) out.note(`warning: ${warning}\n  ${capacityAdvice(parameters.ipListTot)}`);
+  for (const warning of warnings) out.note(`warning: ${warning}`);
+  if (reports.some((report) => report.exists && report.usePercent >= CAPACITY_WARNING_PERCENT)) out.note(`  ${capacityAdvice(parameters.ipListTot)}`);
   const missing = reports.filter((report) => !report.exists);
   return missing.length > 0 ? ExitCode.partial : ExitCode.ok;
 }

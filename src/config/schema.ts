@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Family } from '../core/address.js';
+import { parseNetwork, type Family } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import { XtbanError } from '../core/errors.js';
 import { chainName, validateJailName, validateListName } from '../core/names.js';
@@ -9,15 +9,18 @@ import { parseLogPrefix, parsePortSpec, parseRate, type PortSpec } from '../core
 export interface JailConfig {
   name: string;
   chain: string;
-  // Base name of the jail's kernel lists (the `list` key).
+  // Base name of the jail's kernel lists (the `list` key); see core/layout.ts for the lists themselves.
   list: string;
-  // One kernel list per family the jail takes: a list's --mask comes from the first rule that
-  // names it, so IPv4 and IPv6 never share one (IPv6 packets would be masked to 32 bits).
-  lists: JailList[];
   protocol: 'tcp' | 'udp' | 'all';
   // Empty: every port.
   ports: PortSpec[];
+  // The window of each tier; one entry when the jail has no tiers. windowSeconds is the first.
+  tierWindows: number[];
   windowSeconds: number;
+  // Bans the jail must hold; above ip_list_tot it is spread over several lists (shards).
+  capacity: number | undefined;
+  // Prefix length per family: bans cover the whole network (32 and 128: single addresses).
+  mask: Record<Family, number>;
   action: 'DROP' | 'REJECT';
   families: Family[];
   hooks: Hook[];
@@ -25,28 +28,21 @@ export interface JailConfig {
 }
 
 export type Hook = 'INPUT' | 'FORWARD';
-
-// A kernel list and the family of the addresses it holds.
-export interface JailList {
-  family: Family;
-  name: string;
-}
-
-// IPv4 bans live in `<list>`, IPv6 bans in `<list>.v6` (jail names hold no dots, so defaults never collide).
-export function familyListName(base: string, family: Family): string {
-  return family === 4 ? base : `${base}.v6`;
-}
-
-// The list that holds a jail's addresses of one family, or undefined when the jail does not take it.
-export function listFor(jail: JailConfig, family: Family): string | undefined {
-  return jail.lists.find((list) => list.family === family)?.name;
-}
 export type Backend = 'auto' | 'nft' | 'legacy';
+
+// Addresses no path may ban.
+export interface SafelistConfig {
+  addresses: string[];
+  files: string[];
+  // Loopback and the host's own interface addresses.
+  ownAddresses: boolean;
+}
 
 export interface Config {
   // Where it was read from, for messages.
   source: string;
   backend: Backend;
+  safelist: SafelistConfig;
   jails: JailConfig[];
 }
 
@@ -65,6 +61,9 @@ function checked<T>(validate: (value: T) => unknown) {
 
 // The kernel computes --seconds * HZ in 32 bits: past (2^32 - 1) / 1000 seconds a window would wrap at HZ=1000.
 export const MAX_WINDOW_SECONDS = Math.floor((2 ** 32 - 1) / 1000);
+// Tiers and shards multiply the rules of a chain: keep both small enough to read.
+export const MAX_TIERS = 8;
+export const MAX_CAPACITY = 1_000_000;
 
 const windowValue = z.union([z.string(), z.number()]).superRefine(
   checked((value: string | number) => {
@@ -87,7 +86,15 @@ const jailTable = z
   .strictObject({
     ports: z.array(portValue).max(15, 'at most 15 ports or ranges (iptables multiport limit; a range counts as two)').optional(),
     protocol: z.enum(['tcp', 'udp', 'all']).default('tcp'),
-    window: windowValue.default('1h'),
+    window: windowValue.optional(),
+    tiers: z.array(windowValue).min(1, 'at least one tier window').max(MAX_TIERS, `at most ${MAX_TIERS} tiers`).optional(),
+    capacity: z.number().int('a whole number of bans').min(1).max(MAX_CAPACITY).optional(),
+    mask: z
+      .strictObject({
+        ipv4: z.number().int().min(1, 'a /0 mask would ban every address').max(32).default(32),
+        ipv6: z.number().int().min(1, 'a /0 mask would ban every address').max(128).default(128),
+      })
+      .optional(),
     action: z.enum(['DROP', 'REJECT']).default('DROP'),
     family: z.enum(['both', 'ipv4', 'ipv6']).default('both'),
     hooks: z
@@ -98,7 +105,8 @@ const jailTable = z
     list: z
       .string()
       .superRefine(checked((value: string) => validateListName(value)))
-      .refine((value) => value.length <= 196, 'at most 196 characters (".v6" is added for the IPv6 list)')
+      .refine((value) => !value.includes('.'), 'no dots: xtban adds .v6, .t<tier> and .<shard> to make the kernel lists')
+      .refine((value) => value.length <= 180, 'at most 180 characters (suffixes for family, tier and shard are added)')
       .optional(),
     log: z.union([logTable, z.boolean()]).optional(),
   })
@@ -110,7 +118,25 @@ const jailTable = z
       const slots = jail.ports.reduce<number>((sum, port) => sum + (typeof port === 'string' && /[-:]/.test(port) ? 2 : 1), 0);
       if (slots > 15) ctx.addIssue({ code: 'custom', path: ['ports'], message: 'more than 15 multiport slots (a range counts as two)' });
     }
+    if (jail.window !== undefined && jail.tiers !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['window'], message: 'give either window or tiers: with tiers, the first tier is the window of a first ban' });
+    }
   });
+
+const safelistTable = z
+  .strictObject({
+    addresses: z
+      .array(z.string().superRefine(checked((value: string) => parseNetwork(value))))
+      .default([]),
+    files: z.array(z.string().min(1)).default([]),
+    own_addresses: z.boolean().default(true),
+  })
+  .default({ addresses: [], files: [], own_addresses: true });
+
+// IPv4 bans live in `<list>`, IPv6 bans in `<list>.v6` (jail names hold no dots, so defaults never collide).
+export function familyListName(base: string, family: Family): string {
+  return family === 4 ? base : `${base}.v6`;
+}
 
 // The file's shape: unknown keys are errors, so a typo never passes silently.
 export const configSchema = z.strictObject({
@@ -119,6 +145,7 @@ export const configSchema = z.strictObject({
       backend: z.enum(['auto', 'nft', 'legacy']).default('auto'),
     })
     .default({ backend: 'auto' }),
+  safelist: safelistTable,
   jails: z
     .record(z.string(), jailTable)
     .superRefine((jails, ctx) => {
@@ -126,11 +153,9 @@ export const configSchema = z.strictObject({
       const owners = new Map<string, string>();
       for (const [name, jail] of Object.entries(jails)) {
         const base = jail.list ?? `xtban-${name}`;
-        for (const list of [familyListName(base, 4), familyListName(base, 6)]) {
-          const other = owners.get(list);
-          if (other !== undefined) ctx.addIssue({ code: 'custom', path: [name, 'list'], message: `list ${list} is already used by jail ${other}; each jail needs lists of its own` });
-          owners.set(list, name);
-        }
+        const other = owners.get(base);
+        if (other !== undefined) ctx.addIssue({ code: 'custom', path: [name, 'list'], message: `list ${base} is already used by jail ${other}; each jail needs lists of its own` });
+        owners.set(base, name);
       }
       for (const name of Object.keys(jails)) {
         try {
@@ -157,22 +182,25 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
             prefix: (jail.log === true ? undefined : jail.log.prefix) ?? defaultLogPrefix(name),
             rate: parseRate((jail.log === true ? undefined : jail.log.rate) ?? '6/min'),
           };
-    const list = jail.list ?? `xtban-${name}`;
+    const tierWindows = (jail.tiers ?? [jail.window ?? '1h']).map((window) => parseDuration(window));
     return {
       name,
       chain: chainName(name),
-      list,
-      lists: families.map((family) => ({ family, name: familyListName(list, family) })),
+      list: jail.list ?? `xtban-${name}`,
       protocol: jail.protocol,
       ports: (jail.ports ?? []).map((port) => parsePortSpec(port)),
-      windowSeconds: parseDuration(jail.window),
+      tierWindows,
+      windowSeconds: tierWindows[0] ?? 3600,
+      capacity: jail.capacity,
+      mask: { 4: jail.mask?.ipv4 ?? 32, 6: jail.mask?.ipv6 ?? 128 },
       action: jail.action,
       families,
       hooks: jail.hooks,
       log,
     };
   });
-  return { source, backend: parsed.firewall.backend, jails };
+  const safelist = { addresses: parsed.safelist.addresses, files: parsed.safelist.files, ownAddresses: parsed.safelist.own_addresses };
+  return { source, backend: parsed.firewall.backend, safelist, jails };
 }
 
 // The LOG prefix used when a jail asks for logging without naming one (at most 29 characters).

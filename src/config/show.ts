@@ -2,36 +2,41 @@ import { stringify as stringifyToml } from 'smol-toml';
 import { formatDuration } from '../core/duration.js';
 import type { Config } from './schema.js';
 
+// Keys that --json adds for scripts but the TOML form leaves out (they are derived, not settable).
+const DERIVED_KEYS = ['chain', 'window_seconds'];
+
 // The effective config in the file's own shape, every default written out.
 export function effectiveConfig(config: Config): Record<string, unknown> {
   const jails: Record<string, unknown> = {};
   for (const jail of config.jails) {
-    const entry: Record<string, unknown> = {
-      protocol: jail.protocol,
-      window: formatDuration(jail.windowSeconds),
+    const entry: Record<string, unknown> = { protocol: jail.protocol };
+    if (jail.ports.length > 0) entry['ports'] = jail.ports.map((port) => (/^\d+$/.test(port) ? Number(port) : port));
+    if (jail.tierWindows.length > 1) entry['tiers'] = jail.tierWindows.map((seconds) => formatDuration(seconds));
+    else entry['window'] = formatDuration(jail.windowSeconds);
+    Object.assign(entry, {
       window_seconds: jail.windowSeconds,
       action: jail.action,
       family: jail.families.length === 2 ? 'both' : jail.families[0] === 4 ? 'ipv4' : 'ipv6',
       hooks: jail.hooks,
       list: jail.list,
+      mask: { ipv4: jail.mask[4], ipv6: jail.mask[6] },
       chain: jail.chain,
-      lists: Object.fromEntries(jail.lists.map((list) => [`ipv${list.family}`, list.name])),
-    };
-    if (jail.ports.length > 0) entry['ports'] = jail.ports.map((port) => (/^\d+$/.test(port) ? Number(port) : port));
+    });
+    if (jail.capacity !== undefined) entry['capacity'] = jail.capacity;
     if (jail.log) entry['log'] = { ...jail.log };
     jails[jail.name] = entry;
   }
-  return { firewall: { backend: config.backend }, jails };
+  const safelist = { addresses: config.safelist.addresses, files: config.safelist.files, own_addresses: config.safelist.ownAddresses };
+  return { firewall: { backend: config.backend }, safelist, jails };
 }
 
-// TOML for people; derived keys (chain, window_seconds) are shown as comments-free values for clarity.
+// The effective config as TOML that loads back to the same config.
 export function effectiveConfigToml(config: Config): string {
   const effective = effectiveConfig(config);
   const jails = effective['jails'] as Record<string, Record<string, unknown>>;
-  const forFile: Record<string, unknown> = { firewall: effective['firewall'], jails: {} };
+  const forFile: Record<string, unknown> = { ...effective, jails: {} };
   for (const [name, jail] of Object.entries(jails)) {
-    const { chain: _chain, window_seconds: _seconds, lists: _lists, ...rest } = jail;
-    (forFile['jails'] as Record<string, unknown>)[name] = rest;
+    (forFile['jails'] as Record<string, unknown>)[name] = Object.fromEntries(Object.entries(jail).filter(([key]) => !DERIVED_KEYS.includes(key)));
   }
   return `# effective config from ${config.source}, defaults included\n${stringifyToml(forFile)}\n`;
 }

@@ -117,9 +117,10 @@ export function formatNetwork(network: Network): string {
   return network.prefix === max ? network.address : `${network.address}/${network.prefix}`;
 }
 
-// The all-ones mask iptables-save prints for a full-length --mask.
-export function fullMask(family: Family): string {
-  return family === 4 ? '255.255.255.255' : 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+// A prefix length as the --mask iptables-save prints ("255.255.255.0", "ffff:ffff:ffff:ffff::").
+export function maskText(family: Family, prefix: number): string {
+  if (family === 4) return ipaddr.IPv4.subnetMaskFromPrefixLength(prefix).toString();
+  return ipaddr.IPv6.subnetMaskFromPrefixLength(prefix).toRFC5952String();
 }
 
 // The form the kernel prints in a list file: IPv4 as is, IPv6 with every group in four digits.

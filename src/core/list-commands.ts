@@ -1,6 +1,8 @@
-import type { Address } from './address.js';
-import { listFor, type JailConfig } from '../config/schema.js';
+import { maskAddress, type Address } from './address.js';
+import type { JailConfig } from '../config/schema.js';
+import type { BanDecision } from './bans.js';
 import { inputError } from './errors.js';
+import { slotFor, type JailLayout } from './layout.js';
 
 // One proc write: which list, which command, and why.
 export interface ListWrite {
@@ -10,31 +12,77 @@ export interface ListWrite {
   command: string;
 }
 
-export interface ListWritePlan {
-  writes: ListWrite[];
+// An address as a jail bans it: masked to the jail's prefix for its family.
+export interface RoutedAddress {
+  jail: string;
+  address: Address;
+  prefix: number;
+  // What the user typed, canonicalised (differs from address when a mask applies).
+  given: string;
+}
+
+export interface Routing {
+  routed: RoutedAddress[];
   // Jail and address pairs left out because the jail does not take that family.
   skipped: { jail: string; address: string; reason: string }[];
 }
 
-// Routes each address to the lists of the jails that take its family: an IPv4 address never
-// goes into an IPv6-only jail's list. An address no selected jail can take is an input error.
-export function planListWrites(jails: readonly JailConfig[], addresses: readonly Address[], sign: '+' | '-'): ListWritePlan {
-  const writes: ListWrite[] = [];
-  const skipped: ListWritePlan['skipped'] = [];
+// Routes each address to the jails that take its family, masked per jail: an IPv4 address never goes
+// into an IPv6-only jail. An address that no selected jail can take is an input error.
+export function routeAddresses(jails: readonly JailConfig[], addresses: readonly Address[]): Routing {
+  const routed: RoutedAddress[] = [];
+  const skipped: Routing['skipped'] = [];
   for (const address of addresses) {
-    const takers = jails.filter((jail) => jail.families.includes(address.family));
-    if (takers.length === 0) {
+    if (!jails.some((jail) => jail.families.includes(address.family))) {
       const names = jails.map((jail) => jail.name).join(', ');
       throw inputError(`${address.text} is IPv${address.family}, but jail${jails.length > 1 ? 's' : ''} ${names} take${jails.length > 1 ? '' : 's'} IPv${address.family === 4 ? 6 : 4} only`);
     }
     for (const jail of jails) {
-      const list = listFor(jail, address.family);
-      if (list === undefined) {
+      if (!jail.families.includes(address.family)) {
         skipped.push({ jail: jail.name, address: address.text, reason: `jail ${jail.name} is IPv${jail.families[0]}-only` });
         continue;
       }
-      writes.push({ jail: jail.name, list, address: address.text, command: `${sign}${address.text}` });
+      const prefix = jail.mask[address.family];
+      routed.push({ jail: jail.name, address: maskAddress(address, prefix), prefix, given: address.text });
     }
   }
-  return { writes, skipped };
+  return { routed, skipped };
+}
+
+function layoutOf(layouts: ReadonlyMap<string, JailLayout>, jail: string): JailLayout {
+  const layout = layouts.get(jail);
+  if (!layout) throw new Error(`no list layout for jail ${jail}`);
+  return layout;
+}
+
+// The writes a set of ban decisions needs: +ADDR into the list of the ban's tier and shard, and
+// -ADDR from the list of the tier it left (a repeat offence moves up).
+export function banWrites(decisions: readonly BanDecision[], layouts: ReadonlyMap<string, JailLayout>): ListWrite[] {
+  const writes: ListWrite[] = [];
+  for (const { record, previousTier } of decisions) {
+    const layout = layoutOf(layouts, record.jail);
+    const address: Address = { family: record.family, text: record.address };
+    const slot = slotFor(layout, address, record.tier);
+    if (!slot) continue;
+    writes.push({ jail: record.jail, list: slot.name, address: record.address, command: `+${record.address}` });
+    if (previousTier !== undefined && previousTier !== record.tier) {
+      const left = slotFor(layout, address, previousTier);
+      if (left) writes.push({ jail: record.jail, list: left.name, address: record.address, command: `-${record.address}` });
+    }
+  }
+  return writes;
+}
+
+// The writes an unban needs: -ADDR from the address's list in every tier of its jail.
+export function unbanWrites(routed: readonly RoutedAddress[], layouts: ReadonlyMap<string, JailLayout>): ListWrite[] {
+  const writes: ListWrite[] = [];
+  for (const { jail, address } of routed) {
+    const layout = layoutOf(layouts, jail);
+    const tiers = new Set(layout.slots.map((slot) => slot.tier));
+    for (const tier of tiers) {
+      const slot = slotFor(layout, address, tier);
+      if (slot) writes.push({ jail, list: slot.name, address: address.text, command: `-${address.text}` });
+    }
+  }
+  return writes;
 }

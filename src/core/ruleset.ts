@@ -1,5 +1,6 @@
-import { fullMask, type Family } from './address.js';
-import { listFor, type Hook, type JailConfig } from '../config/schema.js';
+import { maskText, type Family } from './address.js';
+import type { Hook, JailConfig } from '../config/schema.js';
+import type { JailLayout, ListSlot } from './layout.js';
 
 // A jail's rules for one family, rendered exactly as iptables-save prints them so that
 // the current ruleset can be compared line by line.
@@ -13,9 +14,9 @@ export interface JailRules {
   jumps: Map<Hook, string>;
 }
 
-function recentMatch(jail: JailConfig, family: Family, mode: '--rcheck' | '--update' | '--remove'): string {
-  const seconds = mode === '--remove' ? '' : ` --seconds ${jail.windowSeconds}`;
-  return `-m recent ${mode}${seconds} --name ${listFor(jail, family)} --mask ${fullMask(family)} --rsource`;
+function recentMatch(jail: JailConfig, slot: ListSlot, mode: '--rcheck' | '--update' | '--remove'): string {
+  const seconds = mode === '--remove' ? '' : ` --seconds ${slot.windowSeconds}`;
+  return `-m recent ${mode}${seconds} --name ${slot.name} --mask ${maskText(slot.family, jail.mask[slot.family])} --rsource`;
 }
 
 function target(jail: JailConfig, family: Family): string {
@@ -32,24 +33,32 @@ export function jumpMatch(jail: JailConfig): string {
   return `${protocol} -m multiport --dports ${jail.ports.join(',')} `;
 }
 
-// Renders one jail for one family: LOG (optional, rate-limited, --rcheck so it never adds a stamp),
-// the sliding-window --update to the action, then --remove -j RETURN for entries whose window passed.
-export function renderJailRules(jail: JailConfig, family: Family): JailRules {
+// Renders one jail for one family. For each of its lists (tiers and shards): LOG (optional, rate-limited,
+// --rcheck so it never adds a stamp) and the sliding-window --update to the action; after all of them,
+// --remove -j RETURN per list for entries whose window passed (a live entry in another list drops first).
+export function renderJailRules(jail: JailConfig, family: Family, layout: JailLayout): JailRules {
   const chain = jail.chain;
   const chainRules: string[] = [];
-  if (jail.log) {
-    chainRules.push(
-      `-A ${chain} ${recentMatch(jail, family, '--rcheck')} -m limit --limit ${jail.log.rate} -j LOG --log-prefix "${jail.log.prefix}"`,
-    );
+  const slots = layout.slots.filter((slot) => slot.family === family);
+  for (const slot of slots) {
+    if (jail.log) {
+      chainRules.push(`-A ${chain} ${recentMatch(jail, slot, '--rcheck')} -m limit --limit ${jail.log.rate} -j LOG --log-prefix "${jail.log.prefix}"`);
+    }
+    chainRules.push(`-A ${chain} ${recentMatch(jail, slot, '--update')} ${target(jail, family)}`);
   }
-  chainRules.push(`-A ${chain} ${recentMatch(jail, family, '--update')} ${target(jail, family)}`);
-  chainRules.push(`-A ${chain} ${recentMatch(jail, family, '--remove')} -j RETURN`);
+  for (const slot of slots) chainRules.push(`-A ${chain} ${recentMatch(jail, slot, '--remove')} -j RETURN`);
   const jumps = new Map<Hook, string>();
   for (const hook of jail.hooks) jumps.set(hook, `-A ${hook} ${jumpMatch(jail)}-j ${chain}`);
   return { jail: jail.name, family, chain, chainRules, jumps };
 }
 
 // Every jail's rules for one family (jails that exclude the family are left out).
-export function renderFamily(jails: readonly JailConfig[], family: Family): JailRules[] {
-  return jails.filter((jail) => jail.families.includes(family)).map((jail) => renderJailRules(jail, family));
+export function renderFamily(jails: readonly JailConfig[], family: Family, layouts: ReadonlyMap<string, JailLayout>): JailRules[] {
+  return jails
+    .filter((jail) => jail.families.includes(family))
+    .map((jail) => {
+      const layout = layouts.get(jail.name);
+      if (!layout) throw new Error(`no list layout for jail ${jail.name}`);
+      return renderJailRules(jail, family, layout);
+    });
 }

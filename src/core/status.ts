@@ -13,6 +13,8 @@ export interface EntryStatus {
   hits: number;
   ttl: number;
   state: 'live' | 'stale' | 'unknown';
+  // In a jail's list although the safelist covers it (unban it; the reaper removes it).
+  safelisted: boolean;
 }
 
 // One list: how full it is and what it holds.
@@ -28,6 +30,9 @@ export interface ListStatus {
   usePercent: number;
   live: number;
   stale: number;
+  // Live bans of the store that should be in this list and are not.
+  evicted: number;
+  safelisted: number;
   entries: EntryStatus[];
 }
 
@@ -37,7 +42,14 @@ export const CAPACITY_WARNING_PERCENT = 80;
 // Builds one list's report from its parsed entries, the kernel clock and the list capacity.
 // Live means the newest stamp still counts for --update --seconds window (the kernel's rule).
 export function buildListStatus(
-  input: { jail: string | null; list: string; windowSeconds: number | null; entries: readonly RecentEntry[] | undefined },
+  input: {
+    jail: string | null;
+    list: string;
+    windowSeconds: number | null;
+    entries: readonly RecentEntry[] | undefined;
+    evicted?: number;
+    isSafelisted?: ((address: string, family: 4 | 6) => boolean) | undefined;
+  },
   clock: KernelClock,
   capacity: number,
 ): ListStatus {
@@ -54,6 +66,7 @@ export function buildListStatus(
       hits: entry.stamps.length,
       ttl: entry.ttl,
       state: live === undefined ? 'unknown' : live ? 'live' : 'stale',
+      safelisted: input.isSafelisted?.(entry.address, entry.family) ?? false,
     };
   });
   // Most recent first: what an administrator looks for.
@@ -70,6 +83,8 @@ export function buildListStatus(
     usePercent: capacity > 0 ? Math.round((used / capacity) * 1000) / 10 : 0,
     live: entries.filter((entry) => entry.state === 'live').length,
     stale: entries.filter((entry) => entry.state === 'stale').length,
+    evicted: input.evicted ?? 0,
+    safelisted: entries.filter((entry) => entry.safelisted).length,
     entries,
   };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixtureFirewall } from '../../src/adapters/firewall.js';
 import { applyRuleset, familiesInUse } from '../../src/cli/apply.js';
+import { layoutsFor } from '../../src/cli/context.js';
 import { loadConfig } from '../../src/config/load.js';
 import { XtbanError } from '../../src/core/errors.js';
 
@@ -14,7 +15,7 @@ describe('applyRuleset', () => {
   it('restores nothing when the captured tables already hold every jail', async () => {
     const config = await loadConfig(example);
     const firewall = fixtureFirewall(applied);
-    const plans = await applyRuleset(config, firewall, { dryRun: false });
+    const plans = await applyRuleset(config, layoutsFor(config, 100), firewall, { dryRun: false });
     expect(plans.map((plan) => [plan.family, plan.script])).toEqual([
       [4, ''],
       [6, ''],
@@ -25,7 +26,7 @@ describe('applyRuleset', () => {
   it('on an empty table, a dry run hands the full batch to the firewall and checks nothing more', async () => {
     const config = await loadConfig(example);
     const firewall = fixtureFirewall(await mkdtemp(join(tmpdir(), 'xtban-empty-')));
-    await applyRuleset(config, firewall, { dryRun: true });
+    await applyRuleset(config, layoutsFor(config, 100), firewall, { dryRun: true });
     expect(firewall.restored.map((batch) => batch.family)).toEqual([4, 6]);
     expect(firewall.restored[1]?.script).toContain('--name xtban-ssh.v6 --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
     expect(firewall.restored[1]?.script).not.toContain('xtban-web');
@@ -35,7 +36,7 @@ describe('applyRuleset', () => {
     const config = await loadConfig(example);
     // A fixture never changes: the restore "succeeds" and the table stays empty, as if another program undid it.
     const firewall = fixtureFirewall(await mkdtemp(join(tmpdir(), 'xtban-stuck-')));
-    const error = await applyRuleset(config, firewall, { dryRun: false }).catch((caught: unknown) => caught);
+    const error = await applyRuleset(config, layoutsFor(config, 100), firewall, { dryRun: false }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(XtbanError);
     expect((error as XtbanError).exitCode).toBe(3);
     expect((error as XtbanError).message).toContain('IPv4 ruleset still differs after apply: chain xtban-ssh is missing');

@@ -25,8 +25,8 @@ describe('config loading', () => {
     expect(config.backend).toBe('auto');
     const [ssh, web] = config.jails;
     expect(ssh).toEqual({
-      name: 'ssh', chain: 'xtban-ssh', list: 'xtban-ssh', lists: [{ family: 4, name: 'xtban-ssh' }, { family: 6, name: 'xtban-ssh.v6' }], protocol: 'tcp', ports: ['22'], windowSeconds: 3600,
-      action: 'DROP', families: [4, 6], hooks: ['INPUT'], log: { prefix: 'xtban ssh: ', rate: '6/min' },
+      name: 'ssh', chain: 'xtban-ssh', list: 'xtban-ssh', protocol: 'tcp', ports: ['22'], tierWindows: [3600], windowSeconds: 3600,
+      capacity: undefined, mask: { 4: 32, 6: 128 }, action: 'DROP', families: [4, 6], hooks: ['INPUT'], log: { prefix: 'xtban ssh: ', rate: '6/min' },
     });
     expect(web).toMatchObject({ list: 'web-offenders', ports: ['80', '443', '8000:8010'], windowSeconds: 600, families: [4], hooks: ['INPUT', 'FORWARD'], log: undefined });
   });
@@ -83,6 +83,17 @@ describe('config errors name the key path and the bad value', () => {
     ['[firewall]\n', 'jails'],
     ['[jails]\n', 'at least one jail'],
     ['[jails.ssh]\n[jails.web]\nlist = "xtban-ssh"\n', 'jails.web.list = "xtban-ssh": list xtban-ssh is already used by jail ssh'],
+    ['[jails.ssh]\nlist = "a.b"\n', 'jails.ssh.list = "a.b": no dots'],
+    ['[jails.ssh]\nwindow = "1h"\ntiers = ["1h", "1d"]\n', 'jails.ssh.window = "1h": give either window or tiers'],
+    ['[jails.ssh]\ntiers = []\n', 'jails.ssh.tiers'],
+    ['[jails.ssh]\ntiers = ["1h", "x"]\n', 'jails.ssh.tiers[1] = "x": "x" is not a duration'],
+    ['[jails.ssh]\ncapacity = 0\n', 'jails.ssh.capacity = 0'],
+    ['[jails.ssh]\ncapacity = 1.5\n', 'jails.ssh.capacity = 1.5'],
+    ['[jails.ssh]\nmask = { ipv4 = 33 }\n', 'jails.ssh.mask.ipv4 = 33'],
+    ['[jails.ssh]\nmask = { ipv6 = 0 }\n', 'jails.ssh.mask.ipv6 = 0: a /0 mask would ban every address'],
+    ['[safelist]\naddresses = ["192.0.2.0/33"]\n[jails.ssh]\n', 'safelist.addresses[0] = "192.0.2.0/33"'],
+    ['[safelist]\naddresses = ["example.com"]\n[jails.ssh]\n', 'safelist.addresses[0] = "example.com"'],
+    ['[safelist]\nfile = ["/x"]\n[jails.ssh]\n', 'safelist.file: unknown key'],
   ])('%j', (text, expected) => {
     expect(problems(text)).toContain(expected);
   });

@@ -15,6 +15,11 @@ function writeConfig(text: string): string {
   return path;
 }
 
+// Each topology gets a ban store of its own, never the host's /var/lib/xtban.
+function stateDir(topology: Topology): string {
+  return join(work, `state-${topology.names.fw}`);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // iptables-save without its comment lines (they carry the time of the dump) and with chain counters
@@ -35,7 +40,7 @@ describeKernel('sliding-window bans with real packets', () => {
   let topology: Topology;
   let port: number;
   let config: string;
-  const xtban = (...args: string[]) => runXtban(topology, ['--config', config, ...args]);
+  const xtban = (...args: string[]) => runXtban(topology, ['--config', config, '--state-dir', stateDir(topology), ...args]);
 
   beforeAll(async () => {
     topology = await createTopology('slide');
@@ -96,7 +101,7 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
   describeKernel(`apply, check and teardown (${backend} backend)`, () => {
     let topology: Topology;
     let config: string;
-    const xtban = (...args: string[]) => runXtban(topology, ['--config', config, ...args]);
+    const xtban = (...args: string[]) => runXtban(topology, ['--config', config, '--state-dir', stateDir(topology), ...args]);
     const iptables = (family: 4 | 6, ...args: string[]) =>
       topology.execOk('fw', `${family === 4 ? 'iptables' : 'ip6tables'}-${backend}`, args);
     const save = async (family: 4 | 6) => withoutComments(await topology.iptablesSave('fw', family, backend));
@@ -184,7 +189,7 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
 describeKernel('bad input writes nothing', () => {
   let topology: Topology;
   let config: string;
-  const xtban = (...args: string[]) => runXtban(topology, ['--config', config, ...args]);
+  const xtban = (...args: string[]) => runXtban(topology, ['--config', config, '--state-dir', stateDir(topology), ...args]);
 
   beforeAll(async () => {
     topology = await createTopology('badinput');
@@ -222,7 +227,7 @@ describeKernel('bad input writes nothing', () => {
     const bad = writeConfig(`[jails.ssh]\nports = [22]\n${line}\n`);
     const before = await topology.iptablesSave('fw', 4);
     for (const args of [['apply'], ['ban', '192.0.2.50'], ['config', 'check']]) {
-      const result = await runXtban(topology, ['--config', bad, ...args]);
+      const result = await runXtban(topology, ['--config', bad, '--state-dir', stateDir(topology), ...args]);
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toContain(message);
     }

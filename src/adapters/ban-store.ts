@@ -1,0 +1,229 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Family } from '../core/address.js';
+import { planBan, type BanDecision, type BanRecord, type BanRequest } from '../core/bans.js';
+import { ExitCode, XtbanError } from '../core/errors.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/xtban';
+export const STORE_FILE = 'bans.sqlite';
+
+// --state-dir wins over XTBAN_STATE_DIR, which wins over /var/lib/xtban.
+export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env['XTBAN_STATE_DIR'] ?? DEFAULT_STATE_DIR;
+}
+
+// One recorded event, for `xtban bans --history` and metrics.
+export interface BanEvent {
+  time: number;
+  jail: string;
+  address: string;
+  action: 'ban' | 'refresh' | 'repeat' | 'unban' | 'flush' | 'evicted' | 'restored';
+  source: string;
+  detail: string | null;
+}
+
+// The durable store of bans: every change is one SQLite transaction, committed before the kernel is touched.
+export interface BanStore {
+  readonly location: string;
+  get(jail: string, address: string): BanRecord | undefined;
+  list(jail?: string): BanRecord[];
+  // Plans each request against the current record (core planBan) and writes the result, all in one transaction.
+  ban(requests: readonly BanRequest[], tierWindows: (jail: string) => readonly number[], nowMs: number): BanDecision[];
+  // Ends the open bans of these addresses; returns the records that were open.
+  unban(jail: string, addresses: readonly string[], source: string, nowMs: number): BanRecord[];
+  // Ends every open ban of the jail; returns how many.
+  flush(jail: string, source: string, nowMs: number): number;
+  // Raises lastActivity to what the kernel saw; returns how many records moved.
+  touch(updates: readonly { jail: string; address: string; lastActivity: number }[]): number;
+  // Appends events that change no ban (evictions found, bans put back).
+  note(events: readonly BanEvent[]): void;
+  events(jail?: string, limit?: number): BanEvent[];
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS bans (
+  jail TEXT NOT NULL,
+  address TEXT NOT NULL,
+  family INTEGER NOT NULL,
+  banned_at INTEGER NOT NULL,
+  last_activity INTEGER NOT NULL,
+  ended_at INTEGER,
+  end_reason TEXT,
+  permanent INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  reason TEXT,
+  offences INTEGER NOT NULL,
+  tier INTEGER NOT NULL,
+  PRIMARY KEY (jail, address)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  jail TEXT NOT NULL,
+  address TEXT NOT NULL,
+  action TEXT NOT NULL,
+  source TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_jail ON events (jail, time);
+`;
+
+interface BanRow {
+  jail: string;
+  address: string;
+  family: number;
+  banned_at: number;
+  last_activity: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  permanent: number;
+  source: string;
+  reason: string | null;
+  offences: number;
+  tier: number;
+}
+
+function fromRow(row: BanRow): BanRecord {
+  return {
+    jail: row.jail,
+    address: row.address,
+    family: row.family as Family,
+    bannedAt: row.banned_at,
+    lastActivity: row.last_activity,
+    endedAt: row.ended_at,
+    endReason: row.end_reason,
+    permanent: row.permanent === 1,
+    source: row.source,
+    reason: row.reason,
+    offences: row.offences,
+    tier: row.tier,
+  };
+}
+
+function toRow(record: BanRecord): BanRow {
+  return {
+    jail: record.jail,
+    address: record.address,
+    family: record.family,
+    banned_at: record.bannedAt,
+    last_activity: record.lastActivity,
+    ended_at: record.endedAt,
+    end_reason: record.endReason,
+    permanent: record.permanent ? 1 : 0,
+    source: record.source,
+    reason: record.reason,
+    offences: record.offences,
+    tier: record.tier,
+  };
+}
+
+function storeError(location: string, error: unknown): XtbanError {
+  const code = (error as { code?: string }).code ?? '';
+  const permission = code === 'EACCES' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY';
+  return new XtbanError(`cannot open the ban store ${location}: ${error instanceof Error ? error.message : String(error)}`, {
+    exitCode: ExitCode.system,
+    hint: permission ? 'run as root, or point --state-dir (or XTBAN_STATE_DIR) at a directory you can write' : undefined,
+    cause: error,
+  });
+}
+
+// Opens (creating if needed) the store in a state directory, or in memory for tests (':memory:').
+export function openBanStore(stateDir: string): BanStore {
+  const location = stateDir === ':memory:' ? ':memory:' : join(stateDir, STORE_FILE);
+  let db: Database.Database;
+  try {
+    if (stateDir !== ':memory:') mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    db = new Database(location, { timeout: 30_000 });
+    // WAL: readers never wait for the writer; FULL: a committed ban survives a power cut, not only a kill.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(SCHEMA);
+  } catch (error) {
+    throw storeError(location, error);
+  }
+
+  const selectOne = db.prepare<[string, string], BanRow>('SELECT * FROM bans WHERE jail = ? AND address = ?');
+  const selectAll = db.prepare<[], BanRow>('SELECT * FROM bans ORDER BY jail, address');
+  const selectJail = db.prepare<[string], BanRow>('SELECT * FROM bans WHERE jail = ? ORDER BY address');
+  const upsert = db.prepare<BanRow>(`INSERT INTO bans (jail, address, family, banned_at, last_activity, ended_at, end_reason, permanent, source, reason, offences, tier)
+    VALUES (@jail, @address, @family, @banned_at, @last_activity, @ended_at, @end_reason, @permanent, @source, @reason, @offences, @tier)
+    ON CONFLICT (jail, address) DO UPDATE SET family = excluded.family, banned_at = excluded.banned_at, last_activity = excluded.last_activity,
+      ended_at = excluded.ended_at, end_reason = excluded.end_reason, permanent = excluded.permanent, source = excluded.source,
+      reason = excluded.reason, offences = excluded.offences, tier = excluded.tier`);
+  const endOne = db.prepare<[number, string, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND address = ? AND ended_at IS NULL');
+  const endJail = db.prepare<[number, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND ended_at IS NULL');
+  const raiseActivity = db.prepare<[number, string, string, number]>('UPDATE bans SET last_activity = ? WHERE jail = ? AND address = ? AND last_activity < ?');
+  const insertEvent = db.prepare<[number, string, string, string, string, string | null]>('INSERT INTO events (time, jail, address, action, source, detail) VALUES (?, ?, ?, ?, ?, ?)');
+  const selectEvents = db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?');
+  const selectJailEvents = db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?');
+
+  // IMMEDIATE: take the write lock at the start, so concurrent banners queue instead of failing to upgrade.
+  const banAll = db.transaction((requests: readonly BanRequest[], tierWindows: (jail: string) => readonly number[], nowMs: number) =>
+    requests.map((request) => {
+      const existing = selectOne.get(request.jail, request.address);
+      const decision = planBan(existing && fromRow(existing), request, tierWindows(request.jail), nowMs);
+      upsert.run(toRow(decision.record));
+      const action = decision.kind === 'new' ? 'ban' : decision.kind;
+      insertEvent.run(nowMs, request.jail, request.address, action, request.source, detailOf(decision));
+      return decision;
+    }),
+  );
+  const unbanAll = db.transaction((jail: string, addresses: readonly string[], source: string, nowMs: number) => {
+    const ended: BanRecord[] = [];
+    for (const address of addresses) {
+      const row = selectOne.get(jail, address);
+      if (row && endOne.run(nowMs, 'unban', jail, address).changes > 0) ended.push(fromRow(row));
+      insertEvent.run(nowMs, jail, address, 'unban', source, null);
+    }
+    return ended;
+  });
+  const flushJail = db.transaction((jail: string, source: string, nowMs: number) => {
+    const changes = endJail.run(nowMs, 'flush', jail).changes;
+    insertEvent.run(nowMs, jail, '*', 'flush', source, `${changes} bans ended`);
+    return changes;
+  });
+  const touchAll = db.transaction((updates: readonly { jail: string; address: string; lastActivity: number }[]) => {
+    let moved = 0;
+    for (const update of updates) moved += raiseActivity.run(update.lastActivity, update.jail, update.address, update.lastActivity).changes;
+    return moved;
+  });
+  const noteAll = db.transaction((events: readonly BanEvent[]) => {
+    for (const event of events) insertEvent.run(event.time, event.jail, event.address, event.action, event.source, event.detail);
+  });
+
+  const guarded = <T>(work: () => T): T => {
+    try {
+      return work();
+    } catch (error) {
+      throw storeError(location, error);
+    }
+  };
+
+  return {
+    location,
+    get: (jail, address) => guarded(() => {
+      const row = selectOne.get(jail, address);
+      return row && fromRow(row);
+    }),
+    list: (jail) => guarded(() => (jail === undefined ? selectAll.all() : selectJail.all(jail)).map(fromRow)),
+    ban: (requests, tierWindows, nowMs) => guarded(() => banAll.immediate(requests, tierWindows, nowMs)),
+    unban: (jail, addresses, source, nowMs) => guarded(() => unbanAll.immediate(jail, addresses, source, nowMs)),
+    flush: (jail, source, nowMs) => guarded(() => flushJail.immediate(jail, source, nowMs)),
+    touch: (updates) => (updates.length === 0 ? 0 : guarded(() => touchAll.immediate(updates))),
+    note: (events) => {
+      if (events.length > 0) guarded(() => noteAll.immediate(events));
+    },
+    events: (jail, limit = 100) => guarded(() => (jail === undefined ? selectEvents.all(limit) : selectJailEvents.all(jail, limit))),
+    close: () => db.close(),
+  };
+}
+
+function detailOf(decision: BanDecision): string {
+  const { record } = decision;
+  const parts = [`offence ${record.offences}`, `tier ${record.tier}`];
+  if (record.permanent) parts.push('permanent');
+  if (record.reason) parts.push(record.reason);
+  return parts.join(', ');
+}

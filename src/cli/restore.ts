@@ -1,0 +1,90 @@
+import { parseRecentList } from '../core/proc-format.js';
+import { planRestore, type KernelView, type RestorePlan } from '../core/restore.js';
+import type { JailConfig } from '../config/schema.js';
+import { ExitCode } from '../core/errors.js';
+import { selectJails } from '../core/jail-selection.js';
+import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
+import { performWrites } from './ban.js';
+
+// Reads every list of these jails once: the canonical addresses it holds, or undefined when missing.
+export async function readKernelView(context: KernelContext, jails: readonly JailConfig[]): Promise<KernelView> {
+  const names = new Set(await context.lists.names());
+  const view = new Map<string, Set<string> | undefined>();
+  for (const jail of jails) {
+    for (const slot of context.layouts.get(jail.name)?.slots ?? []) {
+      if (!names.has(slot.name)) {
+        view.set(slot.name, undefined);
+        continue;
+      }
+      const text = (await context.lists.read(slot.name)) ?? '';
+      view.set(slot.name, new Set(parseRecentList(text, `${context.lists.directory}/${slot.name}`).map((entry) => entry.address)));
+    }
+  }
+  return view;
+}
+
+export interface RestoreReport {
+  plan: RestorePlan;
+  restored: number;
+  failed: { jail: string; address: string; list: string; error: string }[];
+}
+
+// Puts every live ban of the store back into its list, skipping what is already there: idempotent.
+export async function restoreBans(context: KernelContext, jails: readonly JailConfig[]): Promise<RestoreReport> {
+  const kernel = await readKernelView(context, jails);
+  // Every jail: bans of jails no longer configured are reported too. One jail: only its bans.
+  const only = jails.length === 1 && context.config.jails.length > 1 ? jails[0]?.name : undefined;
+  const bans = context.store().list(only);
+  const plan = planRestore({ jails, layouts: context.layouts, bans, kernel, capacity: context.parameters.ipListTot, safelist: context.safelist, nowMs: Date.now() });
+  const outcomes = performWrites(context.lists, plan.writes);
+  const failed = outcomes.filter((outcome) => !outcome.ok).map(({ jail, address, list, error }) => ({ jail, address, list, error: error ?? 'failed' }));
+  const restored = outcomes.length - failed.length;
+  const now = Date.now();
+  context.store().note(
+    outcomes.filter((outcome) => outcome.ok).map((outcome) => ({ time: now, jail: outcome.jail, address: outcome.address, action: 'restored' as const, source: 'restore', detail: outcome.list })),
+  );
+  context.log.info({ component: 'restore', restored, alreadyPresent: plan.alreadyPresent, missing: plan.missing.length, noRoom: plan.noRoom.length, safelisted: plan.skippedSafelisted.length, failed: failed.length }, 'restore done');
+  return { plan, restored, failed };
+}
+
+// Prints a restore report for people; returns the exit code it deserves.
+export function reportRestore(context: KernelContext, report: RestoreReport): number {
+  const { out } = context;
+  const { plan } = report;
+  out.line(`restore: ${report.restored} ban(s) put back, ${plan.alreadyPresent} already in the kernel`);
+  for (const skip of plan.skippedSafelisted) out.line(`  skipped ${skip.address} (${skip.jail}): ${skip.reason}`);
+  for (const full of plan.noRoom) out.note(`  no room for ${full.address} in ${full.list} (${full.jail}): the list is full; raise capacity (shards) or ip_list_tot`);
+  for (const missing of plan.listMissing.slice(0, 5)) out.note(`  list ${missing.list} missing for ${missing.address} (${missing.jail}): run \`xtban apply\``);
+  if (plan.listMissing.length > 5) out.note(`  ... and ${plan.listMissing.length - 5} more bans whose list is missing`);
+  for (const unknown of plan.unknownJail.slice(0, 5)) out.note(`  ${unknown.address}: jail ${unknown.jail} is not in the config; left in the store`);
+  for (const failure of report.failed) out.note(`  error: ${failure.address} into ${failure.list}: ${failure.error}`);
+  const trouble = plan.noRoom.length + plan.listMissing.length + report.failed.length;
+  return trouble === 0 ? ExitCode.ok : ExitCode.partial;
+}
+
+export function restoreJson(report: RestoreReport): Record<string, unknown> {
+  const { plan } = report;
+  return {
+    restored: report.restored,
+    alreadyPresent: plan.alreadyPresent,
+    putBack: plan.writes.map(({ jail, address, list }) => ({ jail, address, list })),
+    skippedSafelisted: plan.skippedSafelisted,
+    noRoom: plan.noRoom,
+    listMissing: plan.listMissing,
+    unknownJail: plan.unknownJail,
+    failed: report.failed,
+  };
+}
+
+// `xtban restore`: feeds every live ban of the store back into the kernel.
+export async function restoreCommand(options: GlobalOptions & { jail?: string }): Promise<number> {
+  const context = await kernelContext(options);
+  try {
+    const jails = selectJails(context.config, options.jail);
+    const report = await restoreBans(context, jails);
+    context.out.result(restoreJson(report));
+    return reportRestore(context, report);
+  } finally {
+    context.closeStore();
+  }
+}

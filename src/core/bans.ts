@@ -1,0 +1,94 @@
+import type { Family } from './address.js';
+
+// Where a ban came from: the command line, a fail2ban action, a log, a file, a remote server...
+export type BanSource = string;
+
+// The store's record of one address in one jail: the source of truth the kernel lists are rebuilt from.
+export interface BanRecord {
+  jail: string;
+  address: string;
+  family: Family;
+  // When the current ban began (ms since the epoch).
+  bannedAt: number;
+  // The latest sign of the address: the ban itself, or a packet the kernel saw (copied back by status).
+  lastActivity: number;
+  // Set when the ban was lifted on purpose (unban, flush); an expired ban keeps null.
+  endedAt: number | null;
+  endReason: string | null;
+  permanent: boolean;
+  source: BanSource;
+  reason: string | null;
+  // How many times the address was banned in this jail, over all time.
+  offences: number;
+  // Index into the jail's tiers: the window this ban runs with.
+  tier: number;
+}
+
+export interface BanRequest {
+  jail: string;
+  address: string;
+  family: Family;
+  source: BanSource;
+  reason: string | null;
+  permanent: boolean;
+}
+
+// What a ban request did: a first ban, a refresh of a live ban, or a repeat offence after one ended.
+export interface BanDecision {
+  record: BanRecord;
+  kind: 'new' | 'refresh' | 'repeat';
+  // The tier of the ban this one replaced (repeat offences move up).
+  previousTier: number | undefined;
+}
+
+// A ban is live while it is permanent, or its last activity plus its window is still ahead.
+export function isLive(record: BanRecord, windowSeconds: number, nowMs: number): boolean {
+  if (record.endedAt !== null) return false;
+  return record.permanent || record.lastActivity + windowSeconds * 1000 > nowMs;
+}
+
+// When a live, non-permanent ban runs out if the address stays silent (ms), or null for permanent ones.
+export function expiresAt(record: BanRecord, windowSeconds: number): number | null {
+  return record.permanent ? null : record.lastActivity + windowSeconds * 1000;
+}
+
+// Decides what a ban request does to the existing record: a live ban is refreshed (same tier, same
+// offence), a ban that has ended counts as a new offence one tier up (capped at the last tier).
+export function planBan(existing: BanRecord | undefined, request: BanRequest, tierWindows: readonly number[], nowMs: number): BanDecision {
+  const lastTier = Math.max(0, tierWindows.length - 1);
+  if (existing === undefined) {
+    return {
+      kind: 'new',
+      previousTier: undefined,
+      record: { ...request, bannedAt: nowMs, lastActivity: nowMs, endedAt: null, endReason: null, offences: 1, tier: 0 },
+    };
+  }
+  const tier = Math.min(existing.tier, lastTier);
+  if (isLive(existing, tierWindows[tier] ?? 0, nowMs)) {
+    return {
+      kind: 'refresh',
+      previousTier: existing.tier,
+      record: {
+        ...existing,
+        tier,
+        lastActivity: Math.max(existing.lastActivity, nowMs),
+        permanent: existing.permanent || request.permanent,
+        source: request.source,
+        reason: request.reason ?? existing.reason,
+      },
+    };
+  }
+  return {
+    kind: 'repeat',
+    previousTier: existing.tier,
+    record: {
+      ...request,
+      bannedAt: nowMs,
+      lastActivity: nowMs,
+      endedAt: null,
+      endReason: null,
+      offences: existing.offences + 1,
+      tier: Math.min(existing.tier + 1, lastTier),
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { Address, Family } from './address.js';
+import type { JailConfig } from '../config/schema.js';
+
+// One kernel list of a jail: the addresses of one family, one tier, one shard.
+export interface ListSlot {
+  name: string;
+  family: Family;
+  tier: number;
+  shard: number;
+  windowSeconds: number;
+}
+
+// Every list a jail uses, and how bans are spread over them.
+export interface JailLayout {
+  jail: string;
+  shards: number;
+  slots: ListSlot[];
+}
+
+// Shards are filled to about this share of ip_list_tot on average, so that the uneven spread of a hash
+// never pushes one shard over the limit (1,000 bans over 16 lists of 100: the fullest holds about 90).
+export const SHARD_FILL = 0.625;
+
+// How many lists a jail needs so that `capacity` bans fit under the kernel's per-list limit.
+export function shardCount(capacity: number | undefined, ipListTot: number): number {
+  if (capacity === undefined || capacity <= ipListTot) return 1;
+  return Math.ceil(capacity / Math.max(1, Math.floor(ipListTot * SHARD_FILL)));
+}
+
+// The kernel list name for a family, tier and shard: `<list>`, then `.v6`, `.t<tier>` with tiers, `.<shard>` with shards.
+export function slotName(base: string, family: Family, tier: number | undefined, shard: number | undefined): string {
+  return `${base}${family === 6 ? '.v6' : ''}${tier === undefined ? '' : `.t${tier}`}${shard === undefined ? '' : `.${shard}`}`;
+}
+
+// The jail's lists, in rule order: family, then tier, then shard.
+export function jailLayout(jail: JailConfig, ipListTot: number): JailLayout {
+  const shards = shardCount(jail.capacity, ipListTot);
+  const tiered = jail.tierWindows.length > 1;
+  const slots: ListSlot[] = [];
+  for (const family of jail.families) {
+    jail.tierWindows.forEach((windowSeconds, tier) => {
+      for (let shard = 0; shard < shards; shard++) {
+        slots.push({ name: slotName(jail.list, family, tiered ? tier : undefined, shards > 1 ? shard : undefined), family, tier, shard, windowSeconds });
+      }
+    });
+  }
+  return { jail: jail.name, shards, slots };
+}
+
+// FNV-1a over the canonical address: stable across processes, versions and machines.
+export function stableHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+}
+
+// The one list that holds this address at this tier.
+export function slotFor(layout: JailLayout, address: Address, tier: number): ListSlot | undefined {
+  const shard = layout.shards > 1 ? stableHash(address.text) % layout.shards : 0;
+  return layout.slots.find((slot) => slot.family === address.family && slot.tier === tier && slot.shard === shard);
+}
+
+// Every list of one family (an unban clears the address from all of them).
+export function slotsOfFamily(layout: JailLayout, family: Family): ListSlot[] {
+  return layout.slots.filter((slot) => slot.family === family);
+}
