@@ -129,12 +129,22 @@ function storeError(location: string, error: unknown): XtbanError {
   });
 }
 
+// Creates the state directory itself (mode 0700) but not its parents: a recursive mkdir can spin
+// forever on pseudo file systems (seen with /proc in Node 20), and /var/lib always exists.
+function makeStateDir(stateDir: string): void {
+  try {
+    mkdirSync(stateDir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 // Opens (creating if needed) the store in a state directory, or in memory for tests (':memory:').
 export function openBanStore(stateDir: string): BanStore {
   const location = stateDir === ':memory:' ? ':memory:' : join(stateDir, STORE_FILE);
   let db: Database.Database;
   try {
-    if (stateDir !== ':memory:') mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    if (stateDir !== ':memory:') makeStateDir(stateDir);
     db = new Database(location, { timeout: 30_000 });
     // WAL: readers never wait for the writer; FULL: a committed ban survives a power cut, not only a kill.
     db.pragma('journal_mode = WAL');

@@ -51,8 +51,11 @@ export interface Topology {
   iptablesSave(ns: Role | string, family: Family, backend?: Backend): Promise<string>;
   // A TCP service inside fw (dual-stack); port 0 picks a free port.
   startTcpServer(port: number): Promise<TcpServer>;
-  // One connection attempt from attacker.
-  probe(host: string, port: number, timeoutMs?: number): Promise<ProbeResult>;
+  // One connection attempt from attacker, optionally from one of its extra addresses.
+  probe(host: string, port: number, timeoutMs?: number, from?: string): Promise<ProbeResult>;
+  // Gives attacker more addresses on its veth (IPv4 inside 192.0.2.0/24, IPv6 inside 2001:db8::/64), so many
+  // distinct attackers can be tested.
+  addAttackerAddresses(addresses: readonly string[]): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -303,7 +306,7 @@ async function startProber(ns: string): Promise<Prober> {
 }
 
 // One fresh TCP connection attempt from ns, with its duration; 'dropped' means no answer within timeoutMs.
-export async function probeDetail(ns: string, host: string, port: number, timeoutMs = 400): Promise<ProbeDetail> {
+export async function probeDetail(ns: string, host: string, port: number, timeoutMs = 400, localAddress?: string): Promise<ProbeDetail> {
   let starting = probers.get(ns);
   if (starting === undefined) {
     starting = startProber(ns);
@@ -322,7 +325,7 @@ export async function probeDetail(ns: string, host: string, port: number, timeou
       resolve: (detail) => (clearTimeout(guard), resolve(detail)),
       reject: (error) => (clearTimeout(guard), reject(error)),
     });
-    prober.child.stdin.write(`${JSON.stringify({ id, host, port, timeoutMs })}\n`);
+    prober.child.stdin.write(`${JSON.stringify({ id, host, port, timeoutMs, ...(localAddress ? { localAddress } : {}) })}\n`);
   });
 }
 
@@ -330,8 +333,8 @@ export async function probeDetail(ns: string, host: string, port: number, timeou
 // IPv6 caveat (measured on 6.18 over veth): an ICMPv6 error answering the first SYN arrives while connect() still owns
 // the socket and TCP ignores it, so ip6tables REJECT with icmp6-port-unreachable reads as 'dropped' unless timeoutMs
 // covers the SYN retransmit (> ~1100 ms); tcp-reset is seen at once.
-export async function probe(ns: string, host: string, port: number, timeoutMs = 400): Promise<ProbeResult> {
-  return (await probeDetail(ns, host, port, timeoutMs)).result;
+export async function probe(ns: string, host: string, port: number, timeoutMs = 400, localAddress?: string): Promise<ProbeResult> {
+  return (await probeDetail(ns, host, port, timeoutMs, localAddress)).result;
 }
 
 // ---- topologies, their registry and cleanup ----
@@ -502,7 +505,14 @@ export async function createTopology(name: string): Promise<Topology> {
       return (await execOk(ns, save)).stdout;
     },
     startTcpServer: (port) => startTcpServer(resolve('fw'), port),
-    probe: (host, port, timeoutMs) => probe(resolve('attacker'), host, port, timeoutMs),
+    probe: (host, port, timeoutMs, from) => probe(resolve('attacker'), host, port, timeoutMs, from),
+    async addAttackerAddresses(addresses) {
+      const batch = addresses
+        .map((address) => (address.includes(':') ? `address add ${address}/64 dev ${INTERFACES.attacker} nodad` : `address add ${address}/24 dev ${INTERFACES.attacker}`))
+        .join('\n');
+      const result = await nsExec(resolve('attacker'), 'ip', ['-batch', '-'], { input: `${batch}\n` });
+      if (result.exitCode !== 0) throw new Error(`adding attacker addresses failed: ${result.stderr}`);
+    },
     destroy,
   };
 }

@@ -1,0 +1,54 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openBanStore, resolveStateDir } from '../../src/adapters/ban-store.js';
+import type { BanRequest } from '../../src/core/bans.js';
+import { XtbanError } from '../../src/core/errors.js';
+
+const request = (address: string, extra: Partial<BanRequest> = {}): BanRequest => ({ jail: 'ssh', address, family: 4, source: 'cli', reason: null, permanent: false, ...extra });
+const tiers = () => [60, 3600];
+
+describe('ban store', () => {
+  it('records bans, refreshes, repeats and unbans, and keeps them across reopening', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xtban-store-'));
+    let store = openBanStore(dir);
+    const first = store.ban([request('192.0.2.1'), request('192.0.2.2', { permanent: true, reason: 'scanner' })], tiers, 1000);
+    expect(first.map((decision) => decision.kind)).toEqual(['new', 'new']);
+    expect(store.ban([request('192.0.2.1')], tiers, 2000)[0]?.kind).toBe('refresh');
+    expect(store.unban('ssh', ['192.0.2.1', '192.0.2.99'], 'cli', 3000).map((record) => record.address)).toEqual(['192.0.2.1']);
+    store.close();
+
+    store = openBanStore(dir);
+    expect(store.get('ssh', '192.0.2.1')).toMatchObject({ endedAt: 3000, endReason: 'unban', offences: 1 });
+    expect(store.get('ssh', '192.0.2.2')).toMatchObject({ permanent: true, reason: 'scanner', endedAt: null });
+    const repeat = store.ban([request('192.0.2.1')], tiers, 4000)[0];
+    expect(repeat).toMatchObject({ kind: 'repeat', record: { offences: 2, tier: 1, endedAt: null } });
+    expect(store.touch([{ jail: 'ssh', address: '192.0.2.1', lastActivity: 9000 }, { jail: 'ssh', address: '192.0.2.1', lastActivity: 5000 }])).toBe(1);
+    expect(store.get('ssh', '192.0.2.1')?.lastActivity).toBe(9000);
+    expect(store.flush('ssh', 'cli', 10_000)).toBe(2);
+    expect(store.list('ssh').every((record) => record.endedAt === 10_000)).toBe(true);
+    expect(store.events('ssh', 10).map((event) => event.action)).toEqual(['flush', 'repeat', 'unban', 'unban', 'refresh', 'ban', 'ban']);
+    store.close();
+  });
+
+  it('says how to fix a state directory it cannot use', () => {
+    const error = (() => {
+      try {
+        openBanStore('/proc/xtban-cannot-be-here');
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(XtbanError);
+    expect((error as XtbanError).exitCode).toBe(3);
+    expect((error as XtbanError).message).toContain('cannot open the ban store /proc/xtban-cannot-be-here/bans.sqlite');
+  });
+
+  it('finds its directory from --state-dir, then XTBAN_STATE_DIR, then /var/lib/xtban', () => {
+    expect(resolveStateDir('/a', { XTBAN_STATE_DIR: '/b' })).toBe('/a');
+    expect(resolveStateDir(undefined, { XTBAN_STATE_DIR: '/b' })).toBe('/b');
+    expect(resolveStateDir(undefined, {})).toBe('/var/lib/xtban');
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { layoutsFor } from '../../src/cli/context.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { planBan, type BanRecord } from '../../src/core/bans.js';
+import { planRestore } from '../../src/core/restore.js';
+import { parseSafelistText } from '../../src/core/safelist.js';
+
+const config = parseConfigText('[jails.ssh]\nwindow = "1h"\n', 'r.toml');
+const layouts = layoutsFor(config, 100);
+const HOUR = 3_600_000;
+
+function ban(address: string, at: number, extra: Partial<BanRecord> = {}): BanRecord {
+  const family = address.includes(':') ? 6 : 4;
+  return { ...planBan(undefined, { jail: 'ssh', address, family, source: 'cli', reason: null, permanent: false }, [3600], at).record, ...extra };
+}
+
+describe('planRestore', () => {
+  const now = 10 * HOUR;
+  const bans = [
+    ban('192.0.2.10', now - 1000),
+    ban('192.0.2.11', now - 2 * HOUR),
+    ban('192.0.2.12', now - 5 * HOUR, { permanent: true }),
+    ban('192.0.2.13', now - 1000, { endedAt: now - 500, endReason: 'unban' }),
+    ban('192.0.2.14', now - 1000),
+    ban('2001:db8::14', now - 1000),
+    ban('198.51.100.1', now - 1000, { jail: 'gone' }),
+  ];
+
+  it('puts back live and permanent bans that are missing, skips the rest, and is idempotent', () => {
+    const safelist = { entries: parseSafelistText('192.0.2.14\n', 'safe') };
+    const kernel = new Map([
+      ['xtban-ssh', new Set<string>()],
+      ['xtban-ssh.v6', new Set(['2001:db8::14'])],
+    ]);
+    const plan = planRestore({ jails: config.jails, layouts, bans, kernel, capacity: 100, safelist, nowMs: now });
+    expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh +192.0.2.10', 'xtban-ssh +192.0.2.12']);
+    expect(plan.alreadyPresent).toBe(1);
+    expect(plan.missing.map((missing) => missing.address)).toEqual(['192.0.2.10', '192.0.2.12']);
+    expect(plan.skippedSafelisted).toEqual([{ jail: 'ssh', address: '192.0.2.14', reason: '192.0.2.14 is safelisted (192.0.2.14 from safe:1)' }]);
+    expect(plan.unknownJail).toEqual([{ jail: 'gone', address: '198.51.100.1' }]);
+
+    const after = new Map([
+      ['xtban-ssh', new Set(['192.0.2.10', '192.0.2.12'])],
+      ['xtban-ssh.v6', new Set(['2001:db8::14'])],
+    ]);
+    const again = planRestore({ jails: config.jails, layouts, bans, kernel: after, capacity: 100, safelist, nowMs: now });
+    expect(again.writes).toEqual([]);
+    expect(again.alreadyPresent).toBe(3);
+  });
+
+  it('reports bans whose list is missing or full instead of writing them', () => {
+    const missing = planRestore({ jails: config.jails, layouts, bans, kernel: new Map(), capacity: 100, safelist: { entries: [] }, nowMs: now });
+    expect(missing.writes).toEqual([]);
+    expect(missing.listMissing.map((entry) => entry.list)).toEqual(['xtban-ssh', 'xtban-ssh', 'xtban-ssh', 'xtban-ssh.v6']);
+    const full = planRestore({
+      jails: config.jails,
+      layouts,
+      bans,
+      kernel: new Map([['xtban-ssh', new Set(['192.0.2.99'])], ['xtban-ssh.v6', new Set<string>()]]),
+      capacity: 2,
+      safelist: { entries: [] },
+      nowMs: now,
+    });
+    expect(full.writes.map((write) => write.address)).toEqual(['192.0.2.10', '2001:db8::14']);
+    expect(full.noRoom.map((entry) => entry.address)).toEqual(['192.0.2.12', '192.0.2.14']);
+  });
+});
