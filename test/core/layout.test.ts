@@ -30,9 +30,9 @@ describe('layout', () => {
     if (!jail) throw new Error('config');
     const layout = jailLayout(jail, 100);
     const fill = new Map<string, number>();
-    // The addresses the kernel test bans: 2001:db8:1::1 to 2001:db8:1::3e8.
+    // The addresses the kernel test bans: 2001:db8::1:1 to 2001:db8::1:3e8 (on the test link).
     for (let i = 1; i <= 1000; i++) {
-      const text = `2001:db8:1::${i.toString(16)}`;
+      const text = `2001:db8::1:${i.toString(16)}`;
       const slot = slotFor(layout, { family: 6, text }, 0);
       if (!slot) throw new Error(text);
       fill.set(slot.name, (fill.get(slot.name) ?? 0) + 1);
