@@ -31,11 +31,11 @@ describe('command line', () => {
     expect(await xtban('--help')).toBe(0);
     expect(stdout).toContain('Examples:');
     expect(stdout).toContain('Exit codes:');
-    for (const command of ['apply', 'teardown', 'check', 'ban', 'unban', 'flush', 'status', 'config']) expect(stdout).toContain(command);
+    for (const command of ['apply', 'teardown', 'check', 'ban', 'unban', 'flush', 'restore', 'bans', 'status', 'config']) expect(stdout).toContain(command);
   });
 
   it('gives every command help with examples', async () => {
-    for (const command of [['apply'], ['teardown'], ['check'], ['ban'], ['unban'], ['flush'], ['status'], ['config', 'check'], ['config', 'show']]) {
+    for (const command of [['apply'], ['teardown'], ['check'], ['ban'], ['unban'], ['flush'], ['restore'], ['bans'], ['status'], ['config', 'check'], ['config', 'show']]) {
       stdout = '';
       expect(await xtban(...command, '--help')).toBe(0);
       expect(stdout, command.join(' ')).toMatch(/Examples:\n {2}\$ xtban /);
@@ -72,6 +72,13 @@ describe('command line', () => {
   ])('--jail %j: exit 2', async (jail, reason) => {
     expect(await xtban('--config', example, 'ban', '192.0.2.1', '--jail', jail)).toBe(2);
     expect(stderr).toContain(reason);
+  });
+
+  it('refuses a bad --source or --reason before anything else', async () => {
+    expect(await xtban('--config', example, 'ban', '192.0.2.1', '--source', 'Bad Source;')).toBe(2);
+    expect(stderr).toContain('--source: "Bad Source;" is not a source name');
+    expect(await xtban('--config', example, 'ban', '192.0.2.1', '--reason', 'line\nbreak')).toBe(2);
+    expect(stderr).toContain('--reason: at most 200 printable characters');
   });
 
   it('refuses an IPv6 address for an IPv4-only jail', async () => {

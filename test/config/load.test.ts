@@ -108,5 +108,9 @@ describe('config show', () => {
     const again = parseConfigText(toml, 'roundtrip.toml');
     expect(again.jails).toEqual(config.jails);
     expect(effectiveConfig(config)['jails']).toHaveProperty('ssh.window_seconds', 3600);
+    const tiered = parseConfigText('[safelist]\naddresses = ["192.0.2.0/24"]\n[jails.ssh]\ntiers = ["1h", "1d"]\ncapacity = 500\nmask = { ipv4 = 24 }\n', 't.toml');
+    const back = parseConfigText(effectiveConfigToml(tiered), 'again.toml');
+    expect(back.jails).toEqual(tiered.jails);
+    expect(back.safelist).toEqual(tiered.safelist);
   });
 });
