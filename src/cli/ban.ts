@@ -1,4 +1,5 @@
-import { kernelPrintedForm, parseAddress, type Address } from '../core/address.js';
+import { parseAddress, type Address } from '../core/address.js';
+import { parseRecentList } from '../core/proc-format.js';
 import type { BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
@@ -105,17 +106,19 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       if (outcome.ok) log.info(fields, 'ban written');
       else log.error({ ...fields, error: outcome.error }, 'ban failed');
     }
+    // The +ADDR write of each ban, by jail and address (a repeat offence also has a -ADDR for its old tier).
+    const written = new Map(outcomes.filter((outcome) => outcome.command.startsWith('+')).map((outcome) => [`${outcome.jail} ${outcome.address}`, outcome]));
     out.result({
       action: 'ban',
       results: decisions.map((decision) => {
-        const write = outcomes.find((outcome) => outcome.jail === decision.record.jail && outcome.address === decision.record.address && outcome.command.startsWith('+'));
+        const write = written.get(`${decision.record.jail} ${decision.record.address}`);
         return { ...decision.record, kind: decision.kind, list: write?.list ?? null, ok: write?.ok ?? false, ...(write?.error ? { error: write.error } : {}) };
       }),
       skipped,
     });
     for (const decision of decisions) {
       const { record } = decision;
-      const write = outcomes.find((outcome) => outcome.jail === record.jail && outcome.address === record.address && outcome.command.startsWith('+'));
+      const write = written.get(`${record.jail} ${record.address}`);
       if (!write?.ok) {
         out.note(`error: ban ${record.address} in ${record.jail}: ${write?.error ?? 'no list for this tier'} (recorded; \`xtban restore\` retries)`);
         continue;
@@ -131,11 +134,6 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
   } finally {
     context.closeStore();
   }
-}
-
-// True when the list text holds the address (the kernel prints IPv6 fully expanded).
-function isListed(listText: string, address: string): boolean {
-  return listText.includes(`src=${kernelPrintedForm(address)} `);
 }
 
 // `xtban unban ADDR...`: ends the bans in the store, then writes -ADDR into every list that could hold them.
@@ -154,16 +152,24 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
       if (mine.length > 0) for (const record of context.store().unban(jail.name, mine, options.source ?? 'cli', now)) ended.add(`${record.jail} ${record.address}`);
     }
     const missing = new Set(await missingLists(lists, writes));
-    const listed = new Map<string, string>();
-    for (const list of new Set(writes.map((write) => write.list))) if (!missing.has(list)) listed.set(list, (await lists.read(list)) ?? '');
+    // What each list held before the unban, to say whether the address was there.
+    const listed = new Map<string, Set<string>>();
+    for (const list of new Set(writes.map((write) => write.list))) {
+      if (!missing.has(list)) listed.set(list, new Set(parseRecentList((await lists.read(list)) ?? '', list).map((entry) => entry.address)));
+    }
     const outcomes = performWrites(lists, writes.filter((write) => !missing.has(write.list)));
     for (const outcome of outcomes) {
       if (outcome.ok) log.info({ component: 'lists', action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address }, 'unban written');
       else log.error({ component: 'lists', action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address, error: outcome.error }, 'unban failed');
     }
+    const byTarget = new Map<string, typeof outcomes>();
+    for (const outcome of outcomes) {
+      const key = `${outcome.jail} ${outcome.address}`;
+      byTarget.set(key, [...(byTarget.get(key) ?? []), outcome]);
+    }
     const results = routed.map((target) => {
-      const mine = outcomes.filter((outcome) => outcome.jail === target.jail && outcome.address === target.address.text);
-      const inKernel = mine.some((outcome) => isListed(listed.get(outcome.list) ?? '', outcome.address));
+      const mine = byTarget.get(`${target.jail} ${target.address.text}`) ?? [];
+      const inKernel = mine.some((outcome) => listed.get(outcome.list)?.has(outcome.address) ?? false);
       const errors = mine.filter((outcome) => !outcome.ok).map((outcome) => outcome.error);
       return { jail: target.jail, address: target.address.text, wasListed: inKernel, endedInStore: ended.has(`${target.jail} ${target.address.text}`), ok: errors.length === 0, ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
     });

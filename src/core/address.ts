@@ -122,8 +122,3 @@ export function maskText(family: Family, prefix: number): string {
   if (family === 4) return ipaddr.IPv4.subnetMaskFromPrefixLength(prefix).toString();
   return ipaddr.IPv6.subnetMaskFromPrefixLength(prefix).toRFC5952String();
 }
-
-// The form the kernel prints in a list file: IPv4 as is, IPv6 with every group in four digits.
-export function kernelPrintedForm(text: string): string {
-  return text.includes(':') ? ipaddr.IPv6.parse(text).toNormalizedString().split(':').map((group) => group.padStart(4, '0')).join(':') : text;
-}
