@@ -105,8 +105,14 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
       });
       const plan = planRestore({ jails, layouts, bans: store.list(), kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
+      // Only entries a packet has refreshed (the kernel sets ttl from packets, never from /proc writes):
+      // the stamp of a ban or restore write is not activity, or every restore would extend the ban.
       const updates = targets.flatMap((target, index) =>
-        target.jail === null ? [] : (parsed[index] ?? []).map((entry) => ({ jail: target.jail?.name ?? '', address: entry.address, lastActivity: Math.floor(stampToWallMs(clock, entry.lastSeen)) })),
+        target.jail === null
+          ? []
+          : (parsed[index] ?? [])
+              .filter((entry) => entry.ttl > 0)
+              .map((entry) => ({ jail: target.jail?.name ?? '', address: entry.address, lastActivity: Math.floor(stampToWallMs(clock, entry.lastSeen)) })),
       );
       store.touch(updates);
     } catch (error) {

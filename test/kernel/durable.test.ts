@@ -95,6 +95,34 @@ describeKernel('restore after a reload', () => {
   });
 });
 
+describeKernel('kernel activity kept across a reload', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness('activity');
+  });
+  afterAll(async () => h?.topology.destroy());
+
+  it('an attacker that kept its ban alive past the window is restored; a silent one is not', async () => {
+    await h.topology.addAttackerAddresses(['192.0.2.60']);
+    const config = file(`[safelist]\nown_addresses = false\n\n[jails.ssh]\nports = [${h.port}]\nwindow = "3s"\nfamily = "ipv4"\n`);
+    expect((await h.run(config, 'apply')).exitCode).toBe(0);
+    const busy = h.topology.addresses.attacker.ipv4;
+    expect((await h.run(config, 'ban', busy, '192.0.2.60')).exitCode).toBe(0);
+    const target = h.topology.addresses.fw.ipv4;
+    // 4.5 s of attempts from one address, longer than the 3 s window; the other stays silent.
+    const until = Date.now() + 4500;
+    while (Date.now() < until) expect(await h.topology.probe(target, h.port, 300)).toBe('dropped');
+    const status = await h.run(config, 'status', '--json');
+    expect(status.exitCode).toBe(0);
+    await h.topology.execOk('fw', 'iptables', ['-F']);
+    await h.topology.execOk('fw', 'iptables', ['-X']);
+    const applied = JSON.parse((await h.run(config, 'apply', '--json')).stdout);
+    expect(applied.restore.putBack.map((entry: { address: string }) => entry.address)).toEqual([busy]);
+    expect(await h.topology.probe(target, h.port)).toBe('dropped');
+    expect(await h.topology.probe(target, h.port, 400, '192.0.2.60')).toBe('open');
+  });
+});
+
 describeKernel('capacity, eviction and shards', () => {
   let h: Harness;
   beforeAll(async () => {
