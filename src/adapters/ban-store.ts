@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Family } from '../core/address.js';
-import { planBan, type BanDecision, type BanRecord, type BanRequest } from '../core/bans.js';
+import { isLive, planBan, type BanDecision, type BanRecord, type BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/xtban';
@@ -18,7 +18,7 @@ export interface BanEvent {
   time: number;
   jail: string;
   address: string;
-  action: 'ban' | 'refresh' | 'repeat' | 'unban' | 'flush' | 'evicted' | 'restored';
+  action: 'ban' | 'refresh' | 'repeat' | 'unban' | 'flush' | 'evicted' | 'restored' | 'reaped';
   source: string;
   detail: string | null;
 }
@@ -34,6 +34,9 @@ export interface BanStore {
   unban(jail: string, addresses: readonly string[], source: string, nowMs: number): BanRecord[];
   // Ends every open ban of the jail; returns how many.
   flush(jail: string, source: string, nowMs: number): number;
+  // Ends the open bans among these that are over by `nowMs` (the reaper removed their entries); a ban
+  // refreshed since the reaper looked stays open. Returns how many were ended.
+  endIfOver(items: readonly { jail: string; address: string }[], tierWindows: (jail: string) => readonly number[], nowMs: number): number;
   // Raises lastActivity to what the kernel saw; returns how many records moved.
   touch(updates: readonly { jail: string; address: string; lastActivity: number }[]): number;
   // Appends events that change no ban (evictions found, bans put back).
@@ -194,6 +197,21 @@ export function openBanStore(stateDir: string): BanStore {
     insertEvent.run(nowMs, jail, '*', 'flush', source, `${changes} bans ended`);
     return changes;
   });
+  const endOver = db.transaction((items: readonly { jail: string; address: string }[], tierWindows: (jail: string) => readonly number[], nowMs: number) => {
+    let ended = 0;
+    for (const item of items) {
+      const row = selectOne.get(item.jail, item.address);
+      if (!row) continue;
+      const record = fromRow(row);
+      const windows = tierWindows(item.jail);
+      if (isLive(record, windows[Math.min(record.tier, windows.length - 1)] ?? 0, nowMs)) continue;
+      if (endOne.run(nowMs, 'reaped', item.jail, item.address).changes > 0) {
+        ended++;
+        insertEvent.run(nowMs, item.jail, item.address, 'reaped', 'reaper', null);
+      }
+    }
+    return ended;
+  });
   const touchAll = db.transaction((updates: readonly { jail: string; address: string; lastActivity: number }[]) => {
     let moved = 0;
     for (const update of updates) moved += raiseActivity.run(update.lastActivity, update.jail, update.address, update.lastActivity).changes;
@@ -221,6 +239,7 @@ export function openBanStore(stateDir: string): BanStore {
     ban: (requests, tierWindows, nowMs) => guarded(() => banAll.immediate(requests, tierWindows, nowMs)),
     unban: (jail, addresses, source, nowMs) => guarded(() => unbanAll.immediate(jail, addresses, source, nowMs)),
     flush: (jail, source, nowMs) => guarded(() => flushJail.immediate(jail, source, nowMs)),
+    endIfOver: (items, tierWindows, nowMs) => (items.length === 0 ? 0 : guarded(() => endOver.immediate(items, tierWindows, nowMs))),
     touch: (updates) => (updates.length === 0 ? 0 : guarded(() => touchAll.immediate(updates))),
     note: (events) => {
       if (events.length > 0) guarded(() => noteAll.immediate(events));

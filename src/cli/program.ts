@@ -123,6 +123,15 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .action(run(async () => (await import('./restore.js')).restoreCommand as Action));
 
   program
+    .command('reap')
+    .description('remove entries whose window has passed and safelisted entries, end those bans in the store, put back missing live ones')
+    .addOption(jailOption())
+    .option('-n, --dry-run', 'print what would be removed and change nothing')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban reap', 'xtban reap --dry-run --json', 'xtban reap --jail ssh'))
+    .action(run(async () => (await import('./reap.js')).reapCommand as Action));
+
+  program
     .command('bans')
     .description("the store's view: every ban (live, permanent, expired, ended), whether the kernel holds it")
     .addOption(jailOption())

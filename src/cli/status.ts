@@ -8,7 +8,7 @@ import { buildListStatus, capacityAdvice, CAPACITY_WARNING_PERCENT, type ListSta
 import { readKernelClock } from '../adapters/kernel-clock.js';
 import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
 import type { JailConfig } from '../config/schema.js';
-import { stampToWallMs } from '../core/jiffies.js';
+import { activityUpdates } from '../core/activity.js';
 import { planRestore } from '../core/restore.js';
 import { safelistMatch } from '../core/safelist.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
@@ -105,15 +105,7 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
       });
       const plan = planRestore({ jails, layouts, bans: store.list(), kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
-      // Only entries a packet has refreshed (the kernel sets ttl from packets, never from /proc writes):
-      // the stamp of a ban or restore write is not activity, or every restore would extend the ban.
-      const updates = targets.flatMap((target, index) =>
-        target.jail === null
-          ? []
-          : (parsed[index] ?? [])
-              .filter((entry) => entry.ttl > 0)
-              .map((entry) => ({ jail: target.jail?.name ?? '', address: entry.address, lastActivity: Math.floor(stampToWallMs(clock, entry.lastSeen)) })),
-      );
+      const updates = targets.flatMap((target, index) => (target.jail === null ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
       store.touch(updates);
     } catch (error) {
       storeNote = `the ban store could not be read (${error instanceof Error ? error.message : String(error)}): evictions are not counted`;

@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { activityUpdates } from '../core/activity.js';
+import { isLive } from '../core/bans.js';
+import { ExitCode } from '../core/errors.js';
+import { selectJails } from '../core/jail-selection.js';
+import { parseRecentList, type RecentEntry } from '../core/proc-format.js';
+import { planReap, type ReapAction, type ReapInput } from '../core/reap.js';
+import type { JailConfig } from '../config/schema.js';
+import { readKernelClock } from '../adapters/kernel-clock.js';
+import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
+import { renderTable } from './output.js';
+import { restoreBans, restoreJson, type RestoreReport } from './restore.js';
+
+export interface ReapReport {
+  dryRun: boolean;
+  removed: ReapAction[];
+  // Removals dropped at the last moment: the entry was refreshed (a new ban) after the plan.
+  spared: ReapAction[];
+  // Entries removed and put straight back because a ban was recorded while the reaper worked.
+  reinstated: ReapAction[];
+  refreshed: ReapAction[];
+  kept: { live: number; permanent: number };
+  endedInStore: number;
+  restore: RestoreReport | null;
+  errors: string[];
+}
+
+async function readLists(context: KernelContext, jails: readonly JailConfig[]): Promise<ReapInput[]> {
+  const inputs: ReapInput[] = [];
+  for (const jail of jails) {
+    for (const slot of context.layouts.get(jail.name)?.slots ?? []) {
+      const text = await context.lists.read(slot.name);
+      if (text !== undefined) inputs.push({ jail, slot, entries: parseRecentList(text, `${context.lists.directory}/${slot.name}`) });
+    }
+  }
+  return inputs;
+}
+
+function tierWindowsOf(context: KernelContext) {
+  return (jail: string) => context.config.jails.find((candidate) => candidate.name === jail)?.tierWindows ?? [];
+}
+
+// One reaper pass: read every list once, plan in the pure core, then write. Every removal is
+// re-checked against a fresh read of its list right before it is written, and afterwards against the
+// store, so a ban made while the reaper works is never lost. Then every live ban missing from the
+// kernel (permanent ones included) is put back.
+export async function runReap(context: KernelContext, jails: readonly JailConfig[], options: { dryRun: boolean; pauseMs?: number }): Promise<ReapReport> {
+  const inputs = await readLists(context, jails);
+  const clock = await readKernelClock();
+  const store = context.store();
+  const plan = planReap(inputs, store.list(), context.safelist, clock, clock.wallMs);
+  const report: ReapReport = { dryRun: options.dryRun, removed: [], spared: [], reinstated: [], refreshed: [], kept: plan.kept, endedInStore: 0, restore: null, errors: [] };
+  if (options.dryRun) {
+    report.removed = plan.remove;
+    report.refreshed = plan.refresh;
+    return report;
+  }
+  if (options.pauseMs) await sleep(options.pauseMs);
+
+  const byList = new Map<string, ReapAction[]>();
+  for (const action of plan.remove) byList.set(action.list, [...(byList.get(action.list) ?? []), action]);
+  for (const [list, actions] of byList) {
+    // The re-check: a fresh read of the list; an entry with a newer stamp than planned stays.
+    const now = new Map<string, RecentEntry>(parseRecentList((await context.lists.read(list)) ?? '', list).map((entry) => [entry.address, entry]));
+    for (const action of actions) {
+      const current = now.get(action.address);
+      if (current === undefined) continue;
+      if (current.lastSeen !== action.lastSeen) {
+        report.spared.push(action);
+        continue;
+      }
+      try {
+        context.lists.write(list, `-${action.address}`);
+        report.removed.push(action);
+      } catch (error) {
+        report.errors.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+  }
+  // A ban committed to the store before its kernel write may have landed between the re-check and the
+  // removal: the store has it by now, so put it back.
+  const checkedAt = Date.now();
+  for (const action of report.removed.filter((removed) => removed.reason === 'stale')) {
+    const ban = store.get(action.jail, action.address);
+    const jail = jails.find((candidate) => candidate.name === action.jail);
+    if (!ban || !jail) continue;
+    const window = jail.tierWindows[Math.min(ban.tier, jail.tierWindows.length - 1)] ?? 0;
+    if (!isLive(ban, window, checkedAt)) continue;
+    try {
+      context.lists.write(action.list, `+${action.address}`);
+      report.reinstated.push(action);
+    } catch (error) {
+      report.errors.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  for (const action of plan.refresh) {
+    try {
+      context.lists.write(action.list, `+${action.address}`);
+      report.refreshed.push(action);
+    } catch (error) {
+      report.errors.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  const reinstated = new Set(report.reinstated.map((action) => `${action.jail} ${action.address}`));
+  const removedKeys = new Set(report.removed.map((action) => `${action.jail} ${action.address}`));
+  report.endedInStore = store.endIfOver(
+    plan.end.filter((item) => removedKeys.has(`${item.jail} ${item.address}`) && !reinstated.has(`${item.jail} ${item.address}`)),
+    tierWindowsOf(context),
+    Date.now(),
+  );
+  store.touch(inputs.flatMap((input) => activityUpdates(input.jail.name, input.entries, clock)));
+  report.restore = await restoreBans(context, jails);
+  context.log.info(
+    { component: 'reaper', removed: report.removed.length, spared: report.spared.length, reinstated: report.reinstated.length, refreshed: report.refreshed.length, restored: report.restore.restored, kept: report.kept },
+    'reap done',
+  );
+  return report;
+}
+
+export function reapJson(report: ReapReport): Record<string, unknown> {
+  return {
+    dryRun: report.dryRun,
+    removed: report.removed,
+    spared: report.spared,
+    reinstated: report.reinstated,
+    refreshed: report.refreshed,
+    kept: report.kept,
+    endedInStore: report.endedInStore,
+    restore: report.restore ? restoreJson(report.restore) : null,
+    errors: report.errors,
+  };
+}
+
+// `xtban reap`
+export async function reapCommand(options: GlobalOptions & { jail?: string; dryRun?: boolean }): Promise<number> {
+  const context = await kernelContext(options);
+  try {
+    const jails = selectJails(context.config, options.jail);
+    // Test hook: widens the gap between the plan and the writes, to prove the re-check.
+    const pauseMs = Number(process.env['XTBAN_REAP_PAUSE_MS'] ?? 0) || 0;
+    const report = await runReap(context, jails, { dryRun: options.dryRun === true, pauseMs });
+    const { out } = context;
+    out.result(reapJson(report));
+    const verb = report.dryRun ? 'would remove' : 'removed';
+    out.line(`reap: ${verb} ${report.removed.length} entr${report.removed.length === 1 ? 'y' : 'ies'}, kept ${report.kept.live} live and ${report.kept.permanent} permanent`);
+    if (report.removed.length > 0) {
+      out.line(renderTable([['JAIL', 'LIST', 'ADDRESS', 'WHY'], ...report.removed.map((action) => [action.jail, action.list, action.address, action.reason])]).replace(/^/gm, '  '));
+    }
+    for (const action of report.spared) out.line(`  kept ${action.address} in ${action.list}: refreshed while the reaper worked`);
+    for (const action of report.reinstated) out.line(`  put back ${action.address} in ${action.list}: banned while the reaper worked`);
+    if (report.refreshed.length > 0) out.line(`  ${report.dryRun ? 'would refresh' : 'refreshed'} ${report.refreshed.length} entr${report.refreshed.length === 1 ? 'y' : 'ies'} the store holds live (or permanent) but the kernel had let go stale`);
+    if (report.endedInStore > 0) out.line(`  ended ${report.endedInStore} ban(s) in the store`);
+    if (report.restore && report.restore.restored > 0) out.line(`  repaired: put back ${report.restore.restored} live ban(s) missing from the kernel`);
+    for (const error of report.errors) out.note(`error: ${error}`);
+    return report.errors.length > 0 ? ExitCode.partial : ExitCode.ok;
+  } finally {
+    context.closeStore();
+  }
+}
