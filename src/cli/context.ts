@@ -48,7 +48,11 @@ export interface KernelContext extends CommandContext {
 }
 
 export async function kernelContext(options: GlobalOptions, listsDirectory: string = PROC_LISTS_DIR, sysRoot = '/sys'): Promise<KernelContext> {
-  const base = await commandContext(options);
+  return kernelContextFor(await commandContext(options), options, listsDirectory, sysRoot);
+}
+
+// The same for a config already loaded (the daemon reloads its config and logs on its own).
+export async function kernelContextFor(base: CommandContext, options: GlobalOptions, listsDirectory: string = PROC_LISTS_DIR, sysRoot = '/sys'): Promise<KernelContext> {
   const [parameters, safelist] = await Promise.all([readModuleParameters(sysRoot), loadSafelist(base.config.safelist, base.config.source)]);
   let opened: BanStore | undefined;
   return {

@@ -132,6 +132,17 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .action(run(async () => (await import('./reap.js')).reapCommand as Action));
 
   program
+    .command('daemon')
+    .description('run unattended: repair chains and bans within seconds of a reload, reap on a timer, serve metrics, reload the config on SIGHUP or change')
+    .option('--check-interval <duration>', 'how often chains, jumps and lists are checked (default: [daemon] check_interval, 1s)')
+    .option('--reap-interval <duration>', 'how often the reaper runs (default: [daemon] reap_interval, 60s)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics on http://HOST:PORT/metrics (a bare port means 127.0.0.1; default off)')
+    .option('--metrics-file <path>', 'also write the metrics to this file for node_exporter\'s textfile collector')
+    .option('--flush-on-exit', 'empty the kernel lists on shutdown (default: bans stay in the kernel and keep working)')
+    .addHelpText('after', examples('xtban daemon', 'xtban daemon --metrics 127.0.0.1:9789 --log-level debug', 'xtban daemon --metrics-file /var/lib/prometheus/node-exporter/xtban.prom'))
+    .action(run(async () => (await import('./daemon.js')).daemonCommand as Action));
+
+  program
     .command('bans')
     .description("the store's view: every ban (live, permanent, expired, ended), whether the kernel holds it")
     .addOption(jailOption())

@@ -111,7 +111,7 @@ export async function runReap(context: KernelContext, jails: readonly JailConfig
   store.touch(inputs.flatMap((input) => activityUpdates(input.jail.name, input.entries, clock)));
   report.restore = await restoreBans(context, jails);
   context.log.info(
-    { component: 'reaper', removed: report.removed.length, spared: report.spared.length, reinstated: report.reinstated.length, refreshed: report.refreshed.length, restored: report.restore.restored, kept: report.kept },
+    { step: 'reap', removed: report.removed.length, spared: report.spared.length, reinstated: report.reinstated.length, refreshed: report.refreshed.length, restored: report.restore.restored, kept: report.kept },
     'reap done',
   );
   return report;

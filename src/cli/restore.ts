@@ -43,7 +43,7 @@ export async function restoreBans(context: KernelContext, jails: readonly JailCo
   context.store().note(
     outcomes.filter((outcome) => outcome.ok).map((outcome) => ({ time: now, jail: outcome.jail, address: outcome.address, action: 'restored' as const, source: 'restore', detail: outcome.list })),
   );
-  context.log.info({ component: 'restore', restored, alreadyPresent: plan.alreadyPresent, missing: plan.missing.length, noRoom: plan.noRoom.length, safelisted: plan.skippedSafelisted.length, failed: failed.length }, 'restore done');
+  context.log.info({ step: 'restore', restored, alreadyPresent: plan.alreadyPresent, missing: plan.missing.length, noRoom: plan.noRoom.length, safelisted: plan.skippedSafelisted.length, failed: failed.length }, 'restore done');
   return { plan, restored, failed };
 }
 

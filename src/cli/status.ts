@@ -6,6 +6,7 @@ import { selectJails } from '../core/jail-selection.js';
 import { parseRecentList } from '../core/proc-format.js';
 import { buildListStatus, capacityAdvice, CAPACITY_WARNING_PERCENT, type ListStatus } from '../core/status.js';
 import { readKernelClock } from '../adapters/kernel-clock.js';
+import type { KernelClock } from '../core/jiffies.js';
 import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
 import type { JailConfig } from '../config/schema.js';
 import { activityUpdates } from '../core/activity.js';
@@ -70,19 +71,32 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
   }
 }
 
-async function status(context: KernelContext, options: StatusOptions, live: boolean): Promise<number> {
-  const { out, config, layouts, lists, parameters, safelist } = context;
-  const jails = selectJails(config, options.jail);
+// What status reports, gathered once: used by `xtban status` and by the daemon's metrics.
+export interface StatusSnapshot {
+  clock: KernelClock;
+  reports: ListStatus[];
+  warnings: string[];
+}
+
+// Reads every list of the jails (and, with allLists, the lists of no jail), then the clock; with a
+// live kernel, counts evictions against the store and copies kernel activity into it.
+export async function collectStatus(
+  context: KernelContext,
+  jails: readonly JailConfig[],
+  options: { allLists: boolean; live: boolean; clockDir?: string | undefined },
+): Promise<StatusSnapshot> {
+  const { layouts, lists, parameters, safelist } = context;
+  const live = options.live;
   // Lists first, clock second: ages are then never negative.
   const targets: { jail: JailConfig | null; list: string; windowSeconds: number | null }[] = jails.flatMap((jail) =>
     (layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail, list: slot.name, windowSeconds: slot.windowSeconds })),
   );
-  if (options.jail === undefined) {
+  if (options.allLists) {
     const owned = new Set([...layouts.values()].flatMap((layout) => layout.slots.map((slot) => slot.name)));
     for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: null, list: name, windowSeconds: null });
   }
   const texts = await Promise.all(targets.map((target) => lists.read(target.list)));
-  const clockDir = options.clock;
+  const clockDir = options.clockDir;
   const capturedMs = clockDir === undefined ? undefined : await capturedAt(clockDir);
   const clock = await readKernelClock(
     clockDir === undefined ? {} : { procRoot: clockDir, bootDir: clockDir, ...(capturedMs === undefined ? {} : { nowMs: () => capturedMs }) },
@@ -128,6 +142,13 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
     if (report.safelisted > 0) warnings.push(`list ${report.list}: ${report.safelisted} safelisted address(es) are in the list; \`xtban unban\` them`);
   }
   if (storeNote) warnings.push(storeNote);
+  return { clock, reports, warnings };
+}
+
+async function status(context: KernelContext, options: StatusOptions, live: boolean): Promise<number> {
+  const { out, config, lists, parameters } = context;
+  const jails = selectJails(config, options.jail);
+  const { clock, reports, warnings } = await collectStatus(context, jails, { allLists: options.jail === undefined, live, clockDir: options.clock });
   out.result({
     clock: { hz: clock.hz, jiffies: clock.jiffies, wallMs: clock.wallMs, at: new Date(clock.wallMs).toISOString(), wordBits: clock.wordBits, method: clock.method },
     capacity: { ipListTot: parameters.ipListTot, source: parameters.source },

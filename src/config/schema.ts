@@ -38,11 +38,21 @@ export interface SafelistConfig {
   ownAddresses: boolean;
 }
 
+// How the daemon runs; each key is also a flag of `xtban daemon`.
+export interface DaemonConfig {
+  checkIntervalSeconds: number;
+  reapIntervalSeconds: number;
+  // "HOST:PORT" for the Prometheus endpoint, or undefined (off).
+  metrics: string | undefined;
+  metricsFile: string | undefined;
+}
+
 export interface Config {
   // Where it was read from, for messages.
   source: string;
   backend: Backend;
   safelist: SafelistConfig;
+  daemon: DaemonConfig;
   jails: JailConfig[];
 }
 
@@ -133,6 +143,26 @@ const safelistTable = z
   })
   .default({ addresses: [], files: [], own_addresses: true });
 
+// "127.0.0.1:9789", "[::1]:9789", "0.0.0.0:9789": a host (an IP address) and a port.
+export function parseListenAddress(input: string, where = 'metrics'): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(input);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (!match || host === undefined || port < 1 || port > 65_535 || (host.includes(':') ? !/^[0-9a-fA-F:]+$/.test(host) : host.split('.').some((octet) => Number(octet) > 255))) {
+    throw new XtbanError(`${where}: ${JSON.stringify(input)} is not HOST:PORT`, { hint: 'for example 127.0.0.1:9789 or [::1]:9789 (an IP address, not a name)' });
+  }
+  return { host, port };
+}
+
+const daemonTable = z
+  .strictObject({
+    check_interval: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))).default('1s'),
+    reap_interval: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))).default('60s'),
+    metrics: z.string().superRefine(checked((value: string) => parseListenAddress(value))).optional(),
+    metrics_file: z.string().min(1).optional(),
+  })
+  .default({ check_interval: '1s', reap_interval: '60s' });
+
 // IPv4 bans live in `<list>`, IPv6 bans in `<list>.v6` (jail names hold no dots, so defaults never collide).
 export function familyListName(base: string, family: Family): string {
   return family === 4 ? base : `${base}.v6`;
@@ -146,6 +176,7 @@ export const configSchema = z.strictObject({
     })
     .default({ backend: 'auto' }),
   safelist: safelistTable,
+  daemon: daemonTable,
   jails: z
     .record(z.string(), jailTable)
     .superRefine((jails, ctx) => {
@@ -200,7 +231,13 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
     };
   });
   const safelist = { addresses: parsed.safelist.addresses, files: parsed.safelist.files, ownAddresses: parsed.safelist.own_addresses };
-  return { source, backend: parsed.firewall.backend, safelist, jails };
+  const daemon: DaemonConfig = {
+    checkIntervalSeconds: parseDuration(parsed.daemon.check_interval),
+    reapIntervalSeconds: parseDuration(parsed.daemon.reap_interval),
+    metrics: parsed.daemon.metrics,
+    metricsFile: parsed.daemon.metrics_file,
+  };
+  return { source, backend: parsed.firewall.backend, safelist, daemon, jails };
 }
 
 // The LOG prefix used when a jail asks for logging without naming one (at most 29 characters).

@@ -27,7 +27,13 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
     jails[jail.name] = entry;
   }
   const safelist = { addresses: config.safelist.addresses, files: config.safelist.files, own_addresses: config.safelist.ownAddresses };
-  return { firewall: { backend: config.backend }, safelist, jails };
+  const daemon: Record<string, unknown> = {
+    check_interval: formatDuration(config.daemon.checkIntervalSeconds),
+    reap_interval: formatDuration(config.daemon.reapIntervalSeconds),
+  };
+  if (config.daemon.metrics !== undefined) daemon['metrics'] = config.daemon.metrics;
+  if (config.daemon.metricsFile !== undefined) daemon['metrics_file'] = config.daemon.metricsFile;
+  return { firewall: { backend: config.backend }, safelist, daemon, jails };
 }
 
 // The effective config as TOML that loads back to the same config.

@@ -1,0 +1,7 @@
+import { runDaemon, type DaemonOptions } from '../daemon/daemon.js';
+
+// `xtban daemon`: runs until SIGTERM or SIGINT, then exits at once (no lingering watchers or sockets).
+export async function daemonCommand(options: DaemonOptions): Promise<number> {
+  const code = await runDaemon(options);
+  process.exit(code);
+}

@@ -1,0 +1,198 @@
+import { watch, type FSWatcher } from 'chokidar';
+import type { Server } from 'node:http';
+import { systemFirewall } from '../adapters/firewall.js';
+import { loadConfig, resolveConfigPath } from '../config/load.js';
+import { parseListenAddress, type Config } from '../config/schema.js';
+import { kernelContextFor, type GlobalOptions, type KernelContext } from '../cli/context.js';
+import { runReap } from '../cli/reap.js';
+import { collectStatus } from '../cli/status.js';
+import { parseDuration } from '../core/duration.js';
+import { ExitCode } from '../core/errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createOutput } from '../cli/output.js';
+import { checkAndRepair } from './repair.js';
+import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
+import { loadSafelist } from '../adapters/safelist-source.js';
+
+export interface DaemonOptions extends GlobalOptions {
+  checkInterval?: string;
+  reapInterval?: string;
+  metrics?: string;
+  metricsFile?: string;
+  flushOnExit?: boolean;
+}
+
+// The daemon's settings: flags win over the [daemon] table.
+export interface DaemonSettings {
+  checkMs: number;
+  reapMs: number;
+  metrics: { host: string; port: number } | undefined;
+  metricsFile: string | undefined;
+  flushOnExit: boolean;
+}
+
+export function daemonSettings(config: Config, options: DaemonOptions): DaemonSettings {
+  const metrics = options.metrics ?? config.daemon.metrics;
+  return {
+    checkMs: (options.checkInterval === undefined ? config.daemon.checkIntervalSeconds : parseDuration(options.checkInterval, '--check-interval')) * 1000,
+    reapMs: (options.reapInterval === undefined ? config.daemon.reapIntervalSeconds : parseDuration(options.reapInterval, '--reap-interval')) * 1000,
+    metrics: metrics === undefined ? undefined : parseListenAddress(/^\d+$/.test(metrics) ? `127.0.0.1:${metrics}` : metrics, '--metrics'),
+    metricsFile: options.metricsFile ?? config.daemon.metricsFile,
+    flushOnExit: options.flushOnExit === true,
+  };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// `xtban daemon`: repair within seconds of a reload, reap on a timer, metrics, config reload, clean shutdown.
+export async function runDaemon(options: DaemonOptions): Promise<number> {
+  const log = createLogger(options.logLevel ?? process.env['XTBAN_LOG_LEVEL'] ?? 'info', 1);
+  const logs: Record<'repair' | 'reaper' | 'sources' | 'metrics' | 'config', Logger> = {
+    repair: log.child({ component: 'repair' }),
+    reaper: log.child({ component: 'reaper' }),
+    sources: log.child({ component: 'sources' }),
+    metrics: log.child({ component: 'metrics' }),
+    config: log.child({ component: 'config' }),
+  };
+  const configPath = resolveConfigPath(options.config);
+  const out = createOutput(false);
+  const build = async (config: Config): Promise<KernelContext> => kernelContextFor({ out, config, log: logs.repair }, options);
+
+  let context = await build(await loadConfig(configPath));
+  let settings = daemonSettings(context.config, options);
+  let firewall = systemFirewall(context.config.backend);
+  const metrics = createMetrics();
+  logs.config.info({ config: configPath, jails: context.config.jails.map((jail) => jail.name), checkMs: settings.checkMs, reapMs: settings.reapMs }, 'daemon starting');
+
+  // One piece of work at a time: a check never runs into a reap or a reload.
+  let queue: Promise<void> = Promise.resolve();
+  const pending = new Set<string>();
+  const exclusive = (name: string, work: () => Promise<void>): Promise<void> => {
+    if (pending.has(name)) return queue;
+    pending.add(name);
+    queue = queue.then(async () => {
+      pending.delete(name);
+      try {
+        await work();
+      } catch (error) {
+        log.error({ component: name, error: message(error) }, `${name} failed`);
+      }
+    });
+    return queue;
+  };
+
+  const refreshMetrics = async () => {
+    const snapshot = await collectStatus(context, context.config.jails, { allLists: false, live: true });
+    metrics.observe(snapshot, context.store().list(), context.config.jails, Date.now());
+  };
+  const writeMetricsFile = async () => {
+    if (settings.metricsFile === undefined) return;
+    try {
+      await refreshMetrics();
+      await writeTextfile(metrics, settings.metricsFile);
+    } catch (error) {
+      logs.metrics.error({ error: message(error), file: settings.metricsFile }, 'writing the metrics textfile failed');
+    }
+  };
+
+  const check = async () => {
+    const report = await checkAndRepair(context, firewall);
+    metrics.lastCheck.set(Date.now() / 1000);
+    if (report.findings.length === 0) return;
+    metrics.repairs.inc({ kind: 'ruleset' });
+    const restored = report.restore?.restored ?? 0;
+    if (restored > 0) metrics.repairs.inc({ kind: 'bans' }, restored);
+    metrics.writeErrors.inc(report.restore?.failed.length ?? 0);
+    logs.repair.warn({ repaired: report.findings.map((finding) => `${finding.family === 4 ? 'IPv4' : 'IPv6'} ${finding.jail}: ${finding.detail}`), restored }, 'ruleset or lists were missing: repaired');
+    await writeMetricsFile();
+  };
+
+  const reap = async () => {
+    // The safelist is read afresh for each pass, as every command does.
+    context = { ...context, safelist: await loadSafelist(context.config.safelist, context.config.source) };
+    const report = await runReap({ ...context, log: logs.reaper }, context.config.jails, { dryRun: false });
+    metrics.lastReap.set(Date.now() / 1000);
+    for (const action of report.removed) metrics.reaped.inc({ jail: action.jail, reason: action.reason });
+    metrics.writeErrors.inc(report.errors.length + (report.restore?.failed.length ?? 0));
+    if (report.restore && report.restore.restored > 0) metrics.repairs.inc({ kind: 'bans' }, report.restore.restored);
+    await writeMetricsFile();
+  };
+
+  const reload = async (why: string) => {
+    let config: Config;
+    try {
+      config = await loadConfig(configPath);
+    } catch (error) {
+      metrics.reloads.inc({ result: 'failed' });
+      logs.config.error({ why, error: message(error) }, 'config reload failed: keeping the running config');
+      return;
+    }
+    const next = await build(config);
+    context.closeStore();
+    context = next;
+    settings = daemonSettings(config, options);
+    firewall = systemFirewall(config.backend);
+    restartTimers();
+    metrics.reloads.inc({ result: 'ok' });
+    logs.config.info({ why, jails: config.jails.map((jail) => jail.name) }, 'config reloaded');
+    await check();
+  };
+
+  let checkTimer: NodeJS.Timeout | undefined;
+  let reapTimer: NodeJS.Timeout | undefined;
+  function restartTimers(): void {
+    clearInterval(checkTimer);
+    clearInterval(reapTimer);
+    checkTimer = setInterval(() => void exclusive('repair', check), settings.checkMs);
+    reapTimer = setInterval(() => void exclusive('reaper', reap), settings.reapMs);
+  }
+
+  logs.sources.info({ sources: 0 }, 'offender sources started');
+  // Start: everything in place, bans back, then the timers.
+  await exclusive('repair', check);
+  await exclusive('reaper', reap);
+  restartTimers();
+
+  let server: Server | undefined;
+  if (settings.metrics) {
+    server = await serveMetrics(metrics, settings.metrics.host, settings.metrics.port, () => refreshMetrics());
+    logs.metrics.info({ listen: `${settings.metrics.host}:${settings.metrics.port}` }, 'serving metrics on /metrics');
+  }
+  let watcher: FSWatcher | undefined = watch(configPath, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 150, pollInterval: 50 } });
+  watcher.on('change', () => void exclusive('config', () => reload('file changed')));
+  watcher.on('add', () => void exclusive('config', () => reload('file replaced')));
+  const onHangup = () => void exclusive('config', () => reload('SIGHUP'));
+  process.on('SIGHUP', onHangup);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logs.config.info({ signal, flushOnExit: settings.flushOnExit }, 'shutting down');
+  clearInterval(checkTimer);
+  clearInterval(reapTimer);
+  process.off('SIGHUP', onHangup);
+  await watcher.close();
+  watcher = undefined;
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await queue;
+  if (settings.flushOnExit) {
+    for (const layout of context.layouts.values()) {
+      for (const slot of layout.slots) {
+        try {
+          context.lists.write(slot.name, '/');
+        } catch (error) {
+          logs.repair.error({ list: slot.name, error: message(error) }, 'flush on exit failed');
+        }
+      }
+    }
+    logs.repair.info('kernel lists flushed on exit (the store keeps the bans)');
+  } else {
+    logs.repair.info('bans left in the kernel: they keep working without the daemon');
+  }
+  context.closeStore();
+  return ExitCode.ok;
+}

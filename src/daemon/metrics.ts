@@ -1,0 +1,91 @@
+import { rename, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { BanRecord } from '../core/bans.js';
+import { isLive } from '../core/bans.js';
+import type { JailConfig } from '../config/schema.js';
+import type { StatusSnapshot } from '../cli/status.js';
+
+// The daemon's metrics, in Prometheus' conventions: base units, _total for counters, labels for jail and list.
+export interface Metrics {
+  registry: Registry;
+  repairs: Counter<'kind'>;
+  reaped: Counter<'jail' | 'reason'>;
+  writeErrors: Counter;
+  reloads: Counter<'result'>;
+  lastCheck: Gauge;
+  lastReap: Gauge;
+  // Sets the gauges that describe the kernel and the store from a fresh status snapshot.
+  observe(snapshot: StatusSnapshot, bans: readonly BanRecord[], jails: readonly JailConfig[], nowMs: number): void;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({ name, help, labelNames, registers: [registry] });
+
+  const entries = gauge('xtban_list_entries', 'Entries in a kernel list', ['jail', 'list']);
+  const capacity = gauge('xtban_list_capacity_entries', 'Entries a kernel list can hold (ip_list_tot)', ['jail', 'list']);
+  const liveEntries = gauge('xtban_list_live_entries', 'Entries with a stamp inside the list window', ['jail', 'list']);
+  const staleEntries = gauge('xtban_list_stale_entries', 'Entries whose window has passed (reaped at the next pass)', ['jail', 'list']);
+  const evicted = gauge('xtban_list_evicted_bans', 'Live bans of the store missing from their list (evicted or lost)', ['jail', 'list']);
+  const liveBans = gauge('xtban_bans_live', 'Live bans in the store', ['jail']);
+  const bySource = gauge('xtban_bans_live_by_source', 'Live bans in the store by the source that made them', ['jail', 'source']);
+  const permanent = gauge('xtban_bans_permanent', 'Permanent bans in the store', ['jail']);
+
+  return {
+    registry,
+    repairs: counter('xtban_repairs_total', 'Repairs made: ruleset re-applied after a reload, bans put back', ['kind']),
+    reaped: counter('xtban_reaped_entries_total', 'Entries the reaper removed', ['jail', 'reason']),
+    writeErrors: counter('xtban_kernel_write_errors_total', 'Writes to kernel lists that failed'),
+    reloads: counter('xtban_config_reloads_total', 'Config reloads, by result', ['result']),
+    lastCheck: gauge('xtban_last_check_timestamp_seconds', 'When the ruleset was last checked'),
+    lastReap: gauge('xtban_last_reap_timestamp_seconds', 'When the reaper last ran'),
+    observe(snapshot, bans, jails, nowMs) {
+      for (const metric of [entries, capacity, liveEntries, staleEntries, evicted, liveBans, bySource, permanent]) metric.reset();
+      for (const report of snapshot.reports) {
+        if (report.jail === null || !report.exists) continue;
+        const labels = { jail: report.jail, list: report.list };
+        entries.set(labels, report.used);
+        capacity.set(labels, report.capacity);
+        liveEntries.set(labels, report.live);
+        staleEntries.set(labels, report.stale);
+        evicted.set(labels, report.evicted);
+      }
+      for (const jail of jails) {
+        const mine = bans.filter((ban) => ban.jail === jail.name && isLive(ban, jail.tierWindows[Math.min(ban.tier, jail.tierWindows.length - 1)] ?? 0, nowMs));
+        liveBans.set({ jail: jail.name }, mine.length);
+        permanent.set({ jail: jail.name }, mine.filter((ban) => ban.permanent).length);
+        const sources = new Map<string, number>();
+        for (const ban of mine) sources.set(ban.source, (sources.get(ban.source) ?? 0) + 1);
+        for (const [source, count] of sources) bySource.set({ jail: jail.name, source }, count);
+      }
+    },
+  };
+}
+
+// GET /metrics on host:port; everything else is 404. `refresh` runs before each scrape.
+export async function serveMetrics(metrics: Metrics, host: string, port: number, refresh: () => Promise<void>): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+      return;
+    }
+    refresh()
+      .then(() => metrics.registry.metrics())
+      .then((text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text))
+      .catch((error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${error instanceof Error ? error.message : String(error)}\n`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
+
+// node_exporter's textfile collector reads *.prom files: write a temporary file, then rename it over.
+export async function writeTextfile(metrics: Metrics, path: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, await metrics.registry.metrics());
+  await rename(temporary, path);
+}

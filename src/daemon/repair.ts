@@ -1,0 +1,32 @@
+import type { Firewall } from '../adapters/firewall.js';
+import { applyRuleset, familiesInUse } from '../cli/apply.js';
+import type { KernelContext } from '../cli/context.js';
+import { restoreBans, type RestoreReport } from '../cli/restore.js';
+import { parseFilterTable } from '../core/iptables-save.js';
+import { findDifferences, type Finding } from '../core/ruleset-plan.js';
+import { renderFamily } from '../core/ruleset.js';
+
+export interface RepairReport {
+  findings: Finding[];
+  restore: RestoreReport | null;
+}
+
+// One check: every chain, jump and list in place? Cheap when all is well (two iptables-save and a
+// readdir); after a reload it re-applies the ruleset and puts the live bans back.
+export async function checkAndRepair(context: KernelContext, firewall: Firewall): Promise<RepairReport> {
+  const findings: Finding[] = [];
+  for (const family of familiesInUse(context.config)) {
+    const desired = renderFamily(context.config.jails, family, context.layouts);
+    findings.push(...findDifferences(parseFilterTable(await firewall.save(family)), desired));
+  }
+  const present = new Set(await context.lists.names());
+  for (const layout of context.layouts.values()) {
+    for (const slot of layout.slots) {
+      if (!present.has(slot.name)) findings.push({ family: slot.family, jail: layout.jail, kind: 'list-missing', detail: `list ${slot.name} is missing` });
+    }
+  }
+  if (findings.length === 0) return { findings, restore: null };
+  await applyRuleset(context.config, context.layouts, firewall, { dryRun: false });
+  const restore = await restoreBans(context, context.config.jails);
+  return { findings, restore };
+}
