@@ -19,10 +19,11 @@ fi
 declare -A package_of=(
   [iptables]=iptables [ip6tables]=iptables [iptables-legacy]=iptables [iptables-nft]=iptables
   [ip]=iproute2
+  [systemd-analyze]=systemd
 )
 missing_commands=()
 missing_packages=()
-for command in iptables ip6tables iptables-legacy iptables-nft ip; do
+for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyze; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
@@ -31,7 +32,7 @@ for command in iptables ip6tables iptables-legacy iptables-nft ip; do
 done
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the kernel tests and the xtban CLI: ${missing_commands[*]}"
+  why="needed by the xtban CLI, the kernel tests and the unit checks: ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
     apt-get update -qq
