@@ -1,7 +1,7 @@
 // The daemon in the fw namespace: repair within 2 s of a flush or a foreign iptables-restore, config
 // reload that keeps the old config when the new one is broken, metrics that match status, clean shutdown.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -20,10 +20,11 @@ describeKernel('daemon', () => {
   const config = join(work, 'xtban.toml');
   const stateDir = join(work, 'state');
   const metricsPort = 19789;
+  const textfile = join(work, 'xtban.prom');
   const writeConfig = (extra = '') =>
     writeFileSync(
       config,
-      `[safelist]\nown_addresses = false\n\n[daemon]\ncheck_interval = "1s"\nreap_interval = "60s"\nmetrics = "127.0.0.1:${metricsPort}"\n\n[jails.ssh]\nports = [${port}]\nwindow = "1h"\n${extra}`,
+      `[safelist]\nown_addresses = false\n\n[daemon]\ncheck_interval = "1s"\nreap_interval = "60s"\nmetrics = "127.0.0.1:${metricsPort}"\nmetrics_file = "${textfile}"\n\n[jails.ssh]\nports = [${port}]\nwindow = "1h"\n${extra}`,
     );
   const xtban = (...args: string[]) => runXtban(topology, ['--config', config, '--state-dir', stateDir, ...args]);
   const fw = () => topology.addresses.fw.ipv4;
@@ -122,6 +123,10 @@ describeKernel('daemon', () => {
     expect(value('xtban_bans_live_by_source', 'jail="web",source="fail2ban"')).toBe(2);
     expect(value('xtban_repairs_total', 'kind="ruleset"')).toBeGreaterThanOrEqual(3);
     expect(scraped.stdout).toContain('# TYPE xtban_reaped_entries_total counter');
+    // The textfile was written after the repairs, in the same format.
+    const written = readFileSync(textfile, 'utf8');
+    expect(written).toContain('# TYPE xtban_list_entries gauge');
+    expect(written).toMatch(/^xtban_list_capacity_entries\{jail="ssh",list="xtban-ssh"\} 100$/m);
   });
 
   it('exits 0 within a second of SIGTERM and leaves the bans in the kernel', async () => {
