@@ -132,6 +132,17 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .action(run(async () => (await import('./reap.js')).reapCommand as Action));
 
   program
+    .command('scan')
+    .description('run a filter over log files (syslog or journalctl -o json lines): matches per address and who would be banned')
+    .argument('<file...>', 'log files to read')
+    .option('-f, --filter <name>', 'a built-in filter (sshd) or one of the config\'s [filters] (default: sshd)')
+    .option('--maxretry <n>', 'failures that make a ban (default: 5)')
+    .option('--findtime <duration>', 'within this long (default: 10m)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban scan /var/log/auth.log', 'journalctl -u ssh -o json > ssh.json && xtban scan ssh.json --maxretry 3 --findtime 1h --json'))
+    .action(run(async () => (await import('./scan.js')).scanCommand as Action));
+
+  program
     .command('daemon')
     .description('run unattended: repair chains and bans within seconds of a reload, reap on a timer, serve metrics, reload the config on SIGHUP or change')
     .option('--check-interval <duration>', 'how often chains, jumps and lists are checked (default: [daemon] check_interval, 1s)')

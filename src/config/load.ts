@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { ExitCode, XtbanError } from '../core/errors.js';
-import { configSchema, normalizeConfig, type Config } from './schema.js';
+import { checkedConfigSchema, normalizeConfig, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/xtban/xtban.toml';
 
@@ -53,7 +53,7 @@ export function parseConfigText(text: string, source: string): Config {
       hint: error instanceof Error ? error.message.split('\n').slice(1).join('\n') : undefined,
     });
   }
-  const result = configSchema.safeParse(raw);
+  const result = checkedConfigSchema.safeParse(raw);
   if (!result.success) {
     const lines = describeIssues(result.error.issues, raw);
     throw new XtbanError(`config ${source} is invalid:\n  ${lines.join('\n').split('\n').join('\n  ')}`, {

@@ -4,6 +4,8 @@ import { parseDuration } from '../core/duration.js';
 import { XtbanError } from '../core/errors.js';
 import { chainName, validateJailName, validateListName } from '../core/names.js';
 import { parseLogPrefix, parsePortSpec, parseRate, type PortSpec } from '../core/rule-values.js';
+import { compileFilter, type FilterSpec } from '../core/filter.js';
+import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
 
 // A jail as the rest of the program sees it: validated, defaults applied, durations in seconds.
 export interface JailConfig {
@@ -25,7 +27,19 @@ export interface JailConfig {
   families: Family[];
   hooks: Hook[];
   log: { prefix: string; rate: string } | undefined;
+  // Failures of one address within findtime that make a ban (for log and journal sources).
+  maxretry: number;
+  findtimeSeconds: number;
+  sources: SourceConfig[];
+  // In-kernel detection: hitcount new connections within seconds ban the address, no process involved.
+  detect: { hitcount: number; seconds: number } | undefined;
 }
+
+// Where offenders come from.
+export type SourceConfig =
+  | { type: 'file'; path: string; filter: string }
+  | { type: 'journal'; unit: string | undefined; identifier: string | undefined; filter: string }
+  | { type: 'list'; path: string; permanent: boolean };
 
 export type Hook = 'INPUT' | 'FORWARD';
 export type Backend = 'auto' | 'nft' | 'legacy';
@@ -53,6 +67,8 @@ export interface Config {
   backend: Backend;
   safelist: SafelistConfig;
   daemon: DaemonConfig;
+  // The config's own filters ([filters.NAME]); the built-in ones are in core/filters.
+  filters: Map<string, FilterSpec>;
   jails: JailConfig[];
 }
 
@@ -92,8 +108,37 @@ const logTable = z.strictObject({
   rate: z.string().superRefine(checked(parseRate)).optional(),
 });
 
+const FILTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const filterName = z.string().regex(FILTER_NAME, 'a filter name: letters, digits, "-" and "_"');
+
+const sourceTable = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('file'), path: z.string().startsWith('/', 'an absolute path'), filter: filterName.default('sshd') }),
+  z.strictObject({
+    type: z.literal('journal'),
+    unit: z.string().regex(/^[A-Za-z0-9@._:-]+$/, 'a systemd unit name').optional(),
+    identifier: z.string().regex(/^[A-Za-z0-9@._-]+$/, 'a syslog identifier').optional(),
+    filter: filterName.default('sshd'),
+  }),
+  z.strictObject({ type: z.literal('list'), path: z.string().startsWith('/', 'an absolute path'), permanent: z.boolean().default(true) }),
+]);
+
+const detectTable = z.strictObject({
+  hitcount: z.number().int().min(2).max(65_535, 'at most 65535 (255 on kernels before 6.11)'),
+  seconds: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))),
+});
+
+const filterTable = z.strictObject({
+  programs: z.array(z.string().regex(/^[A-Za-z0-9@._-]+$/, 'a syslog identifier')).default([]),
+  patterns: z.array(z.string()).min(1, 'at least one pattern with <ADDR>'),
+  ignore: z.array(z.string()).default([]),
+});
+
 const jailTable = z
   .strictObject({
+    maxretry: z.number().int().min(1).max(1000).default(5),
+    findtime: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))).default('10m'),
+    sources: z.array(sourceTable).default([]),
+    detect: detectTable.optional(),
     ports: z.array(portValue).max(15, 'at most 15 ports or ranges (iptables multiport limit; a range counts as two)').optional(),
     protocol: z.enum(['tcp', 'udp', 'all']).default('tcp'),
     window: windowValue.optional(),
@@ -177,6 +222,21 @@ export const configSchema = z.strictObject({
     .default({ backend: 'auto' }),
   safelist: safelistTable,
   daemon: daemonTable,
+  filters: z
+    .record(z.string(), filterTable)
+    .superRefine((filters, ctx) => {
+      for (const [name, filter] of Object.entries(filters)) {
+        if (!FILTER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a filter name: letters, digits, "-" and "_"' });
+        if (BUILTIN_FILTERS.has(name)) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is a built-in filter; give yours another name` });
+        try {
+          compileFilter({ name, ...filter }, `filters.${name}`);
+        } catch (error) {
+          if (!(error instanceof XtbanError)) throw error;
+          ctx.addIssue({ code: 'custom', path: [name], message: `${error.message}${error.hint ? ` (${error.hint})` : ''}` });
+        }
+      }
+    })
+    .default({}),
   jails: z
     .record(z.string(), jailTable)
     .superRefine((jails, ctx) => {
@@ -197,6 +257,22 @@ export const configSchema = z.strictObject({
         }
       }
     }),
+});
+
+// Every source must name a filter that exists: built in, or in [filters].
+export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
+  for (const [name, jail] of Object.entries(config.jails)) {
+    jail.sources.forEach((source, index) => {
+      if (source.type === 'list') return;
+      if (!BUILTIN_FILTERS.has(source.filter) && !(source.filter in config.filters)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['jails', name, 'sources', index, 'filter'],
+          message: `no filter named ${source.filter} (built in: ${[...BUILTIN_FILTERS.keys()].join(', ')}; or define [filters.${source.filter}])`,
+        });
+      }
+    });
+  }
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -228,6 +304,10 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
       families,
       hooks: jail.hooks,
       log,
+      maxretry: jail.maxretry,
+      findtimeSeconds: parseDuration(jail.findtime),
+      sources: jail.sources.map((source): SourceConfig => (source.type === 'journal' ? { ...source, unit: source.unit, identifier: source.identifier } : source)),
+      detect: jail.detect === undefined ? undefined : { hitcount: jail.detect.hitcount, seconds: parseDuration(jail.detect.seconds) },
     };
   });
   const safelist = { addresses: parsed.safelist.addresses, files: parsed.safelist.files, ownAddresses: parsed.safelist.own_addresses };
@@ -237,7 +317,8 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
     metrics: parsed.daemon.metrics,
     metricsFile: parsed.daemon.metrics_file,
   };
-  return { source, backend: parsed.firewall.backend, safelist, daemon, jails };
+  const filters = new Map(Object.entries(parsed.filters).map(([name, filter]): [string, FilterSpec] => [name, { name, ...filter }]));
+  return { source, backend: parsed.firewall.backend, safelist, daemon, filters, jails };
 }
 
 // The LOG prefix used when a jail asks for logging without naming one (at most 29 characters).

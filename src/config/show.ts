@@ -24,6 +24,12 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
     });
     if (jail.capacity !== undefined) entry['capacity'] = jail.capacity;
     if (jail.log) entry['log'] = { ...jail.log };
+    entry['maxretry'] = jail.maxretry;
+    entry['findtime'] = formatDuration(jail.findtimeSeconds);
+    if (jail.detect) entry['detect'] = { hitcount: jail.detect.hitcount, seconds: formatDuration(jail.detect.seconds) };
+    if (jail.sources.length > 0) {
+      entry['sources'] = jail.sources.map((source) => Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined)));
+    }
     jails[jail.name] = entry;
   }
   const safelist = { addresses: config.safelist.addresses, files: config.safelist.files, own_addresses: config.safelist.ownAddresses };
@@ -33,7 +39,8 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
   };
   if (config.daemon.metrics !== undefined) daemon['metrics'] = config.daemon.metrics;
   if (config.daemon.metricsFile !== undefined) daemon['metrics_file'] = config.daemon.metricsFile;
-  return { firewall: { backend: config.backend }, safelist, daemon, jails };
+  const filters = Object.fromEntries([...config.filters].map(([name, filter]) => [name, { programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore }]));
+  return { firewall: { backend: config.backend }, safelist, daemon, filters, jails };
 }
 
 // The effective config as TOML that loads back to the same config.

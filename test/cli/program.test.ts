@@ -140,4 +140,25 @@ describe('command line', () => {
     expect(stderr).toContain('warning: list full is 100% full');
     expect(stderr).toContain('options xt_recent ip_list_tot=1000');
   });
+
+  it('scan reports matches per address and who would be banned, without a config', async () => {
+    const log = new URL('../../fixtures/logs/sshd-openssh9.log', import.meta.url).pathname;
+    vi.stubEnv('XTBAN_CONFIG', '');
+    expect(await xtban('--config', example, 'scan', log, '--maxretry', '2', '--findtime', '1h', '--json')).toBe(0);
+    vi.unstubAllEnvs();
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ filter: 'sshd', lines: 20, matched: 17, missed: 3, ignored: 0, unparsed: 0, maxretry: 2, findtimeSeconds: 3600 });
+    expect(report.wouldBan.map((ban: { address: string }) => ban.address).sort()).toEqual(['198.51.100.7', '198.51.100.8', '2001:db8::66', '203.0.113.9']);
+    expect(report.addresses.map((entry: { address: string }) => entry.address)).not.toContain('192.0.2.7');
+  });
+
+  it('scan refuses an unknown filter, a bad maxretry and a missing file with exit 2', async () => {
+    const log = new URL('../../fixtures/logs/sshd-openssh9.log', import.meta.url).pathname;
+    expect(await xtban('--config', example, 'scan', log, '--filter', 'nginx')).toBe(2);
+    expect(stderr).toContain('--filter: no filter named "nginx"');
+    expect(await xtban('--config', example, 'scan', log, '--maxretry', 'lots')).toBe(2);
+    expect(stderr).toContain('--maxretry: "lots" is not a whole number');
+    expect(await xtban('--config', example, 'scan', '/nonexistent.log')).toBe(2);
+    expect(stderr).toContain('cannot read /nonexistent.log: ENOENT');
+  });
 });

@@ -27,6 +27,7 @@ describe('config loading', () => {
     expect(ssh).toEqual({
       name: 'ssh', chain: 'xtban-ssh', list: 'xtban-ssh', protocol: 'tcp', ports: ['22'], tierWindows: [3600], windowSeconds: 3600,
       capacity: undefined, mask: { 4: 32, 6: 128 }, action: 'DROP', families: [4, 6], hooks: ['INPUT'], log: { prefix: 'xtban ssh: ', rate: '6/min' },
+      maxretry: 5, findtimeSeconds: 600, sources: [], detect: undefined,
     });
     expect(web).toMatchObject({ list: 'web-offenders', ports: ['80', '443', '8000:8010'], windowSeconds: 600, families: [4], hooks: ['INPUT', 'FORWARD'], log: undefined });
   });
@@ -94,6 +95,18 @@ describe('config errors name the key path and the bad value', () => {
     ['[safelist]\naddresses = ["192.0.2.0/33"]\n[jails.ssh]\n', 'safelist.addresses[0] = "192.0.2.0/33"'],
     ['[safelist]\naddresses = ["example.com"]\n[jails.ssh]\n', 'safelist.addresses[0] = "example.com"'],
     ['[safelist]\nfile = ["/x"]\n[jails.ssh]\n', 'safelist.file: unknown key'],
+    ['[jails.ssh]\nmaxretry = 0\n', 'jails.ssh.maxretry = 0'],
+    ['[jails.ssh]\nfindtime = "soon"\n', 'jails.ssh.findtime = "soon": "soon" is not a duration'],
+    ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "pipe"\n', 'jails.ssh.sources[0].type'],
+    ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "auth.log"\n', 'jails.ssh.sources[0].path = "auth.log": an absolute path'],
+    ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/auth.log"\nfilter = "nginx"\n', 'jails.ssh.sources[0].filter = "nginx": no filter named nginx'],
+    ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "journal"\nunit = "ssh service"\n', 'jails.ssh.sources[0].unit = "ssh service"'],
+    ['[jails.ssh]\ndetect = { hitcount = 1, seconds = "60s" }\n', 'jails.ssh.detect.hitcount = 1'],
+    ['[jails.ssh]\ndetect = { hitcount = 70000, seconds = "60s" }\n', 'at most 65535'],
+    ['[filters.app]\npatterns = ["failed from <ADDR>.*"]\n[jails.ssh]\n', 'filters.app: filters.app.patterns[0]: "failed from <ADDR>.*" is unsafe'],
+    ['[filters.app]\npatterns = ["no slot"]\n[jails.ssh]\n', 'has 0 <ADDR> slots'],
+    ['[filters.sshd]\npatterns = ["x <ADDR>"]\n[jails.ssh]\n', 'sshd is a built-in filter'],
+    ['[filters.app]\npattern = ["x <ADDR>"]\n[jails.ssh]\n', 'filters.app.pattern: unknown key'],
   ])('%j', (text, expected) => {
     expect(problems(text)).toContain(expected);
   });
@@ -112,5 +125,17 @@ describe('config show', () => {
     const back = parseConfigText(effectiveConfigToml(tiered), 'again.toml');
     expect(back.jails).toEqual(tiered.jails);
     expect(back.safelist).toEqual(tiered.safelist);
+    const sourced = parseConfigText(
+      '[filters.app]\nprograms = ["app"]\npatterns = ["fail from <ADDR>"]\n[jails.ssh]\nmaxretry = 3\nfindtime = "5m"\ndetect = { hitcount = 6, seconds = 60 }\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/app.log"\nfilter = "app"\n[[jails.ssh.sources]]\ntype = "journal"\nunit = "ssh.service"\n[[jails.ssh.sources]]\ntype = "list"\npath = "/etc/shitlist"\n',
+      's.toml',
+    );
+    const sourcedBack = parseConfigText(effectiveConfigToml(sourced), 'again.toml');
+    expect(sourcedBack.jails).toEqual(sourced.jails);
+    expect(sourcedBack.filters).toEqual(sourced.filters);
+    expect(sourced.jails[0]?.sources).toEqual([
+      { type: 'file', path: '/var/log/app.log', filter: 'app' },
+      { type: 'journal', unit: 'ssh.service', identifier: undefined, filter: 'sshd' },
+      { type: 'list', path: '/etc/shitlist', permanent: true },
+    ]);
   });
 });
