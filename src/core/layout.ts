@@ -1,13 +1,16 @@
 import type { Address, Family } from './address.js';
 import type { JailConfig } from '../config/schema.js';
 
-// One kernel list of a jail: the addresses of one family, one tier, one shard.
+// One kernel list of a jail: the addresses of one family, one tier, one shard. Role 'ban' lists hold
+// bans xtban writes; with in-kernel detection, 'probe' counts new connections and 'detect' holds the
+// bans the kernel makes by itself.
 export interface ListSlot {
   name: string;
   family: Family;
   tier: number;
   shard: number;
   windowSeconds: number;
+  role: 'ban' | 'detect' | 'probe';
 }
 
 // Every list a jail uses, and how bans are spread over them.
@@ -40,9 +43,14 @@ export function jailLayout(jail: JailConfig, ipListTot: number): JailLayout {
   for (const family of jail.families) {
     jail.tierWindows.forEach((windowSeconds, tier) => {
       for (let shard = 0; shard < shards; shard++) {
-        slots.push({ name: slotName(jail.list, family, tiered ? tier : undefined, shards > 1 ? shard : undefined), family, tier, shard, windowSeconds });
+        slots.push({ name: slotName(jail.list, family, tiered ? tier : undefined, shards > 1 ? shard : undefined), family, tier, shard, windowSeconds, role: 'ban' });
       }
     });
+    if (jail.detect) {
+      const base = slotName(jail.list, family, undefined, undefined);
+      slots.push({ name: `${base}.detect`, family, tier: 0, shard: 0, windowSeconds: jail.tierWindows[0] ?? 3600, role: 'detect' });
+      slots.push({ name: `${base}.probe`, family, tier: 0, shard: 0, windowSeconds: jail.detect.seconds, role: 'probe' });
+    }
   }
   return { jail: jail.name, shards, slots };
 }
@@ -60,7 +68,7 @@ export function stableHash(text: string): number {
 // The one list that holds this address at this tier.
 export function slotFor(layout: JailLayout, address: Address, tier: number): ListSlot | undefined {
   const shard = layout.shards > 1 ? stableHash(address.text) % layout.shards : 0;
-  return layout.slots.find((slot) => slot.family === address.family && slot.tier === tier && slot.shard === shard);
+  return layout.slots.find((slot) => slot.role === 'ban' && slot.family === address.family && slot.tier === tier && slot.shard === shard);
 }
 
 // Every list of one family (an unban clears the address from all of them).

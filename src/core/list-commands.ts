@@ -78,10 +78,14 @@ export function unbanWrites(routed: readonly RoutedAddress[], layouts: ReadonlyM
   const writes: ListWrite[] = [];
   for (const { jail, address } of routed) {
     const layout = layoutOf(layouts, jail);
-    const tiers = new Set(layout.slots.map((slot) => slot.tier));
+    const tiers = new Set(layout.slots.filter((slot) => slot.role === 'ban').map((slot) => slot.tier));
     for (const tier of tiers) {
       const slot = slotFor(layout, address, tier);
       if (slot) writes.push({ jail, list: slot.name, address: address.text, command: `-${address.text}` });
+    }
+    // A ban the kernel made by itself (in-kernel detection) is lifted too.
+    for (const slot of layout.slots) {
+      if (slot.role === 'detect' && slot.family === address.family) writes.push({ jail, list: slot.name, address: address.text, command: `-${address.text}` });
     }
   }
   return writes;

@@ -49,7 +49,7 @@ export function planReap(lists: readonly ReapInput[], bans: readonly BanRecord[]
       }
       const ban = byKey.get(`${jail.name} ${entry.address}`);
       const banTier = ban ? Math.min(ban.tier, jail.tierWindows.length - 1) : undefined;
-      const owned = ban !== undefined && banTier === slot.tier;
+      const owned = ban !== undefined && slot.role === 'ban' && banTier === slot.tier;
       const storeLive = owned && isLive(ban, jail.tierWindows[banTier ?? 0] ?? 0, nowMs);
       if (isWithinWindow(clock, entry.lastSeen, slot.windowSeconds)) {
         if (owned && ban.permanent) plan.kept.permanent++;

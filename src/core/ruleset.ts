@@ -40,13 +40,25 @@ export function renderJailRules(jail: JailConfig, family: Family, layout: JailLa
   const chain = jail.chain;
   const chainRules: string[] = [];
   const slots = layout.slots.filter((slot) => slot.family === family);
-  for (const slot of slots) {
+  const holding = slots.filter((slot) => slot.role !== 'probe');
+  for (const slot of holding) {
     if (jail.log) {
       chainRules.push(`-A ${chain} ${recentMatch(jail, slot, '--rcheck')} -m limit --limit ${jail.log.rate} -j LOG --log-prefix "${jail.log.prefix}"`);
     }
     chainRules.push(`-A ${chain} ${recentMatch(jail, slot, '--update')} ${target(jail, family)}`);
   }
-  for (const slot of slots) chainRules.push(`-A ${chain} ${recentMatch(jail, slot, '--remove')} -j RETURN`);
+  // In-kernel detection: every new connection stamps the probe list; hitcount of them within the
+  // detection window put the address into the detect list (a ban) and drop it, with no process involved.
+  const probe = slots.find((slot) => slot.role === 'probe');
+  const detect = slots.find((slot) => slot.role === 'detect');
+  if (jail.detect && probe && detect) {
+    const mask = `--mask ${maskText(family, jail.mask[family])} --rsource`;
+    chainRules.push(`-A ${chain} -m conntrack --ctstate NEW -m recent --set --name ${probe.name} ${mask}`);
+    chainRules.push(
+      `-A ${chain} -m conntrack --ctstate NEW -m recent --rcheck --seconds ${jail.detect.seconds} --hitcount ${jail.detect.hitcount} --name ${probe.name} ${mask} -m recent --set --name ${detect.name} ${mask} ${target(jail, family)}`,
+    );
+  }
+  for (const slot of holding) chainRules.push(`-A ${chain} ${recentMatch(jail, slot, '--remove')} -j RETURN`);
   const jumps = new Map<Hook, string>();
   for (const hook of jail.hooks) jumps.set(hook, `-A ${hook} ${jumpMatch(jail)}-j ${chain}`);
   return { jail: jail.name, family, chain, chainRules, jumps };
