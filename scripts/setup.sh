@@ -20,10 +20,11 @@ declare -A package_of=(
   [iptables]=iptables [ip6tables]=iptables [iptables-legacy]=iptables [iptables-nft]=iptables
   [ip]=iproute2
   [systemd-analyze]=systemd
+  [fail2ban-server]=fail2ban
 )
 missing_commands=()
 missing_packages=()
-for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyze; do
+for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyze fail2ban-server; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
@@ -32,7 +33,7 @@ for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyz
 done
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the xtban CLI, the kernel tests and the unit checks: ${missing_commands[*]}"
+  why="needed by the xtban CLI and its tests (kernel, units, fail2ban integration): ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
     apt-get update -qq

@@ -53,7 +53,9 @@ export function expiresAt(record: BanRecord, windowSeconds: number): number | nu
 }
 
 // Decides what a ban request does to the existing record: a live ban is refreshed (same tier, same
-// offence), a ban that has ended counts as a new offence one tier up (capped at the last tier).
+// offence); a ban that ran out counts as a new offence one tier up (capped at the last tier). A ban
+// lifted on purpose (unban, flush: also what fail2ban does when it stops and later restores its bans)
+// counts as a new offence at the same tier: an administrator's unban never makes the next ban longer.
 export function planBan(existing: BanRecord | undefined, request: BanRequest, tierWindows: readonly number[], nowMs: number): BanDecision {
   const lastTier = Math.max(0, tierWindows.length - 1);
   if (existing === undefined) {
@@ -88,7 +90,7 @@ export function planBan(existing: BanRecord | undefined, request: BanRequest, ti
       endedAt: null,
       endReason: null,
       offences: existing.offences + 1,
-      tier: Math.min(existing.tier + 1, lastTier),
+      tier: existing.endedAt !== null && existing.endReason !== 'reaped' ? tier : Math.min(existing.tier + 1, lastTier),
     },
   };
 }

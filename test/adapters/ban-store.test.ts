@@ -23,7 +23,8 @@ describe('ban store', () => {
     expect(store.get('ssh', '192.0.2.1')).toMatchObject({ endedAt: 3000, endReason: 'unban', offences: 1 });
     expect(store.get('ssh', '192.0.2.2')).toMatchObject({ permanent: true, reason: 'scanner', endedAt: null });
     const repeat = store.ban([request('192.0.2.1')], tiers, 4000)[0];
-    expect(repeat).toMatchObject({ kind: 'repeat', record: { offences: 2, tier: 1, endedAt: null } });
+    // Unbanned on purpose: a new offence, but no longer ban.
+    expect(repeat).toMatchObject({ kind: 'repeat', record: { offences: 2, tier: 0, endedAt: null } });
     expect(store.touch([{ jail: 'ssh', address: '192.0.2.1', lastActivity: 9000 }, { jail: 'ssh', address: '192.0.2.1', lastActivity: 5000 }])).toBe(1);
     expect(store.get('ssh', '192.0.2.1')?.lastActivity).toBe(9000);
     expect(store.flush('ssh', 'cli', 10_000)).toBe(2);

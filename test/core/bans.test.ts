@@ -31,9 +31,13 @@ describe('planBan', () => {
     expect(fourth.previousTier).toBe(2);
   });
 
-  it('counts a ban after an unban as a repeat offence', () => {
+  it('counts a ban after an unban or flush as a repeat offence at the same tier', () => {
     const record = { ...planBan(undefined, request, tiers, 0).record, endedAt: 5000, endReason: 'unban' };
-    expect(planBan(record, request, tiers, 6000)).toMatchObject({ kind: 'repeat', record: { offences: 2, tier: 1, endedAt: null } });
+    expect(planBan(record, request, tiers, 6000)).toMatchObject({ kind: 'repeat', record: { offences: 2, tier: 0, endedAt: null } });
+    const flushed = { ...record, tier: 1, endReason: 'flush' };
+    expect(planBan(flushed, request, tiers, 6000)).toMatchObject({ kind: 'repeat', record: { offences: 2, tier: 1 } });
+    const reaped = { ...record, endReason: 'reaped' };
+    expect(planBan(reaped, request, tiers, 6000)).toMatchObject({ kind: 'repeat', record: { offences: 2, tier: 1 } });
   });
 
   it('stays at tier 0 for a jail without tiers', () => {
