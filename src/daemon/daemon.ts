@@ -13,6 +13,7 @@ import { createOutput } from '../cli/output.js';
 import { checkAndRepair } from './repair.js';
 import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
+import { startSources, type SourcesHandle } from './sources.js';
 
 export interface DaemonOptions extends GlobalOptions {
   checkInterval?: string;
@@ -130,8 +131,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       return;
     }
     const next = await build(config);
+    await sources?.stop();
     context.closeStore();
     context = next;
+    sources = startSources(() => context, logs.sources);
     settings = daemonSettings(config, options);
     firewall = systemFirewall(config.backend);
     restartTimers();
@@ -149,10 +152,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     reapTimer = setInterval(() => void exclusive('reaper', reap), settings.reapMs);
   }
 
-  logs.sources.info({ sources: 0 }, 'offender sources started');
-  // Start: everything in place, bans back, then the timers.
+  // Start: everything in place, bans back, then the sources and the timers.
   await exclusive('repair', check);
   await exclusive('reaper', reap);
+  let sources: SourcesHandle | undefined = startSources(() => context, logs.sources);
   restartTimers();
 
   let server: Server | undefined;
@@ -179,6 +182,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   server?.closeAllConnections();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await queue;
+  await sources?.stop();
+  sources = undefined;
   if (settings.flushOnExit) {
     for (const layout of context.layouts.values()) {
       for (const slot of layout.slots) {

@@ -1,0 +1,166 @@
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { KernelContext } from '../cli/context.js';
+import { performWrites } from '../cli/ban.js';
+import type { JailConfig, SourceConfig } from '../config/schema.js';
+import { maskAddress, parseAddress, type Address } from '../core/address.js';
+import { isLive } from '../core/bans.js';
+import { compileFilter, matchMessage, type CompiledFilter } from '../core/filter.js';
+import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
+import { banWrites, unbanWrites } from '../core/list-commands.js';
+import { parseSyslogLine, type LogRecord } from '../core/log-line.js';
+import { RetryCounter } from '../core/retry-counter.js';
+import { safelistMatch } from '../core/safelist.js';
+import type { Logger } from '../logger.js';
+import { FileFollower } from './file-follower.js';
+import { JournalFollower } from './journal-follower.js';
+import { SourceState } from './source-state.js';
+
+export interface SourcesHandle {
+  stop(): Promise<void>;
+}
+
+// What a ban from a source says about itself.
+interface BanOrigin {
+  source: 'log' | 'journal' | 'list';
+  reason: string;
+  permanent: boolean;
+}
+
+// Starts every source of every jail: log files and the journal through their filters and a per-jail
+// sliding count, blocklist files directly. `banned` is told about each ban (metrics).
+export function startSources(context: () => KernelContext, log: Logger, banned: (jail: string, source: string) => void = () => undefined): SourcesHandle {
+  const initial = context();
+  const state = new SourceState(dirname(initial.store().location));
+  const stoppers: (() => Promise<void>)[] = [];
+  const flushTimer = setInterval(() => state.flush(), 1000);
+
+  const ban = (jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) => {
+    const current = context();
+    const windows = (name: string) => current.config.jails.find((candidate) => candidate.name === name)?.tierWindows ?? [];
+    const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, source: origin.source, reason: origin.reason, permanent: origin.permanent }));
+    const decisions = current.store().ban(requests, windows, Date.now());
+    const outcomes = performWrites(current.lists, banWrites(decisions, current.layouts));
+    for (const outcome of outcomes) {
+      if (outcome.ok) log.info({ jail: jail.name, address: outcome.address, list: outcome.list, source: origin.source, reason: origin.reason }, 'banned');
+      else log.error({ jail: jail.name, address: outcome.address, error: outcome.error }, 'ban failed (recorded; restore retries)');
+    }
+    for (const decision of decisions) if (decision.kind !== 'refresh') banned(jail.name, origin.source);
+  };
+
+  // An address as the jail bans it, or undefined when the jail does not take it or it is safelisted.
+  const admit = (jail: JailConfig, address: Address): Address | undefined => {
+    if (!jail.families.includes(address.family)) return undefined;
+    const masked = maskAddress(address, jail.mask[address.family]);
+    const safe = safelistMatch(context().safelist, { family: masked.family, address: masked.text, prefix: jail.mask[address.family] });
+    if (safe) {
+      log.debug({ jail: jail.name, address: address.text, safelisted: safe.origin }, 'safelisted address ignored');
+      return undefined;
+    }
+    return masked;
+  };
+
+  for (const jail of initial.config.jails) {
+    const counter = new RetryCounter(jail.maxretry, jail.findtimeSeconds * 1000);
+    jail.sources.forEach((source, index) => {
+      const id = `${jail.name}:${index}:${source.type}:${source.type === 'journal' ? `${source.unit ?? ''}/${source.identifier ?? ''}` : source.path}`;
+      const onError = (error: unknown) => log.error({ jail: jail.name, source: id, error: error instanceof Error ? error.message : String(error) }, 'source error');
+      if (source.type === 'list') {
+        stoppers.push(watchList(jail, source, id, log, context, ban, admit, onError));
+        return;
+      }
+      const spec = BUILTIN_FILTERS.get(source.filter) ?? initial.config.filters.get(source.filter);
+      if (!spec) return;
+      const filter: CompiledFilter = compileFilter(spec);
+      const onRecord = (record: LogRecord) => {
+        const result = matchMessage(filter, record.program, record.message);
+        if (result.kind !== 'match') return;
+        const address = admit(jail, result.address);
+        if (!address) return;
+        if (counter.add(address.text, record.timeMs ?? Date.now())) {
+          ban(jail, [address], { source: source.type === 'file' ? 'log' : 'journal', reason: `${filter.name}: ${jail.maxretry} failures`, permanent: false });
+        }
+      };
+      if (source.type === 'file') {
+        const follower = new FileFollower(id, source.path, state, (line) => {
+          const record = parseSyslogLine(line, Date.now());
+          if (record) onRecord(record);
+        }, onError);
+        follower.start();
+        stoppers.push(() => follower.stop());
+      } else {
+        const follower = new JournalFollower(id, { unit: source.unit, identifier: source.identifier }, state, onRecord, onError);
+        follower.start();
+        stoppers.push(() => follower.stop());
+      }
+    });
+  }
+  const count = stoppers.length;
+  log.info({ sources: count }, count === 0 ? 'no offender sources configured' : 'offender sources started');
+  return {
+    async stop() {
+      clearInterval(flushTimer);
+      for (const stop of stoppers) await stop();
+      state.flush();
+    },
+  };
+}
+
+// A blocklist file: every address in it is banned; an address removed from it is unbanned when this
+// file was the ban's only source. Read at start and within a second of every change.
+function watchList(
+  jail: JailConfig,
+  source: Extract<SourceConfig, { type: 'list' }>,
+  id: string,
+  log: Logger,
+  context: () => KernelContext,
+  ban: (jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) => void,
+  admit: (jail: JailConfig, address: Address) => Address | undefined,
+  onError: (error: unknown) => void,
+): () => Promise<void> {
+  const reason = `list ${source.path}`;
+  const read = async () => {
+    let text = '';
+    try {
+      text = await readFile(source.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return onError(error);
+    }
+    const wanted = new Map<string, Address>();
+    text.split('\n').forEach((raw, index) => {
+      const line = raw.replace(/#.*$/, '').trim();
+      if (line === '') return;
+      try {
+        const address = admit(jail, parseAddress(line));
+        if (address) wanted.set(address.text, address);
+      } catch (error) {
+        log.warn({ jail: jail.name, file: source.path, line: index + 1, error: error instanceof Error ? error.message : String(error) }, 'blocklist line skipped');
+      }
+    });
+    const current = context();
+    const now = Date.now();
+    const windows = jail.tierWindows;
+    const mine = current.store().list(jail.name).filter((record) => record.source === 'list' && record.reason === reason && isLive(record, windows[Math.min(record.tier, windows.length - 1)] ?? 0, now));
+    const have = new Set(mine.map((record) => record.address));
+    const added = [...wanted.values()].filter((address) => !have.has(address.text));
+    if (added.length > 0) ban(jail, added, { source: 'list', reason, permanent: source.permanent });
+    const removed = mine.filter((record) => !wanted.has(record.address));
+    if (removed.length > 0) {
+      current.store().unban(jail.name, removed.map((record) => record.address), 'list', now);
+      const targets = removed.map((record) => ({ jail: jail.name, address: { family: record.family, text: record.address }, prefix: jail.mask[record.family], given: record.address }));
+      performWrites(current.lists, unbanWrites(targets, current.layouts));
+      log.info({ jail: jail.name, file: source.path, unbanned: removed.map((record) => record.address) }, 'removed from the blocklist: unbanned');
+    }
+  };
+  let queue = read().catch(onError);
+  const watcher: FSWatcher = watch(source.path, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 25 } });
+  watcher.on('all', () => {
+    queue = queue.then(read).catch(onError);
+  });
+  log.info({ jail: jail.name, file: source.path, id }, 'following blocklist');
+  return async () => {
+    await watcher.close();
+    await queue;
+  };
+}
