@@ -21,10 +21,12 @@ declare -A package_of=(
   [ip]=iproute2
   [systemd-analyze]=systemd
   [fail2ban-server]=fail2ban
+  [sshd]=openssh-server
+  [ssh]=openssh-client
 )
 missing_commands=()
 missing_packages=()
-for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyze fail2ban-server; do
+for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyze fail2ban-server sshd ssh; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
@@ -33,7 +35,7 @@ for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyz
 done
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the xtban CLI and its tests (kernel, units, fail2ban integration): ${missing_commands[*]}"
+  why="needed by the xtban CLI and its tests (kernel, units, fail2ban and sshd end to end): ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
     apt-get update -qq

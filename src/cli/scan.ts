@@ -48,7 +48,7 @@ async function eachLine(path: string, onLine: (line: string) => void): Promise<v
       const text = rest + (chunk as string);
       let start = 0;
       for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-        onLine(text.slice(start, end));
+        onLine(text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end));
         start = end + 1;
       }
       rest = text.slice(start);

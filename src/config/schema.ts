@@ -37,7 +37,9 @@ export interface JailConfig {
 
 // Where offenders come from.
 export type SourceConfig =
-  | { type: 'file'; path: string; filter: string }
+  // format syslog: "Nov 21 02:33:01 host prog[pid]: message" lines; plain: each line is a message of the
+  // filter's program (a daemon's own log, such as sshd -E).
+  | { type: 'file'; path: string; filter: string; format: 'syslog' | 'plain' }
   | { type: 'journal'; unit: string | undefined; identifier: string | undefined; filter: string }
   | { type: 'list'; path: string; permanent: boolean };
 
@@ -112,7 +114,12 @@ const FILTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const filterName = z.string().regex(FILTER_NAME, 'a filter name: letters, digits, "-" and "_"');
 
 const sourceTable = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('file'), path: z.string().startsWith('/', 'an absolute path'), filter: filterName.default('sshd') }),
+  z.strictObject({
+    type: z.literal('file'),
+    path: z.string().startsWith('/', 'an absolute path'),
+    filter: filterName.default('sshd'),
+    format: z.enum(['syslog', 'plain']).default('syslog'),
+  }),
   z.strictObject({
     type: z.literal('journal'),
     unit: z.string().regex(/^[A-Za-z0-9@._:-]+$/, 'a systemd unit name').optional(),

@@ -124,7 +124,9 @@ export class FileFollower {
     }
   }
 
+  // Lines may end in CRLF (sshd -E writes them so): the CR is not part of the message.
   private emit(line: string): void {
-    if (line !== '') this.onLine(line);
+    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+    if (text !== '') this.onLine(text);
   }
 }

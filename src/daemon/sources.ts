@@ -83,8 +83,9 @@ export function startSources(context: () => KernelContext, log: Logger, banned: 
         }
       };
       if (source.type === 'file') {
+        const program = filter.programs ? [...filter.programs][0] : undefined;
         const follower = new FileFollower(id, source.path, state, (line) => {
-          const record = parseSyslogLine(line, Date.now());
+          const record = source.format === 'plain' ? { timeMs: Date.now(), program, message: line } : parseSyslogLine(line, Date.now());
           if (record) onRecord(record);
         }, onError);
         follower.start();

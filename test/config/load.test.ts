@@ -133,7 +133,7 @@ describe('config show', () => {
     expect(sourcedBack.jails).toEqual(sourced.jails);
     expect(sourcedBack.filters).toEqual(sourced.filters);
     expect(sourced.jails[0]?.sources).toEqual([
-      { type: 'file', path: '/var/log/app.log', filter: 'app' },
+      { type: 'file', path: '/var/log/app.log', filter: 'app', format: 'syslog' },
       { type: 'journal', unit: 'ssh.service', identifier: undefined, filter: 'sshd' },
       { type: 'list', path: '/etc/shitlist', permanent: true },
     ]);
