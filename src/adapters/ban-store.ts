@@ -42,6 +42,9 @@ export interface BanStore {
   // Appends events that change no ban (evictions found, bans put back).
   note(events: readonly BanEvent[]): void;
   events(jail?: string, limit?: number): BanEvent[];
+  // Request ids `xtban serve` has carried out, so that a request delivered twice acts once.
+  delivered(id: string): boolean;
+  markDelivered(id: string, nowMs: number): void;
   close(): void;
 }
 
@@ -71,6 +74,10 @@ CREATE TABLE IF NOT EXISTS events (
   detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_jail ON events (jail, time);
+CREATE TABLE IF NOT EXISTS delivered (
+  id TEXT PRIMARY KEY,
+  time INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 interface BanRow {
@@ -169,6 +176,8 @@ export function openBanStore(stateDir: string): BanStore {
   const endJail = db.prepare<[number, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND ended_at IS NULL');
   const raiseActivity = db.prepare<[number, string, string, number]>('UPDATE bans SET last_activity = ? WHERE jail = ? AND address = ? AND last_activity < ?');
   const insertEvent = db.prepare<[number, string, string, string, string, string | null]>('INSERT INTO events (time, jail, address, action, source, detail) VALUES (?, ?, ?, ?, ?, ?)');
+  const selectDelivered = db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?');
+  const insertDelivered = db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)');
   const selectEvents = db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?');
   const selectJailEvents = db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?');
 
@@ -245,6 +254,10 @@ export function openBanStore(stateDir: string): BanStore {
       if (events.length > 0) guarded(() => noteAll.immediate(events));
     },
     events: (jail, limit = 100) => guarded(() => (jail === undefined ? selectEvents.all(limit) : selectJailEvents.all(jail, limit))),
+    delivered: (id) => guarded(() => selectDelivered.get(id) !== undefined),
+    markDelivered: (id, nowMs) => {
+      guarded(() => insertDelivered.run(id, nowMs));
+    },
     close: () => db.close(),
   };
 }

@@ -132,6 +132,16 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .action(run(async () => (await import('./reap.js')).reapCommand as Action));
 
   program
+    .command('serve')
+    .description('answer ban requests on stdin, one per line: the forced command of an ssh key on a central firewall')
+    .requiredOption('--jails <list>', 'comma-separated jails this key may act on; every other jail is refused')
+    .addHelpText(
+      'after',
+      `\nProtocol (one request per line, one answer per request, "ok ..." or "error ..."):\n  ping\n  ban JAIL ADDR [ADDR...]\n  unban JAIL ADDR [ADDR...]\n  query JAIL ADDR\n  flush JAIL\nA request may start with @ID: delivered again, it is answered "ok duplicate" and does nothing.\n${examples("xtban serve --jails ssh,web", 'printf "ping\\nban ssh 192.0.2.7\\n" | xtban serve --jails ssh')}\nIn authorized_keys:\n  command="/usr/local/bin/xtban serve --jails ssh,web",restrict ssh-ed25519 AAAA... xtban@server\n`,
+    )
+    .action(run(async () => (await import('./serve.js')).serveCommand as Action));
+
+  program
     .command('scan')
     .description('run a filter over log files (syslog or journalctl -o json lines): matches per address and who would be banned')
     .argument('<file...>', 'log files to read')

@@ -2,16 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { KernelContext } from '../cli/context.js';
-import { performWrites } from '../cli/ban.js';
+import { admitAddress, banInProcess, unbanInProcess, type BanOrigin } from '../cli/ban-service.js';
 import type { JailConfig, SourceConfig } from '../config/schema.js';
-import { maskAddress, parseAddress, type Address } from '../core/address.js';
+import { parseAddress, type Address } from '../core/address.js';
 import { isLive } from '../core/bans.js';
 import { compileFilter, matchMessage, type CompiledFilter } from '../core/filter.js';
 import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
-import { banWrites, unbanWrites } from '../core/list-commands.js';
 import { parseSyslogLine, type LogRecord } from '../core/log-line.js';
 import { RetryCounter } from '../core/retry-counter.js';
-import { safelistMatch } from '../core/safelist.js';
 import type { Logger } from '../logger.js';
 import { FileFollower } from './file-follower.js';
 import { JournalFollower } from './journal-follower.js';
@@ -21,12 +19,6 @@ export interface SourcesHandle {
   stop(): Promise<void>;
 }
 
-// What a ban from a source says about itself.
-interface BanOrigin {
-  source: 'log' | 'journal' | 'list';
-  reason: string;
-  permanent: boolean;
-}
 
 // Starts every source of every jail: log files and the journal through their filters and a per-jail
 // sliding count, blocklist files directly. `banned` is told about each ban (metrics).
@@ -37,11 +29,7 @@ export function startSources(context: () => KernelContext, log: Logger, banned: 
   const flushTimer = setInterval(() => state.flush(), 1000);
 
   const ban = (jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) => {
-    const current = context();
-    const windows = (name: string) => current.config.jails.find((candidate) => candidate.name === name)?.tierWindows ?? [];
-    const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, source: origin.source, reason: origin.reason, permanent: origin.permanent }));
-    const decisions = current.store().ban(requests, windows, Date.now());
-    const outcomes = performWrites(current.lists, banWrites(decisions, current.layouts));
+    const { decisions, outcomes } = banInProcess(context(), jail, addresses, origin);
     for (const outcome of outcomes) {
       if (outcome.ok) log.info({ jail: jail.name, address: outcome.address, list: outcome.list, source: origin.source, reason: origin.reason }, 'banned');
       else log.error({ jail: jail.name, address: outcome.address, error: outcome.error }, 'ban failed (recorded; restore retries)');
@@ -51,14 +39,12 @@ export function startSources(context: () => KernelContext, log: Logger, banned: 
 
   // An address as the jail bans it, or undefined when the jail does not take it or it is safelisted.
   const admit = (jail: JailConfig, address: Address): Address | undefined => {
-    if (!jail.families.includes(address.family)) return undefined;
-    const masked = maskAddress(address, jail.mask[address.family]);
-    const safe = safelistMatch(context().safelist, { family: masked.family, address: masked.text, prefix: jail.mask[address.family] });
-    if (safe) {
-      log.debug({ jail: jail.name, address: address.text, safelisted: safe.origin }, 'safelisted address ignored');
+    const admitted = admitAddress(context(), jail, address);
+    if ('refused' in admitted) {
+      log.debug({ jail: jail.name, address: address.text, why: admitted.refused }, 'address ignored');
       return undefined;
     }
-    return masked;
+    return admitted.address;
   };
 
   for (const jail of initial.config.jails) {
@@ -148,9 +134,7 @@ function watchList(
     if (added.length > 0) ban(jail, added, { source: 'list', reason, permanent: source.permanent });
     const removed = mine.filter((record) => !wanted.has(record.address));
     if (removed.length > 0) {
-      current.store().unban(jail.name, removed.map((record) => record.address), 'list', now);
-      const targets = removed.map((record) => ({ jail: jail.name, address: { family: record.family, text: record.address }, prefix: jail.mask[record.family], given: record.address }));
-      performWrites(current.lists, unbanWrites(targets, current.layouts));
+      unbanInProcess(current, jail, removed.map((record) => ({ family: record.family, text: record.address })), 'list');
       log.info({ jail: jail.name, file: source.path, unbanned: removed.map((record) => record.address) }, 'removed from the blocklist: unbanned');
     }
   };

@@ -1,0 +1,40 @@
+import { maskAddress, type Address } from '../core/address.js';
+import type { BanDecision } from '../core/bans.js';
+import type { JailConfig } from '../config/schema.js';
+import { banWrites, unbanWrites } from '../core/list-commands.js';
+import { describeMatch, safelistMatch } from '../core/safelist.js';
+import { performWrites } from './ban.js';
+import type { KernelContext } from './context.js';
+
+// What a ban made inside a long-running process (daemon sources, serve) says about itself.
+export interface BanOrigin {
+  source: string;
+  reason: string | null;
+  permanent: boolean;
+}
+
+// An address as a jail bans it (masked to the jail's prefix), or why it may not be banned there.
+export function admitAddress(context: KernelContext, jail: JailConfig, address: Address): { address: Address } | { refused: string } {
+  if (!jail.families.includes(address.family)) return { refused: `jail ${jail.name} does not take IPv${address.family}` };
+  const prefix = jail.mask[address.family];
+  const masked = maskAddress(address, prefix);
+  const network = { family: masked.family, address: masked.text, prefix };
+  const safe = safelistMatch(context.safelist, network);
+  return safe ? { refused: describeMatch(network, safe) } : { address: masked };
+}
+
+// Records the bans (one transaction) and writes them to the kernel; failures stay in the store for restore.
+export function banInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) {
+  const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, ...origin }));
+  const decisions: BanDecision[] = context.store().ban(requests, (name) => context.config.jails.find((candidate) => candidate.name === name)?.tierWindows ?? [], Date.now());
+  const outcomes = performWrites(context.lists, banWrites(decisions, context.layouts));
+  return { decisions, outcomes };
+}
+
+// Ends the bans in the store and removes the addresses from every list of the jail that could hold them.
+export function unbanInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], source: string) {
+  const ended = context.store().unban(jail.name, addresses.map((address) => address.text), source, Date.now());
+  const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
+  const outcomes = performWrites(context.lists, unbanWrites(targets, context.layouts));
+  return { ended, outcomes };
+}

@@ -1,0 +1,116 @@
+import { parseAddress, type Address } from './address.js';
+import { XtbanError } from './errors.js';
+import { validateJailName } from './names.js';
+
+// The line protocol of `xtban serve`, one request per line, one answer per request:
+//   [@ID ]ping
+//   [@ID ]ban JAIL ADDR [ADDR...]     [@ID ]unban JAIL ADDR [ADDR...]
+//   [@ID ]query JAIL ADDR             [@ID ]flush JAIL
+// An answer is "ok ..." or "error ...", after "@ID " when the request had one. An ID makes a request
+// idempotent: a request delivered again is answered "ok duplicate" and does nothing.
+export type Request =
+  | { id: string | undefined; verb: 'ping' }
+  | { id: string | undefined; verb: 'ban' | 'unban'; jail: string; addresses: Address[] }
+  | { id: string | undefined; verb: 'query'; jail: string; address: Address }
+  | { id: string | undefined; verb: 'flush'; jail: string };
+
+export const MAX_LINE_BYTES = 4096;
+export const MAX_BATCH = 256;
+// Letters, digits and the punctuation of addresses, names and ids: no shell metacharacter gets through.
+const ALLOWED = /^[A-Za-z0-9 .:_@-]*$/;
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function refuse(message: string): never {
+  throw new XtbanError(message);
+}
+
+// Parses one request line (without its newline). Throws an XtbanError whose message is the answer's detail.
+export function parseRequest(line: string, permittedJails: ReadonlySet<string>): Request {
+  if (Buffer.byteLength(line) > MAX_LINE_BYTES) refuse(`line longer than ${MAX_LINE_BYTES} bytes`);
+  if (!ALLOWED.test(line)) {
+    const bad = [...line].find((character) => !ALLOWED.test(character)) ?? '';
+    refuse(`unexpected character ${JSON.stringify(bad)}: only letters, digits, spaces and . : _ @ - are allowed`);
+  }
+  const words = line.split(' ');
+  if (words.some((word) => word === '')) refuse('words are separated by exactly one space');
+  let id: string | undefined;
+  if (words[0]?.startsWith('@')) {
+    id = words.shift()?.slice(1);
+    if (id === undefined || !ID.test(id)) refuse('a request id is @ and 1-64 letters, digits, "-" or "_"');
+  }
+  const [verb, jailName, ...rest] = words;
+  if (verb === 'ping') {
+    if (words.length !== 1) refuse('ping takes no arguments');
+    return { id, verb };
+  }
+  if (verb !== 'ban' && verb !== 'unban' && verb !== 'query' && verb !== 'flush') refuse(`unknown verb ${JSON.stringify(verb ?? '')}: use ping, ban, unban, query or flush`);
+  if (jailName === undefined) refuse(`${verb} needs a jail`);
+  try {
+    validateJailName(jailName, 'jail');
+  } catch (error) {
+    refuse((error as Error).message);
+  }
+  if (!permittedJails.has(jailName)) refuse(`jail ${jailName} is not permitted here`);
+  if (verb === 'flush') {
+    if (rest.length !== 0) refuse('flush takes only a jail');
+    return { id, verb, jail: jailName };
+  }
+  if (rest.length === 0) refuse(`${verb} needs an address`);
+  if (verb === 'query' && rest.length !== 1) refuse('query takes one address');
+  if (rest.length > MAX_BATCH) refuse(`at most ${MAX_BATCH} addresses in one request`);
+  const addresses = rest.map((word, index) => {
+    try {
+      return parseAddress(word, `address ${index + 1}`);
+    } catch (error) {
+      return refuse((error as Error).message);
+    }
+  });
+  if (verb === 'query') return { id, verb, jail: jailName, address: addresses[0] as Address };
+  return { id, verb, jail: jailName, addresses };
+}
+
+// Splits a byte stream into lines, never holding more than MAX_LINE_BYTES of one: an overlong line is
+// reported once its end arrives, and its bytes are dropped as they come.
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private size = 0;
+  private overlong = false;
+
+  constructor(private readonly onLine: (line: string | { overlong: true } | { binary: true }) => void) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, start)) {
+      this.take(chunk.subarray(start, index));
+      this.finish();
+      start = index + 1;
+    }
+    this.take(chunk.subarray(start));
+  }
+
+  private take(part: Buffer): void {
+    if (this.overlong) return;
+    this.size += part.length;
+    if (this.size > MAX_LINE_BYTES + 1) {
+      this.overlong = true;
+      this.pending = [];
+      return;
+    }
+    this.pending.push(part);
+  }
+
+  private finish(): void {
+    if (this.overlong) this.onLine({ overlong: true });
+    else {
+      let bytes = Buffer.concat(this.pending);
+      if (bytes.at(-1) === 13) bytes = bytes.subarray(0, -1);
+      const text = bytes.toString('utf8');
+      // Bytes that are not UTF-8, or control characters: binary data, refused as a whole.
+      if (!Buffer.from(text, 'utf8').equals(bytes) || /[\x00-\x08\x0b-\x1f\x7f]/.test(text)) this.onLine({ binary: true });
+      else this.onLine(text);
+    }
+    this.pending = [];
+    this.size = 0;
+    this.overlong = false;
+  }
+}
