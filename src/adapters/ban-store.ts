@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -23,6 +24,17 @@ export interface BanEvent {
   detail: string | null;
 }
 
+// A request waiting for a central firewall, in the order it was made.
+export interface OutboxItem {
+  seq: number;
+  target: string;
+  verb: 'ban' | 'unban' | 'flush';
+  jail: string;
+  // Empty for flush.
+  address: string;
+  created: number;
+}
+
 // The durable store of bans: every change is one SQLite transaction, committed before the kernel is touched.
 export interface BanStore {
   readonly location: string;
@@ -42,6 +54,13 @@ export interface BanStore {
   // Appends events that change no ban (evictions found, bans put back).
   note(events: readonly BanEvent[]): void;
   events(jail?: string, limit?: number): BanEvent[];
+  // Queues requests for central firewalls; they survive restarts until a firewall answers them.
+  enqueue(items: readonly Omit<OutboxItem, 'seq' | 'created'>[], nowMs: number): void;
+  pending(target: string, limit: number): OutboxItem[];
+  acknowledge(seqs: readonly number[]): void;
+  outboxSizes(): Map<string, number>;
+  // A random name for this store, so that request ids from different servers never collide.
+  instance(): string;
   // Request ids `xtban serve` has carried out, so that a request delivered twice acts once.
   delivered(id: string): boolean;
   markDelivered(id: string, nowMs: number): void;
@@ -74,6 +93,19 @@ CREATE TABLE IF NOT EXISTS events (
   detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_jail ON events (jail, time);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  target TEXT NOT NULL,
+  verb TEXT NOT NULL,
+  jail TEXT NOT NULL,
+  address TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_target ON outbox (target, seq);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS delivered (
   id TEXT PRIMARY KEY,
   time INTEGER NOT NULL
@@ -176,6 +208,18 @@ export function openBanStore(stateDir: string): BanStore {
   const endJail = db.prepare<[number, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND ended_at IS NULL');
   const raiseActivity = db.prepare<[number, string, string, number]>('UPDATE bans SET last_activity = ? WHERE jail = ? AND address = ? AND last_activity < ?');
   const insertEvent = db.prepare<[number, string, string, string, string, string | null]>('INSERT INTO events (time, jail, address, action, source, detail) VALUES (?, ?, ?, ?, ?, ?)');
+  const insertOutbox = db.prepare<[string, string, string, string, number]>('INSERT INTO outbox (target, verb, jail, address, created) VALUES (?, ?, ?, ?, ?)');
+  const selectOutbox = db.prepare<[string, number], OutboxItem>('SELECT seq, target, verb, jail, address, created FROM outbox WHERE target = ? ORDER BY seq LIMIT ?');
+  const deleteOutbox = db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?');
+  const countOutbox = db.prepare<[], { target: string; count: number }>('SELECT target, COUNT(*) AS count FROM outbox GROUP BY target');
+  const selectMeta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+  const insertMeta = db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+  const enqueueAll = db.transaction((items: readonly Omit<OutboxItem, 'seq' | 'created'>[], nowMs: number) => {
+    for (const item of items) insertOutbox.run(item.target, item.verb, item.jail, item.address, nowMs);
+  });
+  const acknowledgeAll = db.transaction((seqs: readonly number[]) => {
+    for (const seq of seqs) deleteOutbox.run(seq);
+  });
   const selectDelivered = db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?');
   const insertDelivered = db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)');
   const selectEvents = db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?');
@@ -254,6 +298,19 @@ export function openBanStore(stateDir: string): BanStore {
       if (events.length > 0) guarded(() => noteAll.immediate(events));
     },
     events: (jail, limit = 100) => guarded(() => (jail === undefined ? selectEvents.all(limit) : selectJailEvents.all(jail, limit))),
+    enqueue: (items, nowMs) => {
+      if (items.length > 0) guarded(() => enqueueAll.immediate(items, nowMs));
+    },
+    pending: (target, limit) => guarded(() => selectOutbox.all(target, limit)),
+    acknowledge: (seqs) => {
+      if (seqs.length > 0) guarded(() => acknowledgeAll.immediate(seqs));
+    },
+    outboxSizes: () => guarded(() => new Map(countOutbox.all().map((row) => [row.target, row.count]))),
+    instance: () =>
+      guarded(() => {
+        insertMeta.run('instance', randomBytes(6).toString('hex'));
+        return selectMeta.get('instance')?.value ?? 'xtban';
+      }),
     delivered: (id) => guarded(() => selectDelivered.get(id) !== undefined),
     markDelivered: (id, nowMs) => {
       guarded(() => insertDelivered.run(id, nowMs));

@@ -5,6 +5,7 @@ import { banWrites, unbanWrites } from '../core/list-commands.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import { performWrites } from './ban.js';
 import type { KernelContext } from './context.js';
+import { enqueueRemote } from './remote.js';
 
 // What a ban made inside a long-running process (daemon sources, serve) says about itself.
 export interface BanOrigin {
@@ -27,14 +28,17 @@ export function admitAddress(context: KernelContext, jail: JailConfig, address: 
 export function banInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) {
   const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, ...origin }));
   const decisions: BanDecision[] = context.store().ban(requests, (name) => context.config.jails.find((candidate) => candidate.name === name)?.tierWindows ?? [], Date.now());
-  const outcomes = performWrites(context.lists, banWrites(decisions, context.layouts));
+  enqueueRemote(context, jail, 'ban', decisions.map((decision) => decision.record.address));
+  // remote_only: the bans go to the central firewalls, not into this host's lists.
+  const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, banWrites(decisions, context.layouts));
   return { decisions, outcomes };
 }
 
 // Ends the bans in the store and removes the addresses from every list of the jail that could hold them.
 export function unbanInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], source: string) {
   const ended = context.store().unban(jail.name, addresses.map((address) => address.text), source, Date.now());
+  enqueueRemote(context, jail, 'unban', addresses.map((address) => address.text));
   const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
-  const outcomes = performWrites(context.lists, unbanWrites(targets, context.layouts));
+  const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, unbanWrites(targets, context.layouts));
   return { ended, outcomes };
 }

@@ -7,6 +7,7 @@ import { banWrites, routeAddresses, unbanWrites, type ListWrite } from '../core/
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
+import { deliverIfNoDaemon, enqueueRemote, type DeliveryReport } from './remote.js';
 
 interface ListCommandOptions extends GlobalOptions {
   jail?: string;
@@ -92,7 +93,10 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
   const tierWindows = (jail: string) => config.jails.find((candidate) => candidate.name === jail)?.tierWindows ?? [];
   try {
     const decisions = context.store().ban(requests, tierWindows, Date.now());
-    const writes = banWrites(decisions, layouts);
+    for (const jail of jails) enqueueRemote(context, jail, 'ban', decisions.filter((decision) => decision.record.jail === jail.name).map((decision) => decision.record.address));
+    // remote_only jails ban on their central firewalls only, not in this host's lists.
+    const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
+    const writes = banWrites(decisions.filter((decision) => local.has(decision.record.jail)), layouts);
     const missing = await missingLists(lists, writes);
     if (missing.length > 0) {
       throw new XtbanError(`recorded ${decisions.length} ban${decisions.length === 1 ? '' : 's'} in the store, but list${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in ${lists.directory}`, {
@@ -116,9 +120,14 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       }),
       skipped,
     });
+    const deliveries = await deliverIfNoDaemon(context, jails.flatMap((jail) => jail.remotes));
     for (const decision of decisions) {
       const { record } = decision;
       const write = written.get(`${record.jail} ${record.address}`);
+      if (!local.has(record.jail)) {
+        out.line(`banned ${record.address} in ${record.jail} (on its central firewalls only)`);
+        continue;
+      }
       if (!write?.ok) {
         out.note(`error: ban ${record.address} in ${record.jail}: ${write?.error ?? 'no list for this tier'} (recorded; \`xtban restore\` retries)`);
         continue;
@@ -130,9 +139,19 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       out.line(`banned ${record.address} in ${record.jail} (list ${write.list}${extras ? `; ${extras}` : ''})`);
     }
     for (const skip of skipped) out.note(`skipped ${skip.address} for ${skip.jail}: ${skip.reason}`);
+    reportDeliveries(out, deliveries);
     return exitFor(outcomes);
   } finally {
     context.closeStore();
+  }
+}
+
+// One line per central firewall: sent, or queued with the reason and what to fix.
+function reportDeliveries(out: { line(text: string): void; note(text: string): void }, reports: readonly DeliveryReport[]): void {
+  for (const report of reports) {
+    if (report.failure === undefined) out.line(`sent to ${report.target}: ${report.delivered} request(s)${report.refused.length > 0 ? `, ${report.refused.length} refused there` : ''}`);
+    else out.note(`queued for ${report.target} (${report.left} waiting): ${report.failure}${report.hint ? `\n  hint: ${report.hint}` : ''}`);
+    for (const refusal of report.refused) out.note(`  ${report.target} refused ${JSON.stringify(refusal.request)}: ${refusal.answer}`);
   }
 }
 
@@ -150,6 +169,7 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
     for (const jail of jails) {
       const mine = routed.filter((target) => target.jail === jail.name).map((target) => target.address.text);
       if (mine.length > 0) for (const record of context.store().unban(jail.name, mine, options.source ?? 'cli', now)) ended.add(`${record.jail} ${record.address}`);
+      enqueueRemote(context, jail, 'unban', mine);
     }
     const missing = new Set(await missingLists(lists, writes));
     // What each list held before the unban, to say whether the address was there.
@@ -180,6 +200,7 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
     }
     for (const list of missing) out.note(`note: list ${list} does not exist (nothing to remove there)`);
     for (const skip of skipped) out.note(`skipped ${skip.address} for ${skip.jail}: ${skip.reason}`);
+    reportDeliveries(out, await deliverIfNoDaemon(context, jails.flatMap((jail) => jail.remotes)));
     return exitFor(outcomes);
   } finally {
     context.closeStore();
@@ -194,6 +215,7 @@ export async function flushCommand(options: ListCommandOptions): Promise<number>
   try {
     const now = Date.now();
     const ended = new Map(jails.map((jail) => [jail.name, context.store().flush(jail.name, 'cli', now)]));
+    for (const jail of jails) enqueueRemote(context, jail, 'flush', []);
     const writes: ListWrite[] = jails.flatMap((jail) => (layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail: jail.name, list: slot.name, address: '', command: '/' })));
     const missing = new Set(await missingLists(lists, writes));
     const outcomes = performWrites(lists, writes.filter((write) => !missing.has(write.list)));
@@ -209,6 +231,7 @@ export async function flushCommand(options: ListCommandOptions): Promise<number>
       else out.note(`error: flush ${outcome.list}: ${outcome.error}`);
     }
     for (const list of missing) out.note(`note: list ${list} does not exist (nothing to flush there)`);
+    reportDeliveries(out, await deliverIfNoDaemon(context, jails.flatMap((jail) => jail.remotes)));
     return exitFor(outcomes);
   } finally {
     context.closeStore();

@@ -172,6 +172,20 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .addHelpText('after', examples('xtban bans', 'xtban bans --jail ssh --state live --json'))
     .action(run(async () => (await import('./bans.js')).bansCommand as Action));
 
+  const remote = program.command('remote').description('central firewalls reached over ssh ([remotes] in the config)');
+  remote
+    .command('check')
+    .description('for every target: reachable, host key known, key accepted, xtban serve answering, jails permitted; says what to fix')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban remote check', 'xtban remote check --json'))
+    .action(run(async () => (await import('./remote.js')).remoteCheckCommand as Action));
+  remote
+    .command('deliver')
+    .description('send every queued ban, unban and flush to the central firewalls now (the daemon does this continuously)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban remote deliver'))
+    .action(run(async () => (await import('./remote.js')).remoteDeliverCommand as Action));
+
   const config = program.command('config').description('validate or print the config file');
   config
     .command('check')

@@ -1,13 +1,12 @@
 import { isLive } from '../core/bans.js';
 import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import { validateJailName } from '../core/names.js';
-import { LineSplitter, parseRequest, type Request } from '../core/serve-protocol.js';
+import { LineSplitter, parseRequest, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
 import type { Address } from '../core/address.js';
 import { admitAddress, banInProcess, unbanInProcess } from './ban-service.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
 import { performWrites } from './ban.js';
 
-export const SERVE_PROTOCOL = 'xtban-serve 1';
 
 // Carries out one request and returns its answer (without the id).
 function answer(context: KernelContext, request: Request, peer: string, permitted: ReadonlySet<string>): string {

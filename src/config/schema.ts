@@ -33,6 +33,21 @@ export interface JailConfig {
   sources: SourceConfig[];
   // In-kernel detection: hitcount new connections within seconds ban the address, no process involved.
   detect: { hitcount: number; seconds: number } | undefined;
+  // Central firewalls ([remotes.NAME]) that get this jail's bans too, or only them (remoteOnly).
+  remotes: string[];
+  remoteOnly: boolean;
+}
+
+// A central firewall reached over ssh, where `xtban serve` is the forced command of our key.
+export interface RemoteTarget {
+  name: string;
+  // A host name, an address, or a Host alias of ssh_config.
+  host: string;
+  port: number | undefined;
+  user: string | undefined;
+  key: string | undefined;
+  knownHosts: string | undefined;
+  strictHostKeyChecking: boolean;
 }
 
 // Where offenders come from.
@@ -71,6 +86,7 @@ export interface Config {
   daemon: DaemonConfig;
   // The config's own filters ([filters.NAME]); the built-in ones are in core/filters.
   filters: Map<string, FilterSpec>;
+  remotes: Map<string, RemoteTarget>;
   jails: JailConfig[];
 }
 
@@ -140,12 +156,24 @@ const filterTable = z.strictObject({
   ignore: z.array(z.string()).default([]),
 });
 
+const remoteTable = z.strictObject({
+  // Never starting with "-": ssh would read it as an option.
+  host: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._:-]*$/, 'a host name, an address or an ssh_config Host alias'),
+  port: z.number().int().min(1).max(65_535).optional(),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name').optional(),
+  key: z.string().startsWith('/', 'an absolute path').optional(),
+  known_hosts: z.string().startsWith('/', 'an absolute path').optional(),
+  strict_host_key_checking: z.boolean().default(true),
+});
+
 const jailTable = z
   .strictObject({
     maxretry: z.number().int().min(1).max(1000).default(5),
     findtime: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))).default('10m'),
     sources: z.array(sourceTable).default([]),
     detect: detectTable.optional(),
+    remote: z.array(z.string()).default([]),
+    remote_only: z.boolean().default(false),
     ports: z.array(portValue).max(15, 'at most 15 ports or ranges (iptables multiport limit; a range counts as two)').optional(),
     protocol: z.enum(['tcp', 'udp', 'all']).default('tcp'),
     window: windowValue.optional(),
@@ -229,6 +257,12 @@ export const configSchema = z.strictObject({
     .default({ backend: 'auto' }),
   safelist: safelistTable,
   daemon: daemonTable,
+  remotes: z
+    .record(z.string(), remoteTable)
+    .superRefine((remotes, ctx) => {
+      for (const name of Object.keys(remotes)) if (!FILTER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a remote name: letters, digits, "-" and "_"' });
+    })
+    .default({}),
   filters: z
     .record(z.string(), filterTable)
     .superRefine((filters, ctx) => {
@@ -266,9 +300,13 @@ export const configSchema = z.strictObject({
     }),
 });
 
-// Every source must name a filter that exists: built in, or in [filters].
+// Every source must name a filter that exists: built in, or in [filters]; every remote must exist.
 export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
   for (const [name, jail] of Object.entries(config.jails)) {
+    jail.remote.forEach((remote, index) => {
+      if (!(remote in config.remotes)) ctx.addIssue({ code: 'custom', path: ['jails', name, 'remote', index], message: `no remote named ${remote}; define [remotes.${remote}]` });
+    });
+    if (jail.remote_only && jail.remote.length === 0) ctx.addIssue({ code: 'custom', path: ['jails', name, 'remote_only'], message: 'remote_only needs at least one remote' });
     jail.sources.forEach((source, index) => {
       if (source.type === 'list') return;
       if (!BUILTIN_FILTERS.has(source.filter) && !(source.filter in config.filters)) {
@@ -315,6 +353,8 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
       findtimeSeconds: parseDuration(jail.findtime),
       sources: jail.sources.map((source): SourceConfig => (source.type === 'journal' ? { ...source, unit: source.unit, identifier: source.identifier } : source)),
       detect: jail.detect === undefined ? undefined : { hitcount: jail.detect.hitcount, seconds: parseDuration(jail.detect.seconds) },
+      remotes: jail.remote,
+      remoteOnly: jail.remote_only,
     };
   });
   const safelist = { addresses: parsed.safelist.addresses, files: parsed.safelist.files, ownAddresses: parsed.safelist.own_addresses };
@@ -325,7 +365,13 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
     metricsFile: parsed.daemon.metrics_file,
   };
   const filters = new Map(Object.entries(parsed.filters).map(([name, filter]): [string, FilterSpec] => [name, { name, ...filter }]));
-  return { source, backend: parsed.firewall.backend, safelist, daemon, filters, jails };
+  const remotes = new Map(
+    Object.entries(parsed.remotes).map(([name, remote]): [string, RemoteTarget] => [
+      name,
+      { name, host: remote.host, port: remote.port, user: remote.user, key: remote.key, knownHosts: remote.known_hosts, strictHostKeyChecking: remote.strict_host_key_checking },
+    ]),
+  );
+  return { source, backend: parsed.firewall.backend, safelist, daemon, filters, remotes, jails };
 }
 
 // The LOG prefix used when a jail asks for logging without naming one (at most 29 characters).

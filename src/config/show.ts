@@ -27,6 +27,10 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
     entry['maxretry'] = jail.maxretry;
     entry['findtime'] = formatDuration(jail.findtimeSeconds);
     if (jail.detect) entry['detect'] = { hitcount: jail.detect.hitcount, seconds: formatDuration(jail.detect.seconds) };
+    if (jail.remotes.length > 0) {
+      entry['remote'] = jail.remotes;
+      entry['remote_only'] = jail.remoteOnly;
+    }
     if (jail.sources.length > 0) {
       entry['sources'] = jail.sources.map((source) => Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined)));
     }
@@ -40,7 +44,15 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
   if (config.daemon.metrics !== undefined) daemon['metrics'] = config.daemon.metrics;
   if (config.daemon.metricsFile !== undefined) daemon['metrics_file'] = config.daemon.metricsFile;
   const filters = Object.fromEntries([...config.filters].map(([name, filter]) => [name, { programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore }]));
-  return { firewall: { backend: config.backend }, safelist, daemon, filters, jails };
+  const remotes = Object.fromEntries(
+    [...config.remotes].map(([name, remote]) => [
+      name,
+      Object.fromEntries(
+        Object.entries({ host: remote.host, port: remote.port, user: remote.user, key: remote.key, known_hosts: remote.knownHosts, strict_host_key_checking: remote.strictHostKeyChecking }).filter(([, value]) => value !== undefined),
+      ),
+    ]),
+  );
+  return { firewall: { backend: config.backend }, safelist, daemon, remotes, filters, jails };
 }
 
 // The effective config as TOML that loads back to the same config.

@@ -14,6 +14,8 @@ export type Request =
   | { id: string | undefined; verb: 'query'; jail: string; address: Address }
   | { id: string | undefined; verb: 'flush'; jail: string };
 
+// What `ping` answers with, so a client knows it speaks to xtban serve and which version of the protocol.
+export const SERVE_PROTOCOL = 'xtban-serve 1';
 export const MAX_LINE_BYTES = 4096;
 export const MAX_BATCH = 256;
 // Letters, digits and the punctuation of addresses, names and ids: no shell metacharacter gets through.

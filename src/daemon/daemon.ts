@@ -14,6 +14,8 @@ import { checkAndRepair } from './repair.js';
 import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
 import { startSources, type SourcesHandle } from './sources.js';
+import { deliverOutbox, writeDaemonPid } from '../cli/remote.js';
+import { dirname } from 'node:path';
 
 export interface DaemonOptions extends GlobalOptions {
   checkInterval?: string;
@@ -157,6 +159,22 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await exclusive('reaper', reap);
   let sources: SourcesHandle | undefined = startSources(() => context, logs.sources);
   restartTimers();
+  // While the daemon runs, commands leave delivery to central firewalls to it.
+  const removePid = writeDaemonPid(dirname(context.store().location));
+  const delivering = new Set<string>();
+  const deliveryTimer = setInterval(() => {
+    const sizes = context.store().outboxSizes();
+    for (const target of context.config.remotes.values()) {
+      if ((sizes.get(target.name) ?? 0) === 0 || delivering.has(target.name)) continue;
+      delivering.add(target.name);
+      deliverOutbox({ ...context, log: logs.sources }, target)
+        .then((report) => {
+          if (report.delivered > 0) logs.sources.info({ target: target.name, delivered: report.delivered, left: report.left }, 'delivered to central firewall');
+        })
+        .catch((error: unknown) => logs.sources.error({ target: target.name, error: message(error) }, 'delivery failed'))
+        .finally(() => delivering.delete(target.name));
+    }
+  }, 500);
 
   let server: Server | undefined;
   if (settings.metrics) {
@@ -176,6 +194,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   logs.config.info({ signal, flushOnExit: settings.flushOnExit }, 'shutting down');
   clearInterval(checkTimer);
   clearInterval(reapTimer);
+  clearInterval(deliveryTimer);
+  removePid();
   process.off('SIGHUP', onHangup);
   await watcher.close();
   watcher = undefined;

@@ -27,7 +27,7 @@ describe('config loading', () => {
     expect(ssh).toEqual({
       name: 'ssh', chain: 'xtban-ssh', list: 'xtban-ssh', protocol: 'tcp', ports: ['22'], tierWindows: [3600], windowSeconds: 3600,
       capacity: undefined, mask: { 4: 32, 6: 128 }, action: 'DROP', families: [4, 6], hooks: ['INPUT'], log: { prefix: 'xtban ssh: ', rate: '6/min' },
-      maxretry: 5, findtimeSeconds: 600, sources: [], detect: undefined,
+      maxretry: 5, findtimeSeconds: 600, sources: [], detect: undefined, remotes: [], remoteOnly: false,
     });
     expect(web).toMatchObject({ list: 'web-offenders', ports: ['80', '443', '8000:8010'], windowSeconds: 600, families: [4], hooks: ['INPUT', 'FORWARD'], log: undefined });
   });

@@ -63,7 +63,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const HELPERS = path.dirname(fileURLToPath(import.meta.url));
 const NAME_PREFIX = 'xtb-';
 // xtb-<short>-<pid>-<n>-<role>: the pid lets sweepLeftovers tell a crashed run's namespaces from a live one's.
-const NAME_PATTERN = /^xtb-([a-z0-9]+)-(\d+)-(\d+)-(fw|attacker)$/;
+const NAME_PATTERN = /^xtb-([a-z0-9]+)-(\d+)-(\d+)-(fw|attacker|server)$/;
 
 const ADDRESSES = {
   fw: { ipv4: '192.0.2.1', ipv6: '2001:db8::1' },
@@ -430,7 +430,11 @@ export async function sweepLeftovers(): Promise<string[]> {
 }
 
 // Two namespaces, fw and attacker, joined by a veth pair, with IPv4 and IPv6 addresses usable at once.
-export async function createTopology(name: string): Promise<Topology> {
+// With { server: true }, a third namespace "server" joins fw over a second veth pair: fw 198.51.100.1,
+// server 198.51.100.2 (a host that bans on fw, the central firewall, over ssh).
+export const SERVER_LINK = { fw: '198.51.100.1', server: '198.51.100.2' } as const;
+
+export async function createTopology(name: string, options: { server?: boolean } = {}): Promise<Topology> {
   installHooks();
   if (!swept) {
     swept = true;
@@ -438,8 +442,8 @@ export async function createTopology(name: string): Promise<Topology> {
   }
   const short = name.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12) || 'test';
   const base = `${NAME_PREFIX}${short}-${process.pid}-${++counter}`;
-  const names = { fw: `${base}-fw`, attacker: `${base}-attacker` } as const;
-  const nsList: string[] = [names.fw, names.attacker];
+  const names = { fw: `${base}-fw`, attacker: `${base}-attacker`, server: `${base}-server` } as const;
+  const nsList: string[] = options.server ? [names.fw, names.attacker, names.server] : [names.fw, names.attacker];
 
   let destroyed: Promise<void> | undefined;
   const entry = {
@@ -475,13 +479,20 @@ export async function createTopology(name: string): Promise<Topology> {
       [`link add ${INTERFACES.fw} type veth peer name ${INTERFACES.attacker} netns ${names.attacker}`, ...setup('fw')].join('\n'),
     );
     await ip(['-n', names.attacker, '-batch', '-'], setup('attacker').join('\n'));
+    if (options.server) {
+      await ip(
+        ['-n', names.fw, '-batch', '-'],
+        [`link add xtb-fw2 type veth peer name xtb-server netns ${names.server}`, `addr add ${SERVER_LINK.fw}/24 dev xtb-fw2`, 'link set xtb-fw2 up'].join('\n'),
+      );
+      await ip(['-n', names.server, '-batch', '-'], ['link set lo up', `addr add ${SERVER_LINK.server}/24 dev xtb-server`, 'link set xtb-server up'].join('\n'));
+    }
   } catch (error) {
     await destroy();
     throw error;
   }
 
   const resolve = (ns: Role | string): string => {
-    const resolved = ns === 'fw' || ns === 'attacker' ? names[ns] : ns;
+    const resolved = ns === 'fw' || ns === 'attacker' || ns === 'server' ? names[ns] : ns;
     if (!nsList.includes(resolved)) throw new Error(`namespace ${ns} is not part of topology ${base}`);
     if (destroyed !== undefined) throw new Error(`topology ${base} is destroyed`);
     return resolved;
