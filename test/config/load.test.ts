@@ -107,6 +107,12 @@ describe('config errors name the key path and the bad value', () => {
     ['[filters.app]\npatterns = ["no slot"]\n[jails.ssh]\n', 'has 0 <ADDR> slots'],
     ['[filters.sshd]\npatterns = ["x <ADDR>"]\n[jails.ssh]\n', 'sshd is a built-in filter'],
     ['[filters.app]\npattern = ["x <ADDR>"]\n[jails.ssh]\n', 'filters.app.pattern: unknown key'],
+    ['[remotes.fw]\nhost = "-oProxyCommand=sh"\n[jails.ssh]\n', 'remotes.fw.host = "-oProxyCommand=sh": a host name, an address or an ssh_config Host alias'],
+    ['[remotes.fw]\nhost = "fw example"\n[jails.ssh]\n', 'remotes.fw.host'],
+    ['[remotes.fw]\nhost = "fw"\nkey = "id_ed25519"\n[jails.ssh]\n', 'remotes.fw.key = "id_ed25519": an absolute path'],
+    ['[remotes.fw]\nhost = "fw"\nuser = "root;id"\n[jails.ssh]\n', 'remotes.fw.user'],
+    ['[jails.ssh]\nremote = ["fw"]\n', 'jails.ssh.remote[0] = "fw": no remote named fw'],
+    ['[jails.ssh]\nremote_only = true\n', 'jails.ssh.remote_only = true: remote_only needs at least one remote'],
   ])('%j', (text, expected) => {
     expect(problems(text)).toContain(expected);
   });
