@@ -41,7 +41,13 @@ export interface BanStore {
   get(jail: string, address: string): BanRecord | undefined;
   list(jail?: string): BanRecord[];
   // Plans each request against the current record (core planBan) and writes the result, all in one transaction.
-  ban(requests: readonly BanRequest[], tierWindows: (jail: string) => readonly number[], nowMs: number): BanDecision[];
+  // `outbox` turns the decisions into requests for central firewalls, queued in the same transaction.
+  ban(
+    requests: readonly BanRequest[],
+    tierWindows: (jail: string) => readonly number[],
+    nowMs: number,
+    outbox?: (decisions: readonly BanDecision[]) => Omit<OutboxItem, 'seq' | 'created'>[],
+  ): BanDecision[];
   // Ends the open bans of these addresses; returns the records that were open.
   unban(jail: string, addresses: readonly string[], source: string, nowMs: number): BanRecord[];
   // Ends every open ban of the jail; returns how many.
@@ -208,6 +214,14 @@ export function openBanStore(stateDir: string): BanStore {
   const endJail = db.prepare<[number, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND ended_at IS NULL');
   const raiseActivity = db.prepare<[number, string, string, number]>('UPDATE bans SET last_activity = ? WHERE jail = ? AND address = ? AND last_activity < ?');
   const insertEvent = db.prepare<[number, string, string, string, string, string | null]>('INSERT INTO events (time, jail, address, action, source, detail) VALUES (?, ?, ?, ?, ?, ?)');
+  const acknowledgeAll = db.transaction((seqs: readonly number[]) => {
+    for (const seq of seqs) deleteOutbox.run(seq);
+  });
+  const selectDelivered = db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?');
+  const insertDelivered = db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)');
+  const selectEvents = db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?');
+  const selectJailEvents = db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?');
+
   const insertOutbox = db.prepare<[string, string, string, string, number]>('INSERT INTO outbox (target, verb, jail, address, created) VALUES (?, ?, ?, ?, ?)');
   const selectOutbox = db.prepare<[string, number], OutboxItem>('SELECT seq, target, verb, jail, address, created FROM outbox WHERE target = ? ORDER BY seq LIMIT ?');
   const deleteOutbox = db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?');
@@ -217,24 +231,25 @@ export function openBanStore(stateDir: string): BanStore {
   const enqueueAll = db.transaction((items: readonly Omit<OutboxItem, 'seq' | 'created'>[], nowMs: number) => {
     for (const item of items) insertOutbox.run(item.target, item.verb, item.jail, item.address, nowMs);
   });
-  const acknowledgeAll = db.transaction((seqs: readonly number[]) => {
-    for (const seq of seqs) deleteOutbox.run(seq);
-  });
-  const selectDelivered = db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?');
-  const insertDelivered = db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)');
-  const selectEvents = db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?');
-  const selectJailEvents = db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?');
-
   // IMMEDIATE: take the write lock at the start, so concurrent banners queue instead of failing to upgrade.
-  const banAll = db.transaction((requests: readonly BanRequest[], tierWindows: (jail: string) => readonly number[], nowMs: number) =>
-    requests.map((request) => {
-      const existing = selectOne.get(request.jail, request.address);
-      const decision = planBan(existing && fromRow(existing), request, tierWindows(request.jail), nowMs);
-      upsert.run(toRow(decision.record));
-      const action = decision.kind === 'new' ? 'ban' : decision.kind;
-      insertEvent.run(nowMs, request.jail, request.address, action, request.source, detailOf(decision));
-      return decision;
-    }),
+  const banAll = db.transaction(
+    (
+      requests: readonly BanRequest[],
+      tierWindows: (jail: string) => readonly number[],
+      nowMs: number,
+      outbox: ((decisions: readonly BanDecision[]) => Omit<OutboxItem, 'seq' | 'created'>[]) | undefined,
+    ) => {
+      const decisions = requests.map((request) => {
+        const existing = selectOne.get(request.jail, request.address);
+        const decision = planBan(existing && fromRow(existing), request, tierWindows(request.jail), nowMs);
+        upsert.run(toRow(decision.record));
+        const action = decision.kind === 'new' ? 'ban' : decision.kind;
+        insertEvent.run(nowMs, request.jail, request.address, action, request.source, detailOf(decision));
+        return decision;
+      });
+      for (const item of outbox?.(decisions) ?? []) insertOutbox.run(item.target, item.verb, item.jail, item.address, nowMs);
+      return decisions;
+    },
   );
   const unbanAll = db.transaction((jail: string, addresses: readonly string[], source: string, nowMs: number) => {
     const ended: BanRecord[] = [];
@@ -289,7 +304,7 @@ export function openBanStore(stateDir: string): BanStore {
       return row && fromRow(row);
     }),
     list: (jail) => guarded(() => (jail === undefined ? selectAll.all() : selectJail.all(jail)).map(fromRow)),
-    ban: (requests, tierWindows, nowMs) => guarded(() => banAll.immediate(requests, tierWindows, nowMs)),
+    ban: (requests, tierWindows, nowMs, outbox) => guarded(() => banAll.immediate(requests, tierWindows, nowMs, outbox)),
     unban: (jail, addresses, source, nowMs) => guarded(() => unbanAll.immediate(jail, addresses, source, nowMs)),
     flush: (jail, source, nowMs) => guarded(() => flushJail.immediate(jail, source, nowMs)),
     endIfOver: (items, tierWindows, nowMs) => (items.length === 0 ? 0 : guarded(() => endOver.immediate(items, tierWindows, nowMs))),

@@ -5,7 +5,7 @@ import { banWrites, unbanWrites } from '../core/list-commands.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import { performWrites } from './ban.js';
 import type { KernelContext } from './context.js';
-import { enqueueRemote } from './remote.js';
+import { enqueueRemote, remoteBanRequests } from './remote.js';
 
 // What a ban made inside a long-running process (daemon sources, serve) says about itself.
 export interface BanOrigin {
@@ -27,8 +27,12 @@ export function admitAddress(context: KernelContext, jail: JailConfig, address: 
 // Records the bans (one transaction) and writes them to the kernel; failures stay in the store for restore.
 export function banInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) {
   const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, ...origin }));
-  const decisions: BanDecision[] = context.store().ban(requests, (name) => context.config.jails.find((candidate) => candidate.name === name)?.tierWindows ?? [], Date.now());
-  enqueueRemote(context, jail, 'ban', decisions.map((decision) => decision.record.address));
+  const decisions: BanDecision[] = context.store().ban(
+    requests,
+    (name) => context.config.jails.find((candidate) => candidate.name === name)?.tierWindows ?? [],
+    Date.now(),
+    (made) => remoteBanRequests([jail], made),
+  );
   // remote_only: the bans go to the central firewalls, not into this host's lists.
   const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, banWrites(decisions, context.layouts));
   return { decisions, outcomes };

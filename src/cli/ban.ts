@@ -7,7 +7,7 @@ import { banWrites, routeAddresses, unbanWrites, type ListWrite } from '../core/
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
-import { deliverIfNoDaemon, enqueueRemote, type DeliveryReport } from './remote.js';
+import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from './remote.js';
 
 interface ListCommandOptions extends GlobalOptions {
   jail?: string;
@@ -92,8 +92,8 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
   }));
   const tierWindows = (jail: string) => config.jails.find((candidate) => candidate.name === jail)?.tierWindows ?? [];
   try {
-    const decisions = context.store().ban(requests, tierWindows, Date.now());
-    for (const jail of jails) enqueueRemote(context, jail, 'ban', decisions.filter((decision) => decision.record.jail === jail.name).map((decision) => decision.record.address));
+    // The bans and their requests for central firewalls are committed together: neither is lost without the other.
+    const decisions = context.store().ban(requests, tierWindows, Date.now(), (made) => remoteBanRequests(jails, made));
     // remote_only jails ban on their central firewalls only, not in this host's lists.
     const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
     const writes = banWrites(decisions.filter((decision) => local.has(decision.record.jail)), layouts);

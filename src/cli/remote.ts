@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { diagnose, exchange } from '../adapters/remote.js';
 import type { OutboxItem } from '../adapters/ban-store.js';
+import type { BanDecision } from '../core/bans.js';
 import type { JailConfig, RemoteTarget } from '../config/schema.js';
 import { ExitCode, inputError } from '../core/errors.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
@@ -35,6 +36,11 @@ export function daemonRunning(stateDir: string): boolean {
   } catch {
     return false;
   }
+}
+
+// The requests for a jail's central firewalls that a set of bans needs (queued with the bans themselves).
+export function remoteBanRequests(jails: readonly JailConfig[], decisions: readonly BanDecision[]): Omit<OutboxItem, 'seq' | 'created'>[] {
+  return decisions.flatMap((decision) => (jails.find((jail) => jail.name === decision.record.jail)?.remotes ?? []).map((target) => ({ target, verb: 'ban' as const, jail: decision.record.jail, address: decision.record.address })));
 }
 
 // Queues a jail's bans, unbans or flush for each of its central firewalls (in the store, durable).

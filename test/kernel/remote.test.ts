@@ -1,6 +1,6 @@
 // A central firewall over ssh: fw runs a real sshd whose key for the server is forced to `xtban serve`;
 // server runs xtban with fw as its remote target; attacker connects to fw.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,6 @@ const SSH_PORT = 2222;
 describeKernel('central firewall over ssh', () => {
   let topology: Topology;
   let port: number;
-  let sshd: ChildProcess | undefined;
   let serverNs: string;
   const fwConfig = join(work, 'fw.toml');
   const fwState = join(work, 'fw-state');
@@ -26,7 +25,8 @@ describeKernel('central firewall over ssh', () => {
   const onServer = (...args: string[]) => runXtban(serverNs, ['--config', serverConfig, '--state-dir', serverState, ...args]);
 
   const startSshd = async () => {
-    sshd = spawn('ip', ['netns', 'exec', topology.names.fw, '/usr/sbin/sshd', '-D', '-f', join(work, 'sshd_config'), '-E', join(work, 'sshd.log')], { stdio: 'ignore' });
+    // Killed by stopSshd (every sshd process of the namespace) or with the namespace.
+    spawn('ip', ['netns', 'exec', topology.names.fw, '/usr/sbin/sshd', '-D', '-f', join(work, 'sshd_config'), '-E', join(work, 'sshd.log')], { stdio: 'ignore' });
     const started = Date.now();
     while ((await nsExec(serverNs, process.execPath, ['-e', `require('net').connect(${SSH_PORT},'${SERVER_LINK.fw}').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`])).exitCode !== 0) {
       if (Date.now() - started > 10_000) throw new Error('sshd did not start');
@@ -43,7 +43,6 @@ describeKernel('central firewall over ssh', () => {
         // gone already
       }
     }
-    sshd = undefined;
     await sleep(200);
   };
 
