@@ -1,0 +1,20 @@
+// Builds dist/: one ES module bundle per command (code-split), so a command loads a few files instead of
+// hundreds of modules. Native addons stay outside the bundle and load from node_modules.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+await build({
+  entryPoints: ['src/main.ts'],
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  external: ['better-sqlite3', 're2'],
+  // Bundled CommonJS code calls require(): give the ES module bundle one.
+  banner: { js: "import { createRequire as __xtbanCreateRequire } from 'node:module'; const require = __xtbanCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
