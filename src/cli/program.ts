@@ -127,8 +127,11 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .description('remove entries whose window has passed and safelisted entries, end those bans in the store, put back missing live ones')
     .addOption(jailOption())
     .option('-n, --dry-run', 'print what would be removed and change nothing')
+    .option('--proc <dir>', 'with --dry-run: plan over lists captured in this directory')
+    .option('--clock <dir>', 'with --dry-run: the kernel clock captured in this directory')
+    .option('--sys <dir>', 'read xt_recent module parameters under this directory instead of /sys')
     .addOption(jsonOption())
-    .addHelpText('after', examples('xtban reap', 'xtban reap --dry-run --json', 'xtban reap --jail ssh'))
+    .addHelpText('after', examples('xtban reap', 'xtban reap --dry-run --json', 'xtban reap --jail ssh', 'xtban reap --dry-run --proc ./lists --clock ./fixtures/proc'))
     .action(run(async () => (await import('./reap.js')).reapCommand as Action));
 
   program

@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { activityUpdates } from '../core/activity.js';
 import { isLive } from '../core/bans.js';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode, inputError } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
 import { parseRecentList, type RecentEntry } from '../core/proc-format.js';
 import { planReap, type ReapAction, type ReapInput } from '../core/reap.js';
 import type { JailConfig } from '../config/schema.js';
-import { readKernelClock } from '../adapters/kernel-clock.js';
+import { readClock } from './status.js';
+import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
 import { renderTable } from './output.js';
 import { restoreBans, restoreJson, type RestoreReport } from './restore.js';
@@ -44,9 +45,9 @@ function tierWindowsOf(context: KernelContext) {
 // re-checked against a fresh read of its list right before it is written, and afterwards against the
 // store, so a ban made while the reaper works is never lost. Then every live ban missing from the
 // kernel (permanent ones included) is put back.
-export async function runReap(context: KernelContext, jails: readonly JailConfig[], options: { dryRun: boolean; pauseMs?: number }): Promise<ReapReport> {
+export async function runReap(context: KernelContext, jails: readonly JailConfig[], options: { dryRun: boolean; pauseMs?: number; clockDir?: string }): Promise<ReapReport> {
   const inputs = await readLists(context, jails);
-  const clock = await readKernelClock();
+  const clock = await readClock(options.clockDir);
   const store = context.store();
   const plan = planReap(inputs, store.list(), context.safelist, clock, clock.wallMs);
   const report: ReapReport = { dryRun: options.dryRun, removed: [], spared: [], reinstated: [], refreshed: [], kept: plan.kept, endedInStore: 0, restore: null, errors: [] };
@@ -132,13 +133,16 @@ export function reapJson(report: ReapReport): Record<string, unknown> {
 }
 
 // `xtban reap`
-export async function reapCommand(options: GlobalOptions & { jail?: string; dryRun?: boolean }): Promise<number> {
-  const context = await kernelContext(options);
+export async function reapCommand(options: GlobalOptions & { jail?: string; dryRun?: boolean; proc?: string; clock?: string; sys?: string }): Promise<number> {
+  if ((options.proc !== undefined || options.clock !== undefined) && options.dryRun !== true) {
+    throw inputError('--proc and --clock read captured lists: use them with --dry-run', 'a reap writes to the live kernel only');
+  }
+  const context = await kernelContext(options, options.proc ?? PROC_LISTS_DIR, options.sys ?? '/sys');
   try {
     const jails = selectJails(context.config, options.jail);
     // Test hook: widens the gap between the plan and the writes, to prove the re-check.
     const pauseMs = Number(process.env['XTBAN_REAP_PAUSE_MS'] ?? 0) || 0;
-    const report = await runReap(context, jails, { dryRun: options.dryRun === true, pauseMs });
+    const report = await runReap(context, jails, { dryRun: options.dryRun === true, pauseMs, ...(options.clock === undefined ? {} : { clockDir: options.clock }) });
     const { out } = context;
     out.result(reapJson(report));
     const verb = report.dryRun ? 'would remove' : 'removed';

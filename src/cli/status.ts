@@ -60,6 +60,12 @@ function renderList(status: ListStatus): string {
   return `${title}\n${summary}\n${table}`;
 }
 
+// The live kernel's clock, or one captured in a directory (timer_list, uptime, config.gz, captured-at).
+export async function readClock(clockDir: string | undefined): Promise<KernelClock> {
+  const capturedMs = clockDir === undefined ? undefined : await capturedAt(clockDir);
+  return readKernelClock(clockDir === undefined ? {} : { procRoot: clockDir, bootDir: clockDir, ...(capturedMs === undefined ? {} : { nowMs: () => capturedMs }) });
+}
+
 // `xtban status`: the kernel's view, read from /proc (or a captured directory), checked against the store.
 export async function statusCommand(options: StatusOptions): Promise<number> {
   const live = options.proc === undefined;
@@ -96,11 +102,7 @@ export async function collectStatus(
     for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: null, list: name, windowSeconds: null });
   }
   const texts = await Promise.all(targets.map((target) => lists.read(target.list)));
-  const clockDir = options.clockDir;
-  const capturedMs = clockDir === undefined ? undefined : await capturedAt(clockDir);
-  const clock = await readKernelClock(
-    clockDir === undefined ? {} : { procRoot: clockDir, bootDir: clockDir, ...(capturedMs === undefined ? {} : { nowMs: () => capturedMs }) },
-  );
+  const clock = await readClock(options.clockDir);
   const parsed = targets.map((target, index) => {
     const text = texts[index];
     return text === undefined ? undefined : parseRecentList(text, join(lists.directory, target.list));

@@ -161,4 +161,16 @@ describe('command line', () => {
     expect(await xtban('--config', example, 'scan', '/nonexistent.log')).toBe(2);
     expect(stderr).toContain('cannot read /nonexistent.log: ENOENT');
   });
+
+  it('reap --dry-run plans over captured lists and refuses --proc without --dry-run', async () => {
+    const captured = new URL('../../fixtures/config/captured.toml', import.meta.url).pathname;
+    const state = await import('node:fs').then((fs) => fs.mkdtempSync('/tmp/xtban-reap-cli-'));
+    const code = await xtban('--config', captured, '--state-dir', state, 'reap', '--dry-run', '--json', '--proc', `${fixtures}/net/xt_recent`, '--clock', fixtures, '--sys', `${fixtures}/sys`);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.removed.map((action: { address: string; reason: string }) => `${action.address} ${action.reason}`).sort()).toEqual(['192.0.2.1 stale', '203.0.113.99 stale']);
+    expect(report.kept).toEqual({ live: 2, permanent: 0 });
+    expect(await xtban('--config', captured, '--state-dir', state, 'reap', '--proc', `${fixtures}/net/xt_recent`)).toBe(2);
+    expect(stderr).toContain('--proc and --clock read captured lists: use them with --dry-run');
+  });
 });
