@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// npm run bench: xtban against the tools and methods it replaces, measured in the same run on this machine,
+// in throwaway network namespaces. Prints a table (figures, ratios, targets, hit or miss) and writes
+// bench/results/latest.json. bench/README.md says how each figure is measured.
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { sshdLog } from './log-generator.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist', 'main.js');
+const work = mkdtempSync(join(tmpdir(), 'xtban-bench-'));
+const namespaces = new Set();
+const figures = [];
+const only = process.argv.slice(2);
+
+function cleanup() {
+  for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+const say = (text) => process.stderr.write(`bench: ${text}\n`);
+const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
+
+async function namespace(name) {
+  const ns = `xtb-bench-${name}-${process.pid}`;
+  await execa('ip', ['netns', 'add', ns]);
+  namespaces.add(ns);
+  await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  return ns;
+}
+const inNs = (ns, command, args, options = {}) => execa('ip', ['netns', 'exec', ns, command, ...args], options);
+const xtban = (ns, config, state, args, options = {}) => inNs(ns, process.execPath, [cli, '--config', config, '--state-dir', state, ...args], options);
+
+// One row of the table: what was measured for xtban and for each other side, and the target.
+function figure(name, unit, xtbanValue, others, target) {
+  const row = { figure: name, unit, xtban: xtbanValue, others, target: target.text, met: target.met };
+  figures.push(row);
+  return row;
+}
+
+const ipv6 = (prefix, count) => Array.from({ length: count }, (_, i) => `2001:db8:${prefix}::${(i + 1).toString(16)}`);
+
+async function bulkLoad(n) {
+  const ns = await namespace(`bulk${n}`);
+  const state = join(work, `bulk-${n}`);
+  const config = join(work, `bulk-${n}.toml`);
+  writeFileSync(config, `[safelist]\nown_addresses = false\n\n[jails.bulk]\nports = [22]\nwindow = "1h"\nfamily = "ipv6"\ncapacity = ${n}\n`);
+  await xtban(ns, config, state, ['apply']);
+  const addresses = ipv6('b', n);
+  for (let i = 0; i < n; i += 2000) await xtban(ns, config, state, ['ban', ...addresses.slice(i, i + 2000)]);
+  const flush = `for (const f of require('fs').readdirSync('/proc/net/xt_recent')) require('fs').writeFileSync('/proc/net/xt_recent/'+f, '/')`;
+  await inNs(ns, process.execPath, ['-e', flush]);
+  let start = process.hrtime.bigint();
+  const restored = await xtban(ns, config, state, ['restore', '--json']);
+  const restoreMs = ms(start);
+  if (JSON.parse(restored.stdout).restored !== n) throw new Error(`restore put back ${JSON.parse(restored.stdout).restored} of ${n}`);
+
+  // fail2ban's xt_recent action: one shell per ban, `echo +IP > /proc/...`.
+  await inNs(ns, 'ip6tables', ['-A', 'INPUT', '-m', 'recent', '--name', 'echo', '--rcheck']);
+  const shellDriver = `const {spawnSync}=require('child_process');const a=require('fs').readFileSync(0,'utf8').trim().split('\\n');const t=process.hrtime.bigint();for(const x of a)spawnSync('sh',['-c','echo +'+x+' > /proc/net/xt_recent/echo']);console.log(Number(process.hrtime.bigint()-t)/1e6)`;
+  const shellMs = Number((await inNs(ns, process.execPath, ['-e', shellDriver], { input: addresses.join('\n') })).stdout);
+
+  // Seeds 000 and 001: one `ip6tables -I ... -j DROP` per address, stopped after 60 s.
+  await inNs(ns, 'ip6tables', ['-N', 'perip']);
+  const ruleDriver = `const {spawnSync}=require('child_process');const a=require('fs').readFileSync(0,'utf8').trim().split('\\n');const t=process.hrtime.bigint();let n=0;for(const x of a){spawnSync('ip6tables',['-w','-I','perip','-s',x,'-j','DROP']);n++;if(Number(process.hrtime.bigint()-t)>60e9)break}console.log(JSON.stringify({n,ms:Number(process.hrtime.bigint()-t)/1e6}))`;
+  const rules = JSON.parse((await inNs(ns, process.execPath, ['-e', ruleDriver], { input: addresses.join('\n') })).stdout);
+
+  // The floor: one process, lseek + write per address.
+  await inNs(ns, 'ip6tables', ['-A', 'INPUT', '-m', 'recent', '--name', 'floor', '--rcheck']);
+  const floorNs = Number((await inNs(ns, join(work, 'floor'), ['/proc/net/xt_recent/floor'], { input: addresses.join('\n') })).stdout);
+  const per = (total, count) => (total * 1000) / count;
+  const xtbanUs = per(restoreMs, n);
+  const floorUs = floorNs / 1000 / n;
+  return figure(
+    `bulk load, ${n} bans (time per ban, process start included for xtban)`,
+    'µs/ban',
+    xtbanUs,
+    {
+      'echo per ban (fail2ban xt_recent action)': per(shellMs, n),
+      [`ip6tables -I per address${rules.n < n ? ` (stopped after ${rules.n})` : ''}`]: per(rules.ms, rules.n),
+      'lseek+write loop (floor)': floorUs,
+    },
+    { text: '≤ 20 µs and ≤ 15x floor', met: xtbanUs <= 20 && xtbanUs <= 15 * floorUs },
+  );
+}
+
+async function freshProcess() {
+  const ns = await namespace('fresh');
+  const state = join(work, 'fresh');
+  const config = join(work, 'fresh.toml');
+  writeFileSync(config, '[safelist]\nown_addresses = false\n\n[jails.ssh]\nports = [22]\nwindow = "1h"\n');
+  await xtban(ns, config, state, ['apply']);
+  const bans = [];
+  const floors = [];
+  for (let i = 0; i < 21; i++) {
+    let start = process.hrtime.bigint();
+    await xtban(ns, config, state, ['ban', `2001:db8:f::${i + 1}`]);
+    bans.push(ms(start));
+    start = process.hrtime.bigint();
+    await inNs(ns, process.execPath, ['-e', '0']);
+    floors.push(ms(start));
+  }
+  const value = median(bans);
+  const floor = median(floors);
+  return figure('one ban as a fresh process (median of 21)', 'ms', value, { 'node -e 0 (floor)': floor }, { text: '≤ 2x floor', met: value <= 2 * floor });
+}
+
+async function reportAndReap() {
+  // A captured-lists directory with 100,000 entries, stamps around the fixture clock.
+  const dir = join(work, 'lists');
+  mkdirSync(dir);
+  const jiffies = 4294974736;
+  const lines = [];
+  for (let i = 0; i < 100_000; i++) {
+    const address = i % 2 === 0 ? `198.51.${(i >> 8) & 255}.${i & 255}` : `2001:0db8:0000:0000:0000:0000:${(i >> 8).toString(16).padStart(4, '0')}:${(i & 255).toString(16).padStart(4, '0')}`;
+    const stamp = jiffies - (i % 5000) * 250;
+    lines.push(`src=${address} ttl: 0 last_seen: ${stamp} oldest_pkt: 1 ${stamp}`);
+  }
+  writeFileSync(join(dir, 'big'), `${lines.join('\n')}\n`);
+  const config = join(work, 'report.toml');
+  writeFileSync(config, '[safelist]\nown_addresses = false\n\n[jails.big]\nlist = "big"\nwindow = "1h"\nfamily = "ipv4"\n');
+  const fixtures = join(root, 'fixtures', 'proc');
+  const args = ['--proc', dir, '--clock', fixtures, '--sys', join(fixtures, 'sys'), '--json'];
+  const time = async (command, commandArgs) => {
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      const start = process.hrtime.bigint();
+      await execa(command, commandArgs, { reject: false });
+      runs.push(ms(start));
+    }
+    return Math.min(...runs);
+  };
+  const status = await time(process.execPath, [cli, '--config', config, '--state-dir', join(work, 'report-state'), 'status', ...args]);
+  const reap = await time(process.execPath, [cli, '--config', config, '--state-dir', join(work, 'report-state'), 'reap', '--dry-run', ...args]);
+  const cat = await time('cat', [join(dir, 'big')]);
+  figure('status --json over 100,000 entries (best of 3)', 'ms', status, { 'cat (floor)': cat }, { text: '< 300 ms', met: status < 300 });
+  figure('reap --dry-run over 100,000 entries (best of 3)', 'ms', reap, { 'cat (floor)': cat }, { text: '< 300 ms', met: reap < 300 });
+}
+
+async function scan() {
+  const log = join(work, 'auth.log');
+  const out = createWriteStream(log);
+  for (const line of sshdLog(1_000_000, 42)) if (!out.write(`${line}\n`)) await new Promise((resolve) => out.once('drain', resolve));
+  await new Promise((resolve) => out.end(resolve));
+  let start = process.hrtime.bigint();
+  const ours = JSON.parse((await execa(process.execPath, [cli, 'scan', log, '--json'], { env: { XTBAN_CONFIG: join(work, 'none.toml') }, reject: false, maxBuffer: 1 << 30 })).stdout || '{}');
+  const xtbanSeconds = ms(start) / 1000;
+  start = process.hrtime.bigint();
+  const theirs = await execa('fail2ban-regex', ['-o', 'ip', '--print-no-missed', '--print-no-ignored', log, '/etc/fail2ban/filter.d/sshd.conf'], { reject: false, maxBuffer: 1 << 30 });
+  const f2bSeconds = ms(start) / 1000;
+  const theirAddresses = new Set(String(theirs.stdout).split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f.:]+$/i.test(line)).map((text) => (text.includes(':') ? text.toLowerCase() : text)));
+  const ourAddresses = new Set((ours.addresses ?? []).map((entry) => entry.address));
+  const both = [...ourAddresses].filter((address) => theirAddresses.has(address)).length;
+  const row = figure(
+    'scan of 1,000,000 sshd lines (lines per second)',
+    'lines/s',
+    1_000_000 / xtbanSeconds,
+    { 'fail2ban-regex, stock sshd filter': 1_000_000 / f2bSeconds },
+    { text: '≥ 10x fail2ban-regex, same addresses', met: 1_000_000 / xtbanSeconds >= 10 * (1_000_000 / f2bSeconds) },
+  );
+  row.addresses = { xtban: ourAddresses.size, fail2ban: theirAddresses.size, both, onlyXtban: ourAddresses.size - both, onlyFail2ban: theirAddresses.size - both, injectedBannedByXtban: ourAddresses.has('192.0.2.77') };
+}
+
+function table() {
+  const format = (value) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+  const lines = [];
+  for (const row of figures) {
+    lines.push(`${row.met ? 'MET ' : 'MISS'}  ${row.figure}`);
+    lines.push(`      xtban ${format(row.xtban)} ${row.unit}   target ${row.target}`);
+    for (const [name, value] of Object.entries(row.others)) {
+      const ratio =
+        row.unit === 'lines/s'
+          ? `xtban ${format(row.xtban / value)}x as fast`
+          : value > row.xtban
+            ? `${format(value / row.xtban)}x slower than xtban`
+            : `xtban takes ${format(row.xtban / value)}x this`;
+      lines.push(`      ${name}: ${format(value)} ${row.unit} (${ratio})`);
+    }
+    if (row.addresses) lines.push(`      addresses: ${JSON.stringify(row.addresses)}`);
+  }
+  return lines.join('\n');
+}
+
+try {
+  if (process.getuid?.() !== 0) throw new Error('the benchmarks need root (network namespaces, iptables)');
+  await execa('gcc', ['-O2', '-o', join(work, 'floor'), join(root, 'bench', 'floor.c')]);
+  const want = (name) => only.length === 0 || only.includes(name);
+  if (want('bulk')) for (const n of [1000, 10000]) say(`bulk load ${n}`), await bulkLoad(n);
+  if (want('fresh')) say('fresh process'), await freshProcess();
+  if (want('report')) say('report and reap'), await reportAndReap();
+  if (want('scan')) say('scan (1,000,000 lines, fail2ban-regex takes a while)'), await scan();
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify({ at: new Date().toISOString(), figures }, null, 2)}\n`);
+  console.log(table());
+} catch (error) {
+  console.error(`bench failed: ${error instanceof Error ? error.stack : String(error)}`);
+  if (figures.length > 0) console.log(table());
+  process.exitCode = 1;
+}
