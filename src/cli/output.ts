@@ -35,8 +35,9 @@ export function createOutput(json: boolean, stdout: (text: string) => void = (te
     note(text) {
       stderr(`${text}\n`);
     },
+    // One line of JSON: cheap for large results; pipe it through jq to read it.
     result(value) {
-      if (json) stdout(`${JSON.stringify(value, null, 2)}\n`);
+      if (json) stdout(`${JSON.stringify(value)}\n`);
     },
   };
 }

@@ -158,9 +158,12 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
     lists: reports,
     warnings,
   });
-  out.line(`kernel clock: HZ ${clock.hz} (from ${clock.method.hz}), jiffies ${clock.jiffies} (from ${clock.method.jiffies}) at ${localTime(new Date(clock.wallMs).toISOString())}`);
-  out.line(`list capacity: ${parameters.ipListTot} entries per list (ip_list_tot, ${parameters.source})`);
-  for (const report of reports) out.line(`\n${renderList(report)}`);
+  // The tables are built only for people: with --json they would be thrown away.
+  if (!out.json) {
+    out.line(`kernel clock: HZ ${clock.hz} (from ${clock.method.hz}), jiffies ${clock.jiffies} (from ${clock.method.jiffies}) at ${localTime(new Date(clock.wallMs).toISOString())}`);
+    out.line(`list capacity: ${parameters.ipListTot} entries per list (ip_list_tot, ${parameters.source})`);
+    for (const report of reports) out.line(`\n${renderList(report)}`);
+  }
   for (const warning of warnings) out.note(`warning: ${warning}`);
   if (reports.some((report) => report.exists && report.usePercent >= CAPACITY_WARNING_PERCENT)) out.note(`  ${capacityAdvice(parameters.ipListTot)}`);
   const missing = reports.filter((report) => !report.exists);

@@ -70,7 +70,7 @@ export function buildListStatus(
     };
   });
   // Most recent first: what an administrator looks for.
-  entries.sort((a, b) => a.ageSeconds - b.ageSeconds || a.address.localeCompare(b.address));
+  entries.sort((a, b) => a.ageSeconds - b.ageSeconds || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   const used = entries.length;
   return {
     jail: input.jail,
