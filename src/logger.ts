@@ -2,7 +2,6 @@ import { destination, pino, stdTimeFunctions, type Logger } from 'pino';
 
 export type { Logger };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 // Structured JSON logs. Commands log to stderr so that stdout stays for results and --json;
 // long-running processes pass fd 1 (stdout, for journald).

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { LOG_LEVELS } from '../logger.js';
+import { LOG_LEVELS } from '../log-levels.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { GlobalOptions } from './context.js';
 
