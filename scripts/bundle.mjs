@@ -13,7 +13,8 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  external: ['better-sqlite3', 're2'],
+  // Native addons, and pino, which commands load only when they log (see src/logger.ts).
+  external: ['better-sqlite3', 're2', 'pino'],
   // Bundled CommonJS code calls require(): give the ES module bundle one.
   banner: { js: "import { createRequire as __xtbanCreateRequire } from 'node:module'; const require = __xtbanCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,10 +1,43 @@
-import { destination, pino, stdTimeFunctions, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger as PinoLogger } from 'pino';
 
-export type { Logger };
+// Structured JSON logs through pino. Commands log to stderr so that stdout stays for results and
+// --json; long-running processes pass fd 1 (stdout, for journald). pino itself is loaded on the first
+// message at an enabled level, so a command that logs nothing (most of them, at the default "warn")
+// never pays for it.
+export interface Logger {
+  fatal(fields: object | string, message?: string): void;
+  error(fields: object | string, message?: string): void;
+  warn(fields: object | string, message?: string): void;
+  info(fields: object | string, message?: string): void;
+  debug(fields: object | string, message?: string): void;
+  trace(fields: object | string, message?: string): void;
+  child(bindings: object): Logger;
+}
 
+const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-// Structured JSON logs. Commands log to stderr so that stdout stays for results and --json;
-// long-running processes pass fd 1 (stdout, for journald).
 export function createLogger(level: string = process.env['XTBAN_LOG_LEVEL'] ?? 'warn', fd: 1 | 2 = 2): Logger {
-  return pino({ name: 'xtban', level, timestamp: stdTimeFunctions.isoTime }, destination({ fd, sync: true }));
+  const threshold = LEVEL_VALUES[level] ?? LEVEL_VALUES['warn'] ?? 40;
+  let root: PinoLogger | undefined;
+  const loadRoot = (): PinoLogger => {
+    if (!root) {
+      const pino = createRequire(import.meta.url)('pino') as typeof import('pino');
+      root = pino.pino({ name: 'xtban', level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd, sync: true }));
+    }
+    return root;
+  };
+  const make = (parent: () => PinoLogger, bindings: object | undefined): Logger => {
+    let real: PinoLogger | undefined;
+    const resolve = () => (real ??= bindings === undefined ? parent() : parent().child(bindings));
+    const at = (name: Level) => (fields: object | string, message?: string) => {
+      if ((LEVEL_VALUES[name] ?? 0) < threshold) return;
+      const logger = resolve();
+      if (typeof fields === 'string') logger[name](fields);
+      else logger[name](fields, message);
+    };
+    return { fatal: at('fatal'), error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace'), child: (more) => make(resolve, more) };
+  };
+  return make(loadRoot, undefined);
 }

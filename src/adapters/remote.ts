@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import type { RemoteTarget } from '../config/schema.js';
 
 // The ssh command line for a target: batch mode (never a prompt), host keys checked, one master
@@ -19,6 +18,8 @@ export type Exchange = { ok: true; answers: string[] } | { ok: false; failure: s
 
 // Sends request lines to `xtban serve` on the target in one ssh session and returns its answers.
 export async function exchange(target: RemoteTarget, lines: readonly string[], controlDir: string | undefined, timeoutMs = 30_000): Promise<Exchange> {
+  // Loaded here, not at the top: `xtban ban` imports this module and usually sends nothing.
+  const { execa } = await import('execa');
   const result = await execa(process.env['XTBAN_SSH'] ?? 'ssh', sshArguments(target, controlDir), {
     input: lines.length === 0 ? '' : `${lines.join('\n')}\n`,
     reject: false,

@@ -27,7 +27,7 @@ export interface CommandContext {
 // Loads the config named by --config / XTBAN_CONFIG / the default path.
 export async function commandContext(options: GlobalOptions): Promise<CommandContext> {
   const out = createOutput(options.json === true);
-  const config = await loadConfig(resolveConfigPath(options.config));
+  const config = await loadConfig(resolveConfigPath(options.config), resolveStateDir(options.stateDir));
   return { out, config, log: createLogger(options.logLevel) };
 }
 

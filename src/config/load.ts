@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseToml } from 'smol-toml';
-import type { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ExitCode, XtbanError } from '../core/errors.js';
-import { checkedConfigSchema, normalizeConfig, type Config } from './schema.js';
+import type { Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/xtban/xtban.toml';
 
@@ -11,61 +11,29 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   return flag ?? env['XTBAN_CONFIG'] ?? DEFAULT_CONFIG_PATH;
 }
 
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node: unknown = root;
-  for (const key of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
+// Bump when the shape of Config changes, so that an old cache is never read.
+const CACHE_VERSION = 1;
+const CACHE_FILE = 'config-cache.json';
+
+// Config is plain data but for two maps.
+function toCache(config: Config, hash: string): string {
+  return JSON.stringify({ version: CACHE_VERSION, hash, config: { ...config, filters: [...config.filters], remotes: [...config.remotes] } });
 }
 
-function keyPath(path: readonly PropertyKey[]): string {
-  return path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '') || '(top level)';
-}
-
-// One line per problem: the key path, the bad value, and what is wrong with it.
-export function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): string[] {
-  return issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') {
-      const where = keyPath(issue.path);
-      return issue.keys
-        .map((key) => `${where === '(top level)' ? key : `${where}.${key}`}: unknown key`)
-        .join('\n');
-    }
-    const value = valueAt(raw, issue.path);
-    const shown = value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value)) ? '' : ` = ${JSON.stringify(value)}`;
-    const message = issue.message.replace(/^Invalid input: /, '');
-    return `${keyPath(issue.path)}${shown}: ${message}`;
-  });
-}
-
-// Parses and validates config text; `source` names it in every message.
-export function parseConfigText(text: string, source: string): Config {
-  let raw: unknown;
+function fromCache(text: string, hash: string, source: string): Config | undefined {
   try {
-    raw = parseToml(text);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    const where = error && typeof error === 'object' && 'line' in error ? `:${String(error.line)}:${String((error as { column?: unknown }).column ?? '')}` : '';
-    throw new XtbanError(`config ${source}${where}: ${detail}`, {
-      exitCode: ExitCode.usage,
-      hint: error instanceof Error ? error.message.split('\n').slice(1).join('\n') : undefined,
-    });
+    const cached = JSON.parse(text) as { version: number; hash: string; config: Config & { filters: [string, unknown][]; remotes: [string, unknown][] } };
+    if (cached.version !== CACHE_VERSION || cached.hash !== hash || cached.config.source !== source) return undefined;
+    return { ...cached.config, filters: new Map(cached.config.filters), remotes: new Map(cached.config.remotes) } as Config;
+  } catch {
+    return undefined;
   }
-  const result = checkedConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const lines = describeIssues(result.error.issues, raw);
-    throw new XtbanError(`config ${source} is invalid:\n  ${lines.join('\n').split('\n').join('\n  ')}`, {
-      exitCode: ExitCode.usage,
-      hint: 'fix the keys above; `xtban config check` re-validates, README "Config file" lists every key',
-    });
-  }
-  return normalizeConfig(result.data, source);
 }
 
-// Reads the config file; a missing or unreadable file is a usage error that says how to fix it.
-export async function loadConfig(path: string): Promise<Config> {
+// Reads the config file; a missing or unreadable file is a usage error that says how to fix it. With a
+// cache directory (the state directory), a config already validated is taken from there when the file's
+// bytes are the same (SHA-256), so most commands skip parsing and validation.
+export async function loadConfig(path: string, cacheDir?: string): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -82,5 +50,18 @@ export async function loadConfig(path: string): Promise<Config> {
       },
     );
   }
-  return parseConfigText(text, path);
+  // The TOML parser and the schema load only here: a command whose config is cached never pays for them.
+  const { parseConfigText } = await import('./parse.js');
+  if (cacheDir === undefined) return parseConfigText(text, path);
+  const hash = createHash('sha256').update(text).digest('hex');
+  const cachePath = join(cacheDir, CACHE_FILE);
+  const cached = fromCache(await readFile(cachePath, 'utf8').catch(() => ''), hash, path);
+  if (cached) return cached;
+  const config = await parseConfigText(text, path);
+  // Best effort: a state directory that does not exist yet or cannot be written only costs speed.
+  const temporary = `${cachePath}.${process.pid}.tmp`;
+  await writeFile(temporary, toCache(config, hash), { mode: 0o600 })
+    .then(() => rename(temporary, cachePath))
+    .catch(() => undefined);
+  return config;
 }

@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfigText, resolveConfigPath } from '../../src/config/load.js';
+import { loadConfig, resolveConfigPath } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/config/parse.js';
 import { effectiveConfig, effectiveConfigToml } from '../../src/config/show.js';
 import { XtbanError } from '../../src/core/errors.js';
 
@@ -143,5 +144,26 @@ describe('config show', () => {
       { type: 'journal', unit: 'ssh.service', identifier: undefined, filter: 'sshd' },
       { type: 'list', path: '/etc/shitlist', permanent: true },
     ]);
+  });
+});
+
+describe('config cache', () => {
+  it('serves a validated config from the state directory while the file is unchanged, and revalidates when it changes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xtban-cache-'));
+    const path = join(dir, 'xtban.toml');
+    await writeFile(path, '[jails.ssh]\nwindow = "1h"\n[remotes.fw]\nhost = "fw"\n[filters.app]\npatterns = ["x <ADDR>"]\n');
+    const first = await loadConfig(path, dir);
+    const cached = await loadConfig(path, dir);
+    expect(cached).toEqual(first);
+    expect(cached.remotes.get('fw')?.host).toBe('fw');
+    expect(cached.filters.get('app')?.patterns).toEqual(['x <ADDR>']);
+    // A change of one byte is a new config; a broken one is an error even with a cache present.
+    await writeFile(path, '[jails.ssh]\nwindow = "2h"\n');
+    expect((await loadConfig(path, dir)).jails[0]?.windowSeconds).toBe(7200);
+    await writeFile(path, '[jails.ssh]\nwindw = "2h"\n');
+    await expect(loadConfig(path, dir)).rejects.toThrow('jails.ssh.windw: unknown key');
+    // A cache that does not match the file's hash is never used.
+    await writeFile(join(dir, 'config-cache.json'), JSON.stringify({ version: 1, hash: 'forged', config: { source: path } }));
+    await expect(loadConfig(path, dir)).rejects.toThrow('unknown key');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/config/parse.js';
 import { jailLayout, shardCount, slotFor, slotName, stableHash } from '../../src/core/layout.js';
 
 describe('layout', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { layoutsFor } from '../../src/cli/context.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/config/parse.js';
 import { parseAddress } from '../../src/core/address.js';
 import { planBan } from '../../src/core/bans.js';
 import { selectJails } from '../../src/core/jail-selection.js';

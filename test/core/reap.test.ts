@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { layoutsFor } from '../../src/cli/context.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/config/parse.js';
 import { planBan, type BanRecord } from '../../src/core/bans.js';
 import type { KernelClock } from '../../src/core/jiffies.js';
 import { parseRecentList } from '../../src/core/proc-format.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText } from '../../src/config/parse.js';
 import { parseFilterTable } from '../../src/core/iptables-save.js';
 import { findDifferences, planApply, planTeardown } from '../../src/core/ruleset-plan.js';
 import { renderFamily, renderJailRules } from '../../src/core/ruleset.js';
