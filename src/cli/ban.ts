@@ -43,13 +43,10 @@ interface WriteOutcome extends ListWrite {
 
 // Writes one command per list entry; a failure is reported and the rest go on.
 export function performWrites(lists: RecentLists, writes: readonly ListWrite[]): WriteOutcome[] {
-  return writes.map((write) => {
-    try {
-      lists.write(write.list, write.command);
-      return { ...write, ok: true };
-    } catch (error) {
-      return { ...write, ok: false, error: error instanceof Error ? error.message : String(error) };
-    }
+  const errors = lists.writeMany(writes);
+  return writes.map((write, index) => {
+    const error = errors[index];
+    return error === undefined ? { ...write, ok: true } : { ...write, ok: false, error: error.message };
   });
 }
 

@@ -26,11 +26,14 @@ export async function readKernelView(context: KernelContext, jails: readonly Jai
 export interface RestoreReport {
   plan: RestorePlan;
   restored: number;
+  // Time spent reading the lists, planning and writing, without process start or config loading.
+  elapsedMs: number;
   failed: { jail: string; address: string; list: string; error: string }[];
 }
 
 // Puts every live ban of the store back into its list, skipping what is already there: idempotent.
 export async function restoreBans(context: KernelContext, jails: readonly JailConfig[]): Promise<RestoreReport> {
+  const started = performance.now();
   const kernel = await readKernelView(context, jails);
   // Every jail: bans of jails no longer configured are reported too. One jail: only its bans.
   const only = jails.length === 1 && context.config.jails.length > 1 ? jails[0]?.name : undefined;
@@ -39,12 +42,13 @@ export async function restoreBans(context: KernelContext, jails: readonly JailCo
   const outcomes = performWrites(context.lists, plan.writes);
   const failed = outcomes.filter((outcome) => !outcome.ok).map(({ jail, address, list, error }) => ({ jail, address, list, error: error ?? 'failed' }));
   const restored = outcomes.length - failed.length;
+  const elapsedMs = performance.now() - started;
   const now = Date.now();
   context.store().note(
     outcomes.filter((outcome) => outcome.ok).map((outcome) => ({ time: now, jail: outcome.jail, address: outcome.address, action: 'restored' as const, source: 'restore', detail: outcome.list })),
   );
   context.log.info({ step: 'restore', restored, alreadyPresent: plan.alreadyPresent, missing: plan.missing.length, noRoom: plan.noRoom.length, safelisted: plan.skippedSafelisted.length, failed: failed.length }, 'restore done');
-  return { plan, restored, failed };
+  return { plan, restored, failed, elapsedMs };
 }
 
 // Prints a restore report for people; returns the exit code it deserves.
@@ -66,6 +70,7 @@ export function restoreJson(report: RestoreReport): Record<string, unknown> {
   const { plan } = report;
   return {
     restored: report.restored,
+    elapsedMs: Math.round(report.elapsedMs * 1000) / 1000,
     alreadyPresent: plan.alreadyPresent,
     putBack: plan.writes.map(({ jail, address, list }) => ({ jail, address, list })),
     skippedSafelisted: plan.skippedSafelisted,

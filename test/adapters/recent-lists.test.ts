@@ -38,6 +38,20 @@ describe('procLists', () => {
     expect(await lists.names()).toEqual(['xtban-ssh']);
   });
 
+  it('writes many commands and reports each failure on its own', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'xtban-many-'));
+    await writeFile(join(directory, 'a'), '');
+    const before = process.cwd();
+    const errors = procLists(directory).writeMany([
+      { list: 'a', command: '+192.0.2.1' },
+      { list: 'missing', command: '+192.0.2.2' },
+      { list: 'a', command: '+192.0.2.3' },
+    ]);
+    expect(errors.map((error) => error?.message)).toEqual([undefined, `list missing does not exist in ${directory}`, undefined]);
+    expect(await readFile(join(directory, 'a'), 'utf8')).toBe('+192.0.2.3');
+    expect(process.cwd()).toBe(before);
+  });
+
   it('explains the kernel refusals it can meet', () => {
     const errno = (code: string) => Object.assign(new Error(code), { code });
     expect(listWriteError('l', '+x', '/proc/net/xt_recent', errno('EACCES')).hint).toContain('ip_list_uid');
