@@ -3,7 +3,7 @@
 // in throwaway network namespaces. Prints a table (figures, ratios, targets, hit or miss) and writes
 // bench/results/latest.json. bench/README.md says how each figure is measured.
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,6 +172,114 @@ async function scan() {
   row.addresses = { xtban: ourAddresses.size, fail2ban: theirAddresses.size, both, onlyXtban: ourAddresses.size - both, onlyFail2ban: theirAddresses.size - both, injectedBannedByXtban: ourAddresses.has('192.0.2.77') };
 }
 
+// A stand-in fail2ban configuration directory: Debian's files without their jails, plus ours.
+function fail2banConfig(name, jails) {
+  const conf = join(work, `f2b-${name}`);
+  spawnSync('cp', ['-r', '/etc/fail2ban', conf]);
+  spawnSync('sh', ['-c', `rm -f ${conf}/jail.d/*`]);
+  writeFileSync(join(conf, 'fail2ban.local'), `[Definition]\nloglevel = WARNING\nlogtarget = ${join(work, `f2b-${name}.log`)}\nsocket = ${join(work, `f2b-${name}.sock`)}\npidfile = ${join(work, `f2b-${name}.pid`)}\ndbfile = :memory:\n`);
+  writeFileSync(join(conf, 'jail.local'), jails);
+  return conf;
+}
+
+const startFail2ban = (ns, name, conf) => execa('ip', ['netns', 'exec', ns, 'fail2ban-server', '-f', '-x', '-c', conf, '-s', join(work, `f2b-${name}.sock`), '-p', join(work, `f2b-${name}.pid`)], { reject: false, stdio: 'ignore' });
+
+// Runs inside the namespace: appends a failure line for a new address, then polls the list every
+// millisecond until the address is there. Prints the latencies in milliseconds.
+const latencyDriver = (log, list, trials) => `
+const fs = require('fs');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+(async () => {
+  const out = [];
+  for (let i = 0; i < ${trials}; i++) {
+    const address = '198.51.100.' + (i + 1);
+    const line = new Date().toLocaleString('en-US', { month: 'short' }) + ' ' + String(new Date().getDate()).padStart(2, ' ') + ' ' + new Date().toTimeString().slice(0, 8) + ' host sshd[1000]: Failed password for root from ' + address + ' port 4242 ssh2\\n';
+    const t = process.hrtime.bigint();
+    fs.appendFileSync(${JSON.stringify(log)}, line);
+    for (;;) {
+      let text = '';
+      try { text = fs.readFileSync(${JSON.stringify(list)}, 'utf8'); } catch {}
+      if (text.includes('src=' + address + ' ')) break;
+      if (Number(process.hrtime.bigint() - t) > 10e9) { out.push(-1); break; }
+      await sleep(1);
+    }
+    if (out.length === i) out.push(Number(process.hrtime.bigint() - t) / 1e6);
+    await sleep(20);
+  }
+  console.log(JSON.stringify(out));
+})();`;
+
+async function detection() {
+  const trials = 200;
+  const ns = await namespace('detect');
+  const state = join(work, 'detect');
+  const log = join(work, 'detect-auth.log');
+  writeFileSync(log, '');
+  const config = join(work, 'detect.toml');
+  writeFileSync(config, `[safelist]\nown_addresses = false\n\n[jails.sshd]\nports = [22]\nwindow = "1h"\nfamily = "ipv4"\nmaxretry = 1\n[[jails.sshd.sources]]\ntype = "file"\npath = "${log}"\n`);
+  await xtban(ns, config, state, ['apply']);
+  const daemon = execa('ip', ['netns', 'exec', ns, process.execPath, cli, '--config', config, '--state-dir', state, 'daemon'], { reject: false, stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const ours = JSON.parse((await inNs(ns, process.execPath, ['-e', latencyDriver(log, '/proc/net/xt_recent/xtban-sshd', trials)])).stdout);
+  if (process.env['BENCH_DEBUG']) say(`xtban latencies: ${ours.slice(0, 20).map((v) => v.toFixed(1)).join(' ')}`);
+  daemon.kill('SIGTERM');
+  await daemon;
+
+  const f2bLog = join(work, 'detect-f2b.log');
+  writeFileSync(f2bLog, '');
+  const conf = fail2banConfig('detect', `[sshd]\nenabled = true\nfilter = sshd\nlogpath = ${f2bLog}\nbackend = auto\nmaxretry = 1\nfindtime = 600\nbantime = 3600\naction = iptables-xt_recent-echo[name=sshd]\n`);
+  const server = startFail2ban(ns, 'detect', conf);
+  // fail2ban's actionstart creates the list: wait for it (at most 10 s).
+  for (let i = 0; i < 100 && (await inNs(ns, 'test', ['-e', '/proc/net/xt_recent/f2b-sshd'], { reject: false })).exitCode !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const theirs = JSON.parse((await inNs(ns, process.execPath, ['-e', latencyDriver(f2bLog, '/proc/net/xt_recent/f2b-sshd', trials)])).stdout);
+  server.kill('SIGTERM');
+  await server;
+  const stats = (values) => ({ p50: percentile(values.filter((v) => v >= 0), 50), p99: percentile(values.filter((v) => v >= 0), 99), missed: values.filter((v) => v < 0).length });
+  const a = stats(ours);
+  const b = stats(theirs);
+  figure('detection to ban, p99 over 200 trials (failure line appended to the kernel list holding the address)', 'ms', a.p99, { 'fail2ban-server, xt_recent action, p99': b.p99, 'xtban p50': a.p50, 'fail2ban p50': b.p50 }, { text: 'p99 < 50 ms', met: a.p99 < 50 && a.missed === 0 });
+}
+
+// Resident memory (kB) and CPU seconds of a process over an idle period.
+async function idleFootprint(pid, seconds) {
+  const cpu = () => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  const before = cpu();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { rssKb: rss, cpuSeconds: cpu() - before };
+}
+
+async function footprint() {
+  const ns = await namespace('idle');
+  const state = join(work, 'idle');
+  const logs = [1, 2, 3].map((i) => join(work, `idle-${i}.log`));
+  for (const log of logs) writeFileSync(log, '');
+  const jails = ['a', 'b', 'c', 'd', 'e'];
+  const config = join(work, 'idle.toml');
+  writeFileSync(
+    config,
+    `[safelist]\nown_addresses = false\n${jails.map((jail, i) => `\n[jails.${jail}]\nports = [${2200 + i}]\nwindow = "1h"\n${i < 3 ? `[[jails.${jail}.sources]]\ntype = "file"\npath = "${logs[i]}"\n` : ''}`).join('')}`,
+  );
+  await xtban(ns, config, state, ['apply']);
+  const daemon = execa('ip', ['netns', 'exec', ns, process.execPath, cli, '--config', config, '--state-dir', state, 'daemon'], { reject: false, stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const ours = await idleFootprint(daemon.pid, 20);
+  daemon.kill('SIGTERM');
+  await daemon;
+  const conf = fail2banConfig('idle', jails.map((jail, i) => `[${jail}]\nenabled = true\nfilter = sshd\nlogpath = ${logs[i % 3]}\nbackend = auto\nport = ${2200 + i}\naction = iptables-xt_recent-echo[name=${jail}]\n`).join('\n'));
+  const server = startFail2ban(ns, 'idle', conf);
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const theirs = await idleFootprint(server.pid, 20);
+  server.kill('SIGTERM');
+  await server;
+  const row = figure('daemon footprint idle, 5 jails and 3 sources (resident memory)', 'MB', ours.rssKb / 1024, { 'fail2ban-server': theirs.rssKb / 1024 }, { text: 'smaller than fail2ban-server', met: ours.rssKb < theirs.rssKb && ours.cpuSeconds <= theirs.cpuSeconds });
+  row.cpuSecondsOver20s = { xtban: ours.cpuSeconds, fail2ban: theirs.cpuSeconds };
+}
+
 function table() {
   const format = (value) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
   const lines = [];
@@ -188,6 +296,7 @@ function table() {
       lines.push(`      ${name}: ${format(value)} ${row.unit} (${ratio})`);
     }
     if (row.addresses) lines.push(`      addresses: ${JSON.stringify(row.addresses)}`);
+    if (row.cpuSecondsOver20s) lines.push(`      CPU seconds over 20 s idle: ${JSON.stringify(row.cpuSecondsOver20s)}`);
   }
   return lines.join('\n');
 }
@@ -200,6 +309,8 @@ try {
   if (want('fresh')) say('fresh process'), await freshProcess();
   if (want('report')) say('report and reap'), await reportAndReap();
   if (want('scan')) say('scan (1,000,000 lines, fail2ban-regex takes a while)'), await scan();
+  if (want('detect')) say('detection to ban (200 trials each)'), await detection();
+  if (want('idle')) say('idle footprint (20 s each)'), await footprint();
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify({ at: new Date().toISOString(), figures }, null, 2)}\n`);
   console.log(table());

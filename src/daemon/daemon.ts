@@ -100,8 +100,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
   };
 
+  // The ruleset itself (iptables-save) is compared every tenth check; the lists every check.
+  let checks = 0;
   const check = async () => {
-    const report = await checkAndRepair(context, firewall);
+    const report = await checkAndRepair(context, firewall, { full: checks++ % 10 === 0 });
     metrics.lastCheck.set(Date.now() / 1000);
     if (report.findings.length === 0) return;
     metrics.repairs.inc({ kind: 'ruleset' });

@@ -15,6 +15,7 @@ export class FileFollower {
   private seen = Buffer.alloc(0);
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private followUp: NodeJS.Timeout | undefined;
   private readonly buffer = Buffer.alloc(1 << 20);
 
   constructor(
@@ -28,13 +29,35 @@ export class FileFollower {
   start(): void {
     this.open(true);
     this.watcher = watch(this.path, { ignoreInitial: true, disableGlobbing: true, atomic: false } as Parameters<typeof watch>[1]);
-    this.watcher.on('all', () => this.poll());
+    // chokidar throttles change events (a change soon after another is dropped): after each event, and
+    // as long as new lines keep coming, look every 10 ms until 200 ms pass without any.
+    this.watcher.on('all', () => this.wake());
     this.watcher.on('error', (error) => this.onError(error));
     this.timer = setInterval(() => this.poll(), 1000);
   }
 
+  private activeUntil = 0;
+
+  private wake(): void {
+    this.activeUntil = Date.now() + 200;
+    this.poll();
+    if (this.followUp !== undefined) return;
+    const tick = () => {
+      if (Date.now() > this.activeUntil) {
+        this.followUp = undefined;
+        return;
+      }
+      const before = this.offset;
+      this.poll();
+      if (this.offset !== before) this.activeUntil = Date.now() + 200;
+      this.followUp = setTimeout(tick, 10);
+    };
+    this.followUp = setTimeout(tick, 10);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.followUp);
     await this.watcher?.close();
     this.poll();
     if (this.fd !== undefined) closeSync(this.fd);

@@ -11,18 +11,22 @@ export interface RepairReport {
   restore: RestoreReport | null;
 }
 
-// One check: every chain, jump and list in place? Cheap when all is well (two iptables-save and a
-// readdir); after a reload it re-applies the ruleset and puts the live bans back.
-export async function checkAndRepair(context: KernelContext, firewall: Firewall): Promise<RepairReport> {
+// One check: every list in place (a readdir), and, when `full` or a list is missing, every chain and
+// jump too (iptables-save). A flush or a foreign iptables-restore removes the rules that name the lists,
+// so the lists vanish and the cheap check sees it; a jump deleted by hand needs the full one. After a
+// reload it re-applies the ruleset and puts the live bans back.
+export async function checkAndRepair(context: KernelContext, firewall: Firewall, options: { full: boolean } = { full: true }): Promise<RepairReport> {
   const findings: Finding[] = [];
-  for (const family of familiesInUse(context.config)) {
-    const desired = renderFamily(context.config.jails, family, context.layouts);
-    findings.push(...findDifferences(parseFilterTable(await firewall.save(family)), desired));
-  }
   const present = new Set(await context.lists.names());
   for (const layout of context.layouts.values()) {
     for (const slot of layout.slots) {
       if (!present.has(slot.name)) findings.push({ family: slot.family, jail: layout.jail, kind: 'list-missing', detail: `list ${slot.name} is missing` });
+    }
+  }
+  if (options.full || findings.length > 0) {
+    for (const family of familiesInUse(context.config)) {
+      const desired = renderFamily(context.config.jails, family, context.layouts);
+      findings.unshift(...findDifferences(parseFilterTable(await firewall.save(family)), desired));
     }
   }
   if (findings.length === 0) return { findings, restore: null };

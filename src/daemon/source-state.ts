@@ -26,6 +26,7 @@ export class SourceState {
   }
 
   set(id: string, position: SourcePosition): void {
+    if (JSON.stringify(this.positions.get(id)) === JSON.stringify(position)) return;
     this.positions.set(id, position);
     this.dirty = true;
   }
