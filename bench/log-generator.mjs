@@ -45,7 +45,7 @@ export function* sshdLog(count, seed = 42) {
     else if (pick < 0.55) message = `Invalid user ${user} from ${from} port ${port}`;
     else if (pick < 0.65) message = `Connection closed by invalid user ${user} ${from} port ${port} [preauth]`;
     else if (pick < 0.7) message = `Disconnected from authenticating user root ${from} port ${port} [preauth]`;
-    else if (pick < 0.72) message = `Failed password for invalid user from 192.0.2.77 port 22 from ${from} port ${port} ssh2`;
+    else if (pick < 0.72) message = `Failed password for invalid user from 192.0.2.255 port 22 from ${from} port ${port} ssh2`;
     else if (pick < 0.8) message = `Accepted publickey for ${LEGIT[Math.floor(rnd() * 3)]} from 192.0.2.10 port ${port} ssh2: ED25519 SHA256:Zl8qVvNw2H5k0yGmV4Mpr2bBqk3h8n0mWq1Hd2bQm6E`;
     else if (pick < 0.9) message = `pam_unix(sshd:session): session opened for user ${LEGIT[Math.floor(rnd() * 3)]}(uid=1000) by (uid=0)`;
     else if (pick < 0.95) message = `Received disconnect from 192.0.2.10 port ${port}:11: disconnected by user`;

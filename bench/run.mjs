@@ -154,8 +154,12 @@ async function scan() {
   for (const line of sshdLog(1_000_000, 42)) if (!out.write(`${line}\n`)) await new Promise((resolve) => out.once('drain', resolve));
   await new Promise((resolve) => out.end(resolve));
   let start = process.hrtime.bigint();
-  const ours = JSON.parse((await execa(process.execPath, [cli, 'scan', log, '--json'], { env: { XTBAN_CONFIG: join(work, 'none.toml') }, reject: false, maxBuffer: 1 << 30 })).stdout || '{}');
+  const scanConfig = join(work, 'scan.toml');
+  writeFileSync(scanConfig, '[jails.sshd]\n');
+  const scanned = await execa(process.execPath, [cli, '--config', scanConfig, 'scan', log, '--json'], { reject: false, maxBuffer: 1 << 30 });
   const xtbanSeconds = ms(start) / 1000;
+  const ours = JSON.parse(scanned.stdout || '{}');
+  if (ours.lines !== 1_000_000) throw new Error(`xtban scan failed: ${scanned.stderr}`);
   start = process.hrtime.bigint();
   const theirs = await execa('fail2ban-regex', ['-o', 'ip', '--print-no-missed', '--print-no-ignored', log, '/etc/fail2ban/filter.d/sshd.conf'], { reject: false, maxBuffer: 1 << 30 });
   const f2bSeconds = ms(start) / 1000;
@@ -169,7 +173,7 @@ async function scan() {
     { 'fail2ban-regex, stock sshd filter': 1_000_000 / f2bSeconds },
     { text: '≥ 10x fail2ban-regex, same addresses', met: 1_000_000 / xtbanSeconds >= 10 * (1_000_000 / f2bSeconds) },
   );
-  row.addresses = { xtban: ourAddresses.size, fail2ban: theirAddresses.size, both, onlyXtban: ourAddresses.size - both, onlyFail2ban: theirAddresses.size - both, injectedBannedByXtban: ourAddresses.has('192.0.2.77') };
+  row.addresses = { xtban: ourAddresses.size, fail2ban: theirAddresses.size, both, onlyXtban: ourAddresses.size - both, onlyFail2ban: theirAddresses.size - both, injectedBannedByXtban: ourAddresses.has('192.0.2.255') };
 }
 
 // A stand-in fail2ban configuration directory: Debian's files without their jails, plus ours.
