@@ -1,11 +1,27 @@
 import { maskAddress, type Address } from '../core/address.js';
 import type { BanDecision } from '../core/bans.js';
 import type { JailConfig } from '../config/schema.js';
+import { tierWindowsOf } from '../core/jail-selection.js';
 import { banWrites, unbanWrites } from '../core/list-commands.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
-import { performWrites } from './ban.js';
+import type { RecentLists } from '../adapters/recent-lists.js';
+import type { ListWrite } from '../core/list-commands.js';
 import type { KernelContext } from './context.js';
 import { enqueueRemote, remoteBanRequests } from './remote.js';
+
+export interface WriteOutcome extends ListWrite {
+  ok: boolean;
+  error?: string;
+}
+
+// Writes one command per list entry; a failure is reported and the rest go on.
+export function performWrites(lists: RecentLists, writes: readonly ListWrite[]): WriteOutcome[] {
+  const errors = lists.writeMany(writes);
+  return writes.map((write, index) => {
+    const error = errors[index];
+    return error === undefined ? { ...write, ok: true } : { ...write, ok: false, error: error.message };
+  });
+}
 
 // What a ban made inside a long-running process (daemon sources, serve) says about itself.
 export interface BanOrigin {
@@ -29,7 +45,7 @@ export function banInProcess(context: KernelContext, jail: JailConfig, addresses
   const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, ...origin }));
   const decisions: BanDecision[] = context.store().ban(
     requests,
-    (name) => context.config.jails.find((candidate) => candidate.name === name)?.tierWindows ?? [],
+    tierWindowsOf(context.config),
     Date.now(),
     (made) => remoteBanRequests([jail], made),
   );

@@ -2,11 +2,12 @@ import { parseAddress, type Address } from '../core/address.js';
 import { parseRecentList } from '../core/proc-format.js';
 import type { BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
-import { selectJails } from '../core/jail-selection.js';
-import { banWrites, routeAddresses, unbanWrites, type ListWrite } from '../core/list-commands.js';
+import { selectJails, tierWindowsOf } from '../core/jail-selection.js';
+import { banWrites, flushWrites, routeAddresses, unbanWrites, type ListWrite } from '../core/list-commands.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
+import { performWrites, type WriteOutcome } from './ban-service.js';
 import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from './remote.js';
 
 interface ListCommandOptions extends GlobalOptions {
@@ -34,20 +35,6 @@ export function parseAddressArguments(values: readonly string[]): Address[] {
 async function missingLists(lists: RecentLists, writes: readonly ListWrite[]): Promise<string[]> {
   const present = new Set(await lists.names());
   return [...new Set(writes.map((write) => write.list))].filter((list) => !present.has(list));
-}
-
-interface WriteOutcome extends ListWrite {
-  ok: boolean;
-  error?: string;
-}
-
-// Writes one command per list entry; a failure is reported and the rest go on.
-export function performWrites(lists: RecentLists, writes: readonly ListWrite[]): WriteOutcome[] {
-  const errors = lists.writeMany(writes);
-  return writes.map((write, index) => {
-    const error = errors[index];
-    return error === undefined ? { ...write, ok: true } : { ...write, ok: false, error: error.message };
-  });
 }
 
 function exitFor(outcomes: readonly WriteOutcome[]): number {
@@ -87,10 +74,9 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
     reason: options.reason ?? null,
     permanent: options.permanent === true,
   }));
-  const tierWindows = (jail: string) => config.jails.find((candidate) => candidate.name === jail)?.tierWindows ?? [];
   try {
     // The bans and their requests for central firewalls are committed together: neither is lost without the other.
-    const decisions = context.store().ban(requests, tierWindows, Date.now(), (made) => remoteBanRequests(jails, made));
+    const decisions = context.store().ban(requests, tierWindowsOf(config), Date.now(), (made) => remoteBanRequests(jails, made));
     // remote_only jails ban on their central firewalls only, not in this host's lists.
     const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
     const writes = banWrites(decisions.filter((decision) => local.has(decision.record.jail)), layouts);
@@ -213,7 +199,7 @@ export async function flushCommand(options: ListCommandOptions): Promise<number>
     const now = Date.now();
     const ended = new Map(jails.map((jail) => [jail.name, context.store().flush(jail.name, 'cli', now)]));
     for (const jail of jails) enqueueRemote(context, jail, 'flush', []);
-    const writes: ListWrite[] = jails.flatMap((jail) => (layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail: jail.name, list: slot.name, address: '', command: '/' })));
+    const writes: ListWrite[] = jails.flatMap((jail) => flushWrites(jail.name, layouts.get(jail.name)));
     const missing = new Set(await missingLists(lists, writes));
     const outcomes = performWrites(lists, writes.filter((write) => !missing.has(write.list)));
     out.result({

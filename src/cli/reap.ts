@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { activityUpdates } from '../core/activity.js';
 import { isLive } from '../core/bans.js';
 import { ExitCode, inputError } from '../core/errors.js';
-import { selectJails } from '../core/jail-selection.js';
+import { selectJails, tierWindowsOf } from '../core/jail-selection.js';
 import { parseRecentList, type RecentEntry } from '../core/proc-format.js';
 import { planReap, type ReapAction, type ReapInput } from '../core/reap.js';
 import type { JailConfig } from '../config/schema.js';
@@ -35,10 +35,6 @@ async function readLists(context: KernelContext, jails: readonly JailConfig[]): 
     }
   }
   return inputs;
-}
-
-function tierWindowsOf(context: KernelContext) {
-  return (jail: string) => context.config.jails.find((candidate) => candidate.name === jail)?.tierWindows ?? [];
 }
 
 // One reaper pass: read every list once, plan in the pure core, then write. Every removal is
@@ -106,7 +102,7 @@ export async function runReap(context: KernelContext, jails: readonly JailConfig
   const removedKeys = new Set(report.removed.map((action) => `${action.jail} ${action.address}`));
   report.endedInStore = store.endIfOver(
     plan.end.filter((item) => removedKeys.has(`${item.jail} ${item.address}`) && !reinstated.has(`${item.jail} ${item.address}`)),
-    tierWindowsOf(context),
+    tierWindowsOf(context.config),
     Date.now(),
   );
   store.touch(inputs.flatMap((input) => activityUpdates(input.jail.name, input.entries, clock)));

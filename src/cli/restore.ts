@@ -4,7 +4,7 @@ import type { JailConfig } from '../config/schema.js';
 import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
-import { performWrites } from './ban.js';
+import { performWrites } from './ban-service.js';
 
 // Reads every list of these jails once: the canonical addresses it holds, or undefined when missing.
 export async function readKernelView(context: KernelContext, jails: readonly JailConfig[]): Promise<KernelView> {

@@ -1,11 +1,12 @@
 import { isLive } from '../core/bans.js';
 import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import { validateJailName } from '../core/names.js';
+import { flushWrites } from '../core/list-commands.js';
 import { LineSplitter, parseRequest, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
 import type { Address } from '../core/address.js';
 import { admitAddress, banInProcess, unbanInProcess } from './ban-service.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
-import { performWrites } from './ban.js';
+import { performWrites } from './ban-service.js';
 
 
 // Carries out one request and returns its answer (without the id).
@@ -15,8 +16,7 @@ function answer(context: KernelContext, request: Request, peer: string, permitte
   if (!jail) return `error jail ${request.jail} is not configured here`;
   if (request.verb === 'flush') {
     const ended = context.store().flush(jail.name, 'remote', Date.now());
-    const writes = (context.layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail: jail.name, list: slot.name, address: '', command: '/' }));
-    const failed = performWrites(context.lists, writes).filter((outcome) => !outcome.ok);
+    const failed = performWrites(context.lists, flushWrites(jail.name, context.layouts.get(jail.name))).filter((outcome) => !outcome.ok);
     return failed.length === 0 ? `ok flushed ${ended}` : `error ${failed[0]?.error ?? 'flush failed'}`;
   }
   if (request.verb === 'query') {

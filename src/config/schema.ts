@@ -243,11 +243,6 @@ const daemonTable = z
   })
   .default({ check_interval: '1s', reap_interval: '60s' });
 
-// IPv4 bans live in `<list>`, IPv6 bans in `<list>.v6` (jail names hold no dots, so defaults never collide).
-export function familyListName(base: string, family: Family): string {
-  return family === 4 ? base : `${base}.v6`;
-}
-
 // The file's shape: unknown keys are errors, so a typo never passes silently.
 export const configSchema = z.strictObject({
   firewall: z
@@ -320,7 +315,6 @@ export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
   }
 });
 
-export type ConfigInput = z.input<typeof configSchema>;
 type ConfigParsed = z.output<typeof configSchema>;
 
 // Turns the checked file contents into the program's view, with every default applied.

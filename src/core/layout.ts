@@ -71,7 +71,3 @@ export function slotFor(layout: JailLayout, address: Address, tier: number): Lis
   return layout.slots.find((slot) => slot.role === 'ban' && slot.family === address.family && slot.tier === tier && slot.shard === shard);
 }
 
-// Every list of one family (an unban clears the address from all of them).
-export function slotsOfFamily(layout: JailLayout, family: Family): ListSlot[] {
-  return layout.slots.filter((slot) => slot.family === family);
-}

@@ -73,6 +73,11 @@ export function banWrites(decisions: readonly BanDecision[], layouts: ReadonlyMa
   return writes;
 }
 
+// The writes that empty every list of a jail ("/").
+export function flushWrites(jail: string, layout: JailLayout | undefined): ListWrite[] {
+  return (layout?.slots ?? []).map((slot) => ({ jail, list: slot.name, address: '', command: '/' }));
+}
+
 // The writes an unban needs: -ADDR from the address's list in every tier of its jail.
 export function unbanWrites(routed: readonly RoutedAddress[], layouts: ReadonlyMap<string, JailLayout>): ListWrite[] {
   const writes: ListWrite[] = [];

@@ -14,6 +14,8 @@ import { checkAndRepair } from './repair.js';
 import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
 import { startSources, type SourcesHandle } from './sources.js';
+import { performWrites } from '../cli/ban-service.js';
+import { flushWrites } from '../core/list-commands.js';
 import { deliverOutbox, writeDaemonPid } from '../cli/remote.js';
 import { dirname } from 'node:path';
 
@@ -207,14 +209,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await sources?.stop();
   sources = undefined;
   if (settings.flushOnExit) {
-    for (const layout of context.layouts.values()) {
-      for (const slot of layout.slots) {
-        try {
-          context.lists.write(slot.name, '/');
-        } catch (error) {
-          logs.repair.error({ list: slot.name, error: message(error) }, 'flush on exit failed');
-        }
-      }
+    const writes = [...context.layouts.values()].flatMap((layout) => flushWrites(layout.jail, layout));
+    for (const failed of performWrites(context.lists, writes).filter((outcome) => !outcome.ok)) {
+      logs.repair.error({ list: failed.list, error: failed.error }, 'flush on exit failed');
     }
     logs.repair.info('kernel lists flushed on exit (the store keeps the bans)');
   } else {

@@ -1,16 +1,13 @@
 // The daemon in the fw namespace: repair within 2 s of a flush or a foreign iptables-restore, config
 // reload that keeps the old config when the new one is broken, metrics that match status, clean shutdown.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
+import { sleep, spawnXtban, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-daemon-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const main = new URL('../../dist/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const work = workDir('daemon');
 
 describeKernel('daemon', () => {
   let topology: Topology;
@@ -44,9 +41,7 @@ describeKernel('daemon', () => {
     port = (await topology.startTcpServer(0)).port;
     writeConfig();
     await topology.execOk('fw', 'ip', ['link', 'set', 'lo', 'up']);
-    daemon = spawn('ip', ['netns', 'exec', topology.names.fw, process.execPath, main, '--config', config, '--state-dir', stateDir, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    daemon.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-    daemon.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    daemon = spawnXtban(topology.names.fw, ['--config', config, '--state-dir', stateDir, 'daemon'], { onOutput: (text) => (logs += text) });
     const started = Date.now();
     while (!logs.includes('serving metrics')) {
       if (Date.now() - started > 10_000) throw new Error(`daemon did not start:\n${logs}`);

@@ -1,13 +1,11 @@
 // In-kernel detection: a connection flood is banned by the kernel alone, with no xtban process running.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
+import { sleep, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-detect-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const work = workDir('detect');
 
 describeKernel('detect', () => {
   let topology: Topology;

@@ -1,16 +1,13 @@
 // Durable bans against the real kernel: the store brings bans back after a reload, capacity and
 // shards, crashes, concurrency, the safelist and repeat offenders, with real packets where a ban is claimed to hold.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
+import { CLI_MAIN, sleep, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-durable-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const main = new URL('../../dist/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const work = workDir('durable');
 
 let files = 0;
 function file(text: string, suffix = '.toml'): string {
@@ -185,7 +182,7 @@ describeKernel('crashes and concurrency', () => {
 
   it('SIGKILL during a 5,000-ban batch loses no acknowledged ban; the store opens cleanly', async () => {
     const addresses = Array.from({ length: 5000 }, (_, i) => `2001:db8:5::${(i + 1).toString(16)}`);
-    const child = spawn('ip', ['netns', 'exec', h.topology.names.fw, process.execPath, main, '--config', config, '--state-dir', h.stateDir, 'ban', ...addresses], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', h.topology.names.fw, process.execPath, CLI_MAIN, '--config', config, '--state-dir', h.stateDir, 'ban', ...addresses], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const killed = new Promise<void>((resolve) => {
       child.stdout.on('data', (chunk: Buffer) => {

@@ -1,16 +1,14 @@
 // The real fail2ban (Debian's package) with banaction xtban, in the fw namespace: failure lines appended to a
 // log make fail2ban call the action, the address lands in the xtban list and its connections are dropped.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, chmodSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
+import { CLI_MAIN, sleep, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-f2b-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = workDir('f2b');
 const repo = new URL('../../', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const haveFail2ban = spawnSync('fail2ban-server', ['--version']).status === 0;
 
 describeKernel('fail2ban with banaction xtban', () => {
@@ -31,7 +29,7 @@ describeKernel('fail2ban with banaction xtban', () => {
     writeFileSync(xtbanConfig, `[safelist]\nown_addresses = false\n\n[jails.xtbantest]\nports = [${port}]\nwindow = "1h"\nfamily = "ipv4"\n`);
     // The xtban command fail2ban runs: the built CLI with this test's config and store.
     const wrapper = join(work, 'xtban');
-    writeFileSync(wrapper, `#!/bin/sh\nXTBAN_CONFIG=${xtbanConfig} XTBAN_STATE_DIR=${stateDir} exec ${process.execPath} ${join(repo, 'dist/main.js')} "$@"\n`);
+    writeFileSync(wrapper, `#!/bin/sh\nXTBAN_CONFIG=${xtbanConfig} XTBAN_STATE_DIR=${stateDir} exec ${process.execPath} ${CLI_MAIN} "$@"\n`);
     chmodSync(wrapper, 0o755);
     // Debian's configuration, without its default jails, plus the xtban action, a test filter and jail.
     cpSync('/etc/fail2ban', conf, { recursive: true });

@@ -1,16 +1,13 @@
 // The reaper against the real kernel: stale, live, refreshed, permanent and safelisted entries, and the race
 // with a ban made while it works.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
+import { CLI_MAIN, sleep, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-reap-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const main = new URL('../../dist/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const work = workDir('reap');
 
 describeKernel('reap', () => {
   let topology: Topology;
@@ -72,7 +69,7 @@ describeKernel('reap', () => {
     const plain = configFor([]);
     expect((await xtban(plain, 'ban', '198.51.100.20')).exitCode).toBe(0);
     await sleep(2600);
-    const child = spawn('ip', ['netns', 'exec', topology.names.fw, process.execPath, main, '--config', plain, '--state-dir', stateDir, 'reap', '--json'], {
+    const child = spawn('ip', ['netns', 'exec', topology.names.fw, process.execPath, CLI_MAIN, '--config', plain, '--state-dir', stateDir, 'reap', '--json'], {
       env: { ...process.env, XTBAN_REAP_PAUSE_MS: '2000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,16 +1,13 @@
 // A central firewall over ssh: fw runs a real sshd whose key for the server is forced to `xtban serve`;
 // server runs xtban with fw as its remote target; attacker connects to fw.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, nsExec, runXtban, SERVER_LINK, type Topology } from './helpers/netns.js';
+import { CLI_MAIN, sleep, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-remote-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const main = new URL('../../dist/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const work = workDir('remote');
 const SSH_PORT = 2222;
 
 describeKernel('central firewall over ssh', () => {
@@ -54,7 +51,7 @@ describeKernel('central firewall over ssh', () => {
     mkdirSync('/run/sshd', { recursive: true });
     writeFileSync(fwConfig, `[safelist]\nown_addresses = true\naddresses = ["203.0.113.250"]\n\n[jails.ssh]\nports = [${port}]\nwindow = "1h"\nfamily = "ipv4"\nhooks = ["INPUT", "FORWARD"]\ncapacity = 300\n`);
     expect((await onFw('apply')).exitCode).toBe(0);
-    const forced = `command="${process.execPath} ${main} --config ${fwConfig} --state-dir ${fwState} serve --jails ssh",restrict`;
+    const forced = `command="${process.execPath} ${CLI_MAIN} --config ${fwConfig} --state-dir ${fwState} serve --jails ssh",restrict`;
     writeFileSync(join(work, 'authorized_keys'), `${forced} ${readFileSync(join(work, 'client_key.pub'), 'utf8')}`);
     writeFileSync(
       join(work, 'sshd_config'),

@@ -1,13 +1,12 @@
 // xtban serve in the fw namespace, fed hostile input: each bad line refused with a reason, nothing
 // written, the session goes on.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
+import { workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-serve-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = workDir('serve');
 
 describeKernel('xtban serve', () => {
   let topology: Topology;

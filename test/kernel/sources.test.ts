@@ -1,16 +1,13 @@
 // Offender sources run by the daemon in the fw namespace: a followed log file (appends, rotation by
 // rename and by copytruncate, restart without missing or recounting), a blocklist file, the journal.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync, chmodSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
+import { sleep, spawnXtban, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-sources-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const main = new URL('../../dist/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const work = workDir('sources');
 
 describeKernel('offender sources', () => {
   let topology: Topology;
@@ -39,12 +36,7 @@ describeKernel('offender sources', () => {
 
   async function startDaemon(): Promise<void> {
     logs = '';
-    daemon = spawn('ip', ['netns', 'exec', topology.names.fw, process.execPath, main, '--config', config, '--state-dir', stateDir, 'daemon'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, XTBAN_JOURNALCTL: join(work, 'journalctl') },
-    });
-    daemon.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-    daemon.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    daemon = spawnXtban(topology.names.fw, ['--config', config, '--state-dir', stateDir, 'daemon'], { env: { ...process.env, XTBAN_JOURNALCTL: join(work, 'journalctl') }, onOutput: (text) => (logs += text) });
     await until('daemon start', async () => logs.includes('offender sources started'), 10_000);
   }
 

@@ -2,16 +2,13 @@
 // ssh clients in attacker failing to log in. After maxretry failures the attacker's next connection is
 // dropped; a safelisted client making the same failures is never banned.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
+import { sleep, spawnXtban, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-sshd-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const main = new URL('../../dist/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const work = workDir('sshd');
 const SSH_PORT = 2222;
 const SAFE_CLIENT = '192.0.2.3';
 
@@ -47,9 +44,7 @@ describeKernel('sshd end to end', () => {
       config,
       `[safelist]\nown_addresses = false\naddresses = ["${SAFE_CLIENT}"]\n\n[jails.ssh]\nports = [${SSH_PORT}]\nwindow = "1h"\nmaxretry = 3\nfindtime = "10m"\nfamily = "ipv4"\n[[jails.ssh.sources]]\ntype = "file"\npath = "${sshLog}"\nfilter = "sshd"\nformat = "plain"\n`,
     );
-    daemon = spawn('ip', ['netns', 'exec', topology.names.fw, process.execPath, main, '--config', config, '--state-dir', stateDir, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    daemon.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-    daemon.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    daemon = spawnXtban(topology.names.fw, ['--config', config, '--state-dir', stateDir, 'daemon'], { onOutput: (text) => (logs += text) });
     const started = Date.now();
     while (!logs.includes('offender sources started') || (await topology.probe(topology.addresses.fw.ipv4, SSH_PORT)) !== 'open') {
       if (Date.now() - started > 15_000) throw new Error(`sshd or the daemon did not start:\n${logs}`);

@@ -1,12 +1,11 @@
 // xtban against the real kernel: real iptables (both backends), real lists, real TCP across a veth pair.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Backend, type Topology } from './helpers/netns.js';
+import { sleep, workDir } from './helpers/work.js';
 
-const work = mkdtempSync(join(tmpdir(), 'xtban-kernel-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = workDir('kernel');
 
 let configCount = 0;
 function writeConfig(text: string): string {
@@ -20,7 +19,6 @@ function stateDir(topology: Topology): string {
   return join(work, `state-${topology.names.fw}`);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // iptables-save without its comment lines (they carry the time of the dump) and with chain counters
 // zeroed (neighbour discovery moves them; the rules are what is compared).
