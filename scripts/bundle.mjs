@@ -14,7 +14,7 @@ await build({
   target: 'node20',
   sourcemap: true,
   // Native addons, and pino, which commands load only when they log (see src/logger.ts).
-  external: ['better-sqlite3', 're2', 'pino'],
+  external: ['better-sqlite3', 're2', 'fs-ext', 'pino'],
   // Bundled CommonJS code calls require(): give the ES module bundle one.
   banner: { js: "import { createRequire as __xtbanCreateRequire } from 'node:module'; const require = __xtbanCreateRequire(import.meta.url);" },
   logLevel: 'warning',

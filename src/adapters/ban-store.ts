@@ -40,6 +40,8 @@ export interface BanStore {
   readonly location: string;
   get(jail: string, address: string): BanRecord | undefined;
   list(jail?: string): BanRecord[];
+  // Bans not ended by unban, flush or the reaper: the only ones that can be live (restore, status, reap).
+  open(jail?: string): BanRecord[];
   // Plans each request against the current record (core planBan) and writes the result, all in one transaction.
   // `outbox` turns the decisions into requests for central firewalls, queued in the same transaction.
   ban(
@@ -133,6 +135,28 @@ interface BanRow {
   tier: number;
 }
 
+// The columns of BanRow in the order raw statements return them: rows as arrays cost half the time of
+// rows as objects (10,000 rows: 13 against 25 ms).
+const BAN_COLUMNS = 'jail, address, family, banned_at, last_activity, ended_at, end_reason, permanent, source, reason, offences, tier';
+type RawBanRow = [string, string, number, number, number, number | null, string | null, number, string, string | null, number, number];
+
+function fromRawRow(row: RawBanRow): BanRecord {
+  return {
+    jail: row[0],
+    address: row[1],
+    family: row[2] as Family,
+    bannedAt: row[3],
+    lastActivity: row[4],
+    endedAt: row[5],
+    endReason: row[6],
+    permanent: row[7] === 1,
+    source: row[8],
+    reason: row[9],
+    offences: row[10],
+    tier: row[11],
+  };
+}
+
 function fromRow(row: BanRow): BanRecord {
   return {
     jail: row.jail,
@@ -203,8 +227,10 @@ export function openBanStore(stateDir: string): BanStore {
   }
 
   const selectOne = db.prepare<[string, string], BanRow>('SELECT * FROM bans WHERE jail = ? AND address = ?');
-  const selectAll = db.prepare<[], BanRow>('SELECT * FROM bans ORDER BY jail, address');
-  const selectJail = db.prepare<[string], BanRow>('SELECT * FROM bans WHERE jail = ? ORDER BY address');
+  const selectAll = db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans ORDER BY jail, address`).raw();
+  const selectJail = db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? ORDER BY address`).raw();
+  const selectOpen = db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE ended_at IS NULL ORDER BY jail, address`).raw();
+  const selectOpenJail = db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? AND ended_at IS NULL ORDER BY address`).raw();
   const upsert = db.prepare<BanRow>(`INSERT INTO bans (jail, address, family, banned_at, last_activity, ended_at, end_reason, permanent, source, reason, offences, tier)
     VALUES (@jail, @address, @family, @banned_at, @last_activity, @ended_at, @end_reason, @permanent, @source, @reason, @offences, @tier)
     ON CONFLICT (jail, address) DO UPDATE SET family = excluded.family, banned_at = excluded.banned_at, last_activity = excluded.last_activity,
@@ -303,7 +329,8 @@ export function openBanStore(stateDir: string): BanStore {
       const row = selectOne.get(jail, address);
       return row && fromRow(row);
     }),
-    list: (jail) => guarded(() => (jail === undefined ? selectAll.all() : selectJail.all(jail)).map(fromRow)),
+    list: (jail) => guarded(() => (jail === undefined ? selectAll.all() : selectJail.all(jail)).map(fromRawRow)),
+    open: (jail) => guarded(() => (jail === undefined ? selectOpen.all() : selectOpenJail.all(jail)).map(fromRawRow)),
     ban: (requests, tierWindows, nowMs, outbox) => guarded(() => banAll.immediate(requests, tierWindows, nowMs, outbox)),
     unban: (jail, addresses, source, nowMs) => guarded(() => unbanAll.immediate(jail, addresses, source, nowMs)),
     flush: (jail, source, nowMs) => guarded(() => flushJail.immediate(jail, source, nowMs)),

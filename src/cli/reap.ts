@@ -45,7 +45,7 @@ export async function runReap(context: KernelContext, jails: readonly JailConfig
   const inputs = await readLists(context, jails);
   const clock = await readClock(options.clockDir);
   const store = context.store();
-  const plan = planReap(inputs, store.list(), context.safelist, clock, clock.wallMs);
+  const plan = planReap(inputs, store.open(), context.safelist, clock, clock.wallMs);
   const report: ReapReport = { dryRun: options.dryRun, removed: [], spared: [], reinstated: [], refreshed: [], kept: plan.kept, endedInStore: 0, restore: null, errors: [] };
   if (options.dryRun) {
     report.removed = plan.remove;

@@ -37,7 +37,7 @@ export async function restoreBans(context: KernelContext, jails: readonly JailCo
   const kernel = await readKernelView(context, jails);
   // Every jail: bans of jails no longer configured are reported too. One jail: only its bans.
   const only = jails.length === 1 && context.config.jails.length > 1 ? jails[0]?.name : undefined;
-  const bans = context.store().list(only);
+  const bans = context.store().open(only);
   const plan = planRestore({ jails, layouts: context.layouts, bans, kernel, capacity: context.parameters.ipListTot, safelist: context.safelist, nowMs: Date.now() });
   const outcomes = performWrites(context.lists, plan.writes);
   const failed = outcomes.filter((outcome) => !outcome.ok).map(({ jail, address, list, error }) => ({ jail, address, list, error: error ?? 'failed' }));

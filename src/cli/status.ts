@@ -119,7 +119,7 @@ export async function collectStatus(
         const entries = parsed[index];
         if (target.jail !== null) kernel.set(target.list, entries && new Set(entries.map((entry) => entry.address)));
       });
-      const plan = planRestore({ jails, layouts, bans: store.list(), kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
+      const plan = planRestore({ jails, layouts, bans: store.open(), kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
       const updates = targets.flatMap((target, index) => (target.jail === null ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
       store.touch(updates);

@@ -68,6 +68,18 @@ export function stableHash(text: string): number {
 // The one list that holds this address at this tier.
 export function slotFor(layout: JailLayout, address: Address, tier: number): ListSlot | undefined {
   const shard = layout.shards > 1 ? stableHash(address.text) % layout.shards : 0;
-  return layout.slots.find((slot) => slot.role === 'ban' && slot.family === address.family && slot.tier === tier && slot.shard === shard);
+  return banSlotIndex(layout).get(`${address.family}/${tier}/${shard}`);
+}
+
+// Ban slots by family, tier and shard, built once per layout: a restore looks one up per ban.
+const banSlotIndexes = new WeakMap<JailLayout, Map<string, ListSlot>>();
+function banSlotIndex(layout: JailLayout): Map<string, ListSlot> {
+  let index = banSlotIndexes.get(layout);
+  if (!index) {
+    index = new Map();
+    for (const slot of layout.slots) if (slot.role === 'ban') index.set(`${slot.family}/${slot.tier}/${slot.shard}`, slot);
+    banSlotIndexes.set(layout, index);
+  }
+  return index;
 }
 

@@ -128,7 +128,7 @@ function watchList(
     const current = context();
     const now = Date.now();
     const windows = jail.tierWindows;
-    const mine = current.store().list(jail.name).filter((record) => record.source === 'list' && record.reason === reason && isLive(record, windows[Math.min(record.tier, windows.length - 1)] ?? 0, now));
+    const mine = current.store().open(jail.name).filter((record) => record.source === 'list' && record.reason === reason && isLive(record, windows[Math.min(record.tier, windows.length - 1)] ?? 0, now));
     const have = new Set(mine.map((record) => record.address));
     const added = [...wanted.values()].filter((address) => !have.has(address.text));
     if (added.length > 0) ban(jail, added, { source: 'list', reason, permanent: source.permanent });

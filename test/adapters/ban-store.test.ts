@@ -17,6 +17,13 @@ describe('ban store', () => {
     expect(first.map((decision) => decision.kind)).toEqual(['new', 'new']);
     expect(store.ban([request('192.0.2.1')], tiers, 2000)[0]?.kind).toBe('refresh');
     expect(store.unban('ssh', ['192.0.2.1', '192.0.2.99'], 'cli', 3000).map((record) => record.address)).toEqual(['192.0.2.1']);
+    // open(): only bans not ended; list(): every record, ended or not, as whole records.
+    expect(store.open().map((record) => record.address)).toEqual(['192.0.2.2']);
+    expect(store.open('web')).toEqual([]);
+    expect(store.list('ssh').map((record) => [record.address, record.endReason, record.permanent])).toEqual([
+      ['192.0.2.1', 'unban', false],
+      ['192.0.2.2', null, true],
+    ]);
     store.close();
 
     store = openBanStore(dir);

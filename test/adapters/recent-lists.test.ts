@@ -48,7 +48,10 @@ describe('procLists', () => {
       { list: 'a', command: '+192.0.2.3' },
     ]);
     expect(errors.map((error) => error?.message)).toEqual([undefined, `list missing does not exist in ${directory}`, undefined]);
+    // Each command lands at offset 0, as the kernel wants it, whether the list was opened once or per write.
     expect(await readFile(join(directory, 'a'), 'utf8')).toBe('+192.0.2.3');
+    expect(procLists(directory).writeMany([{ list: 'a', command: '-192.0.2.9' }])).toEqual([undefined]);
+    expect(await readFile(join(directory, 'a'), 'utf8')).toBe('-192.0.2.9');
     expect(process.cwd()).toBe(before);
   });
 
