@@ -50,14 +50,14 @@ export async function loadConfig(path: string, cacheDir?: string): Promise<Confi
       },
     );
   }
-  // The TOML parser and the schema load only here: a command whose config is cached never pays for them.
-  const { parseConfigText } = await import('./parse.js');
-  if (cacheDir === undefined) return parseConfigText(text, path);
+  // The TOML parser and the schema load only when needed: a command whose config is cached never pays for them.
+  const parse = async () => (await import('./parse.js')).parseConfigText(text, path);
+  if (cacheDir === undefined) return parse();
   const hash = createHash('sha256').update(text).digest('hex');
   const cachePath = join(cacheDir, CACHE_FILE);
   const cached = fromCache(await readFile(cachePath, 'utf8').catch(() => ''), hash, path);
   if (cached) return cached;
-  const config = await parseConfigText(text, path);
+  const config = await parse();
   // Best effort: a state directory that does not exist yet or cannot be written only costs speed.
   const temporary = `${cachePath}.${process.pid}.tmp`;
   await writeFile(temporary, toCache(config, hash), { mode: 0o600 })
