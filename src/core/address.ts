@@ -122,3 +122,56 @@ export function maskText(family: Family, prefix: number): string {
   if (family === 4) return ipaddr.IPv4.subnetMaskFromPrefixLength(prefix).toString();
   return ipaddr.IPv6.subnetMaskFromPrefixLength(prefix).toRFC5952String();
 }
+
+// The bytes of a canonical address text (4 for IPv4, 16 for IPv6), read by hand: ipaddr.js takes about
+// 2.5 µs per IPv6 address, too slow for a safelist check on each of 100,000 list entries. Anything not
+// in plain dotted or hex-group form (an embedded IPv4 tail, say) goes to ipaddr.js.
+export function addressBytes(family: Family, text: string): number[] {
+  return (family === 4 ? dottedBytes(text) : hexGroupBytes(text)) ?? ipaddr.parse(text).toByteArray();
+}
+
+function dottedBytes(text: string): number[] | undefined {
+  const bytes = [0, 0, 0, 0];
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255 || part > 3) return undefined;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      value = value * 10 + (c - 48);
+      digits++;
+    } else {
+      return undefined;
+    }
+  }
+  return part === 4 ? bytes : undefined;
+}
+
+function hexGroupBytes(text: string): number[] | undefined {
+  const gap = text.indexOf('::');
+  if (gap !== -1 && text.indexOf('::', gap + 1) !== -1) return undefined;
+  const head = gap === -1 ? text : text.slice(0, gap);
+  const tail = gap === -1 ? '' : text.slice(gap + 2);
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === '' ? [] : tail.split(':');
+  const missing = 8 - headGroups.length - tailGroups.length;
+  if (gap === -1 ? missing !== 0 : missing < 1) return undefined;
+  const bytes: number[] = [];
+  for (const group of [...headGroups, ...new Array<string>(gap === -1 ? 0 : missing).fill('0'), ...tailGroups]) {
+    if (group.length === 0 || group.length > 4) return undefined;
+    let value = 0;
+    for (let i = 0; i < group.length; i++) {
+      const c = group.charCodeAt(i) | 0x20;
+      if (c >= 48 && c <= 57) value = value * 16 + (c - 48);
+      else if (c >= 97 && c <= 102) value = value * 16 + (c - 87);
+      else return undefined;
+    }
+    bytes.push(value >> 8, value & 0xff);
+  }
+  return bytes;
+}

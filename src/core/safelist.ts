@@ -1,4 +1,4 @@
-import { formatNetwork, maskAddress, parseNetwork, type Network } from './address.js';
+import { addressBytes, formatNetwork, maskAddress, parseNetwork, type Network } from './address.js';
 import { inputError } from './errors.js';
 
 // A network that must never be banned, and where it was declared (for messages).
@@ -36,8 +36,38 @@ export function networksOverlap(a: Network, b: Network): boolean {
 }
 
 // The safelist entry that covers any part of this network (a masked ban covers a whole range), if any.
+// Same answer as networksOverlap against each entry, without masking and printing addresses: a status
+// or reap over 100,000 entries asks once per entry.
 export function safelistMatch(safelist: Safelist, network: Network): SafeEntry | undefined {
-  return safelist.entries.find((entry) => networksOverlap(entry.network, network));
+  const compiled = compiledEntries(safelist);
+  let bytes: number[] | undefined;
+  for (const item of compiled) {
+    if (item.entry.network.family !== network.family) continue;
+    bytes ??= addressBytes(network.family, network.address);
+    if (samePrefix(item.bytes, bytes, Math.min(item.entry.network.prefix, network.prefix))) return item.entry;
+  }
+  return undefined;
+}
+
+// Each entry's network as bytes, computed once per entries array.
+const compiledSafelists = new WeakMap<readonly SafeEntry[], { entry: SafeEntry; bytes: number[] }[]>();
+function compiledEntries(safelist: Safelist): { entry: SafeEntry; bytes: number[] }[] {
+  let compiled = compiledSafelists.get(safelist.entries);
+  if (!compiled || compiled.length !== safelist.entries.length) {
+    compiled = safelist.entries.map((entry) => ({ entry, bytes: addressBytes(entry.network.family, entry.network.address) }));
+    compiledSafelists.set(safelist.entries, compiled);
+  }
+  return compiled;
+}
+
+// True when the first `bits` bits of a and b are equal.
+function samePrefix(a: readonly number[], b: readonly number[], bits: number): boolean {
+  const whole = bits >> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
+  const rest = bits & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return ((a[whole] ?? 0) & mask) === ((b[whole] ?? 0) & mask);
 }
 
 // "192.0.2.7 is safelisted (192.0.2.0/24 from /etc/xtban/safelist.txt:3)"

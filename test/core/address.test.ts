@@ -1,5 +1,6 @@
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { formatNetwork, maskAddress, networkContains, parseAddress, parseNetwork } from '../../src/core/address.js';
+import { addressBytes, formatNetwork, maskAddress, networkContains, parseAddress, parseNetwork } from '../../src/core/address.js';
 import { XtbanError } from '../../src/core/errors.js';
 
 function refusal(input: string): XtbanError {
@@ -74,5 +75,12 @@ describe('networks', () => {
     expect(networkContains(net, parseAddress('2001:db8::1'))).toBe(false);
     expect(formatNetwork(net)).toBe('192.0.2.0/24');
     expect(formatNetwork(parseNetwork('2001:db8::7'))).toBe('2001:db8::7');
+  });
+});
+
+describe('addressBytes', () => {
+  it('reads canonical and hand-written forms to the same bytes as ipaddr.js', () => {
+    const texts = ['0.0.0.0', '192.0.2.1', '255.255.255.255', '::', '::1', '1::', '2001:db8::', '2001:db8::7', '2001:db8:0:1:2:3:4:5', '2001:DB8:0:0:1::', 'fe80::1:2', '2001:0db8:0000:0000:0000:0000:0000:0001', '::ffff:192.0.2.1', '64:ff9b::192.0.2.33'];
+    for (const text of texts) expect(addressBytes(text.includes(':') ? 6 : 4, text), text).toEqual(ipaddr.parse(text).toByteArray());
   });
 });

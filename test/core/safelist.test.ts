@@ -32,4 +32,28 @@ describe('safelist', () => {
   it('never matches across families', () => {
     expect(networksOverlap(parseNetwork('::/0'), parseNetwork('192.0.2.1'))).toBe(false);
   });
+
+  it('gives the same answer as masking both networks, for every prefix length', () => {
+    // A seeded walk over ranges around a few safe networks, prefixes that do and do not fall on a byte.
+    const safelist = { entries: parseSafelistText('192.0.2.128/25\n198.51.100.7\n203.0.113.0/27\n2001:db8:a0::/44\n2001:db8::1\n', 's') };
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const bases = ['192.0.2.0', '198.51.100.0', '203.0.113.0'];
+    const outcomes = { matched: 0, missed: 0 };
+    for (let i = 0; i < 2000; i++) {
+      const network =
+        i % 2 === 0
+          ? parseNetwork(`${bases[next(3)]?.replace(/0$/, String(next(256)))}/${next(33)}`)
+          : parseNetwork(`2001:db8:${next(256).toString(16)}::${next(4).toString(16)}/${next(129)}`);
+      const expected = safelist.entries.find((entry) => networksOverlap(entry.network, network));
+      expect(safelistMatch(safelist, network), `${network.address}/${network.prefix}`).toBe(expected);
+      outcomes[expected ? 'matched' : 'missed']++;
+    }
+    expect(outcomes.matched).toBeGreaterThan(200);
+    expect(outcomes.missed).toBeGreaterThan(200);
+    expect(safelistMatch({ entries: [] }, parseNetwork('192.0.2.1'))).toBeUndefined();
+  });
 });
