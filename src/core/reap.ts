@@ -38,31 +38,38 @@ export interface ReapPlan {
 // - stale in the kernel but live or permanent in the store: refreshed with +ADDR, never removed;
 // - otherwise kept.
 export function planReap(lists: readonly ReapInput[], bans: readonly BanRecord[], safelist: Safelist, clock: KernelClock, nowMs: number): ReapPlan {
-  const byKey = new Map(bans.map((ban) => [`${ban.jail} ${ban.address}`, ban]));
+  // Bans by jail, then address: one lookup per entry without building a key string.
+  const byJail = new Map<string, Map<string, BanRecord>>();
+  for (const ban of bans) {
+    let mine = byJail.get(ban.jail);
+    if (!mine) byJail.set(ban.jail, (mine = new Map()));
+    mine.set(ban.address, ban);
+  }
+  const checkSafelist = safelist.entries.length > 0;
   const plan: ReapPlan = { remove: [], refresh: [], kept: { live: 0, permanent: 0 }, end: [] };
   for (const { jail, slot, entries } of lists) {
+    const jailBans = byJail.get(jail.name);
+    const action = (entry: RecentEntry, reason: ReapAction['reason']): ReapAction => ({ jail: jail.name, list: slot.name, address: entry.address, lastSeen: entry.lastSeen, reason });
     for (const entry of entries) {
-      const action = { jail: jail.name, list: slot.name, address: entry.address, lastSeen: entry.lastSeen };
-      if (safelistMatch(safelist, { family: entry.family, address: entry.address, prefix: jail.mask[entry.family] })) {
-        plan.remove.push({ ...action, reason: 'safelisted' });
+      if (checkSafelist && safelistMatch(safelist, { family: entry.family, address: entry.address, prefix: jail.mask[entry.family] })) {
+        plan.remove.push(action(entry, 'safelisted'));
         continue;
       }
-      const ban = byKey.get(`${jail.name} ${entry.address}`);
+      const ban = jailBans?.get(entry.address);
       const banTier = ban ? Math.min(ban.tier, jail.tierWindows.length - 1) : undefined;
       const owned = ban !== undefined && slot.role === 'ban' && banTier === slot.tier;
-      const storeLive = owned && isLive(ban, jail.tierWindows[banTier ?? 0] ?? 0, nowMs);
       if (isWithinWindow(clock, entry.lastSeen, slot.windowSeconds)) {
         if (owned && ban.permanent) plan.kept.permanent++;
         else plan.kept.live++;
         continue;
       }
-      if (storeLive) {
-        plan.refresh.push({ ...action, reason: 'refresh' });
+      if (owned && isLive(ban, jail.tierWindows[banTier ?? 0] ?? 0, nowMs)) {
+        plan.refresh.push(action(entry, 'refresh'));
         if (ban.permanent) plan.kept.permanent++;
         else plan.kept.live++;
         continue;
       }
-      plan.remove.push({ ...action, reason: 'stale' });
+      plan.remove.push(action(entry, 'stale'));
       if (owned && ban.endedAt === null) plan.end.push({ jail: jail.name, address: entry.address });
     }
   }
