@@ -19,7 +19,17 @@ export interface CompiledFilter {
   programs: ReadonlySet<string> | undefined;
   patterns: RE2[];
   ignore: RE2[];
+  // All patterns in one automaton: one pass over a message says which patterns match (RE2::Set).
+  anyPattern: RE2Set;
+  anyIgnore: RE2Set | undefined;
+  // Captured texts already read as addresses: attackers repeat themselves, and IPv6 parsing is dear.
+  addresses: Map<string, Address>;
 }
+
+// The most captured texts remembered per filter; the memory is cleared when full.
+const ADDRESS_CACHE_SIZE = 10_000;
+
+type RE2Set = InstanceType<typeof RE2.Set>;
 
 // What one message is to a filter.
 export type MatchResult = { kind: 'match'; address: Address; pattern: number } | { kind: 'ignored' } | { kind: 'none' };
@@ -48,25 +58,43 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
     return compile(pattern, `${where}.patterns[${index}]`, true);
   });
   const ignore = spec.ignore.map((pattern, index) => compile(pattern, `${where}.ignore[${index}]`, false));
-  return { name: spec.name, programs: spec.programs.length === 0 ? undefined : new Set(spec.programs), patterns, ignore };
+  return {
+    name: spec.name,
+    programs: spec.programs.length === 0 ? undefined : new Set(spec.programs),
+    patterns,
+    ignore,
+    anyPattern: new RE2.Set(patterns, { anchor: 'both' }),
+    anyIgnore: ignore.length === 0 ? undefined : new RE2.Set(ignore, { anchor: 'both' }),
+    addresses: new Map(),
+  };
 }
 
 // Matches one message of one program. The address comes from the <ADDR> group only.
 export function matchMessage(filter: CompiledFilter, program: string | undefined, message: string): MatchResult {
   if (filter.programs && (program === undefined || !filter.programs.has(program))) return { kind: 'none' };
   const text = message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH) : message;
-  for (let index = 0; index < filter.patterns.length; index++) {
+  // One DFA pass for all patterns (a call costs about 0.9 µs whatever the pattern, most of it handing the
+  // string to RE2); only a matching message pays for the capture, in pattern order.
+  const matching = filter.anyPattern.match(text);
+  if (matching.length === 0) return { kind: 'none' };
+  if (filter.anyIgnore?.test(text)) return { kind: 'ignored' };
+  if (matching.length > 1) matching.sort((a, b) => a - b);
+  for (const index of matching) {
     const pattern = filter.patterns[index];
-    // test() runs RE2's DFA; only a matching line pays for the capture.
-    if (!pattern || !pattern.test(text)) continue;
-    if (filter.ignore.some((ignore) => ignore.test(text))) return { kind: 'ignored' };
+    if (!pattern) continue;
     const captured = pattern.exec(text)?.groups?.['addr'];
     if (captured === undefined) continue;
-    try {
-      return { kind: 'match', address: parseAddress(captured), pattern: index };
-    } catch {
-      continue;
+    let address = filter.addresses.get(captured);
+    if (address === undefined) {
+      try {
+        address = parseAddress(captured);
+      } catch {
+        continue;
+      }
+      if (filter.addresses.size >= ADDRESS_CACHE_SIZE) filter.addresses.clear();
+      filter.addresses.set(captured, address);
     }
+    return { kind: 'match', address, pattern: index };
   }
   return { kind: 'none' };
 }

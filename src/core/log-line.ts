@@ -15,15 +15,40 @@ const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) \S+ 
 // Splits a syslog-file line. Traditional timestamps have no year: the year of `nowMs` is taken, and
 // a date that would lie more than a day in the future belongs to the year before (a log read in January).
 export function parseSyslogLine(line: string, nowMs: number): LogRecord | undefined {
-  const iso = ISO.exec(line);
-  if (iso) return { timeMs: Date.parse(iso[1] ?? ''), program: iso[2], message: iso[3] ?? '' };
+  const first = line.charCodeAt(0);
+  if (first >= 48 && first <= 57) {
+    const iso = ISO.exec(line);
+    return iso ? { timeMs: Date.parse(iso[1] ?? ''), program: iso[2], message: iso[3] ?? '' } : undefined;
+  }
   const old = TRADITIONAL.exec(line);
   if (!old) return undefined;
-  const now = new Date(nowMs);
-  const make = (year: number) => new Date(year, MONTHS[old[1] ?? ''] ?? 0, Number(old[2]), Number(old[3]), Number(old[4]), Number(old[5])).getTime();
-  let timeMs = make(now.getFullYear());
-  if (timeMs > nowMs + 86_400_000) timeMs = make(now.getFullYear() - 1);
+  const year = yearOf(nowMs);
+  let timeMs = traditionalTime(old, year);
+  if (timeMs > nowMs + 86_400_000) timeMs = traditionalTime(old, year - 1);
   return { timeMs, program: old[6], message: old[7] ?? '' };
+}
+
+// Consecutive lines mostly share their second, and a scan reads millions: the local-time conversion of
+// the last timestamp and the bounds of the current year are kept.
+let lastStamp = { month: '', day: '', time: '', year: Number.NaN, ms: 0 };
+let currentYear = { from: 0, to: -1, year: 0 };
+
+function yearOf(nowMs: number): number {
+  if (nowMs < currentYear.from || nowMs >= currentYear.to) {
+    const year = new Date(nowMs).getFullYear();
+    currentYear = { from: new Date(year, 0, 1).getTime(), to: new Date(year + 1, 0, 1).getTime(), year };
+  }
+  return currentYear.year;
+}
+
+function traditionalTime(fields: RegExpExecArray, year: number): number {
+  const month = fields[1] ?? '';
+  const day = fields[2] ?? '';
+  const time = `${fields[3]}:${fields[4]}:${fields[5]}`;
+  if (lastStamp.year === year && lastStamp.time === time && lastStamp.day === day && lastStamp.month === month) return lastStamp.ms;
+  const ms = new Date(year, MONTHS[month] ?? 0, Number(day), Number(fields[3]), Number(fields[4]), Number(fields[5])).getTime();
+  lastStamp = { month, day, time, year, ms };
+  return ms;
 }
 
 // A journal entry as `journalctl -o json` prints it: the identifier and message fields.

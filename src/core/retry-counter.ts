@@ -13,8 +13,15 @@ export class RetryCounter {
   // Records a failure at `timeMs`; true when this failure brings the address to maxretry within findtime.
   // The address's history is cleared then, so the next ban needs maxretry new failures.
   add(address: string, timeMs: number): boolean {
-    const previous = this.times.get(address);
-    const kept = (previous ?? []).filter((time) => time > timeMs - this.findtimeMs);
+    const kept = this.times.get(address) ?? [];
+    // In place: a scan adds hundreds of thousands of failures.
+    const cutoff = timeMs - this.findtimeMs;
+    let write = 0;
+    for (let read = 0; read < kept.length; read++) {
+      const time = kept[read] as number;
+      if (time > cutoff) kept[write++] = time;
+    }
+    kept.length = write;
     kept.push(timeMs);
     if (kept.length > this.maxretry) kept.splice(0, kept.length - this.maxretry);
     // Delete and set: a Map keeps insertion order, so the first key is the least recently seen.

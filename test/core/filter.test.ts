@@ -114,4 +114,15 @@ describe('user filter safety', () => {
     expect(matchMessage(filter, undefined, 'fail from 192.0.2.1').kind).toBe('ignored');
     expect(matchMessage(filter, undefined, 'fail from 198.51.100.1').kind).toBe('match');
   });
+
+  it('takes the address from the first pattern, in written order, whose capture is an address', () => {
+    // Both patterns match; the first one's capture is not an address, so the second one decides.
+    const filter = compileFilter({ name: 'app', programs: [], patterns: ['denied <ADDR> via [0-9.]+', 'denied [0-9:]+ via <ADDR>'], ignore: [] });
+    expect(matchMessage(filter, undefined, 'denied 1:2:3:4:5:6:7:8:9 via 198.51.100.4')).toEqual({ kind: 'match', address: { family: 4, text: '198.51.100.4' }, pattern: 1 });
+    expect(matchMessage(filter, undefined, 'denied 198.51.100.4 via 203.0.113.9')).toEqual({ kind: 'match', address: { family: 4, text: '198.51.100.4' }, pattern: 0 });
+    // The same captured text again, after many others: the remembered reading is the same reading.
+    for (let i = 0; i < 20_000; i++) matchMessage(filter, undefined, `denied 2001:db8::${i.toString(16)} via 1`);
+    expect(matchMessage(filter, undefined, 'denied 2001:DB8:0::0:1 via 1')).toEqual({ kind: 'match', address: { family: 6, text: '2001:db8::1' }, pattern: 0 });
+    expect(filter.addresses.size).toBeLessThanOrEqual(10_000);
+  });
 });

@@ -32,6 +32,18 @@ describe('log lines', () => {
     expect(new Date(parseSyslogLine('Dec 31 23:59:59 fw sshd[1]: x', january)?.timeMs ?? 0).getFullYear()).toBe(2026);
   });
 
+  it('gives each line its own time when consecutive lines share or change their timestamp and year', () => {
+    const line = (stamp: string) => `${stamp} fw sshd[1]: x`;
+    const at = (stamp: string, nowMs: number) => parseSyslogLine(line(stamp), nowMs)?.timeMs;
+    expect(at('Nov 21 02:33:01', now)).toBe(new Date(2026, 10, 21, 2, 33, 1).getTime());
+    expect(at('Nov 21 02:33:01', now)).toBe(new Date(2026, 10, 21, 2, 33, 1).getTime());
+    expect(at('Nov 21 02:33:02', now)).toBe(new Date(2026, 10, 21, 2, 33, 2).getTime());
+    expect(at('Nov  1 02:33:02', now)).toBe(new Date(2026, 10, 1, 2, 33, 2).getTime());
+    // The same text read a year later is a year later.
+    expect(at('Nov  1 02:33:02', new Date(2027, 10, 21).getTime())).toBe(new Date(2027, 10, 1, 2, 33, 2).getTime());
+    expect(at('Nov  1 02:33:02', now)).toBe(new Date(2026, 10, 1, 2, 33, 2).getTime());
+  });
+
   it('reads journal JSON and refuses what is not a text message', () => {
     const entry = parseJournalEntry(JSON.stringify({ __CURSOR: 's=1', __REALTIME_TIMESTAMP: '1795228676443000', SYSLOG_IDENTIFIER: 'sshd', MESSAGE: 'Invalid user x from 198.51.100.1 port 2' }));
     expect(entry).toEqual({ timeMs: 1795228676443, program: 'sshd', message: 'Invalid user x from 198.51.100.1 port 2', cursor: 's=1' });

@@ -14,6 +14,18 @@ describe('RetryCounter', () => {
     expect(counter.count('192.0.2.1')).toBe(0);
   });
 
+  it('counts failures given out of order (several files) by their times, not their order', () => {
+    const counter = new RetryCounter(3, 60_000);
+    expect(counter.add('192.0.2.1', 10_000)).toBe(false);
+    // 10 s is outside the window that ends at 75 s.
+    expect(counter.add('192.0.2.1', 75_000)).toBe(false);
+    expect(counter.count('192.0.2.1')).toBe(1);
+    expect(counter.add('192.0.2.1', 50_000)).toBe(false);
+    expect(counter.count('192.0.2.1')).toBe(2);
+    // 20 s, 50 s and 75 s lie within 60 s of each other: the limit, whatever the order they came in.
+    expect(counter.add('192.0.2.1', 20_000)).toBe(true);
+  });
+
   it('keeps memory bounded under a flood of distinct addresses', () => {
     const counter = new RetryCounter(5, 600_000, 1000);
     for (let i = 0; i < 50_000; i++) counter.add(`2001:db8::${i.toString(16)}`, i);
