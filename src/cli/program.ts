@@ -151,8 +151,9 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .option('-f, --filter <name>', 'a built-in filter (sshd) or one of the config\'s [filters] (default: sshd)')
     .option('--maxretry <n>', 'failures that make a ban (default: 5)')
     .option('--findtime <duration>', 'within this long (default: 10m)')
+    .option('--threads <n>', 'split large files (4 MB or more per thread) across this many threads; failures are still counted in line order (default: the number of CPUs)')
     .addOption(jsonOption())
-    .addHelpText('after', examples('xtban scan /var/log/auth.log', 'journalctl -u ssh -o json > ssh.json && xtban scan ssh.json --maxretry 3 --findtime 1h --json'))
+    .addHelpText('after', examples('xtban scan /var/log/auth.log', 'xtban scan big.log --threads 1', 'journalctl -u ssh -o json > ssh.json && xtban scan ssh.json --maxretry 3 --findtime 1h --json'))
     .action(run(async () => (await import('./scan.js')).scanCommand as Action));
 
   program

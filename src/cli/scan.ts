@@ -1,20 +1,23 @@
-import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { loadConfig, resolveConfigPath, DEFAULT_CONFIG_PATH } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
-import { compileFilter, matchMessage, type FilterSpec } from '../core/filter.js';
+import { compileFilter, type FilterSpec } from '../core/filter.js';
 import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
-import { parseJournalEntry, parseSyslogLine } from '../core/log-line.js';
 import { RetryCounter } from '../core/retry-counter.js';
 import { createOutput, renderTable } from './output.js';
+import { lineRanges, scanRange, type RangeJob, type RangeScan } from './scan-range.js';
 import type { GlobalOptions } from './context.js';
 
 interface ScanOptions extends GlobalOptions {
   filter?: string;
   maxretry?: string;
   findtime?: string;
+  threads?: string;
 }
 
 // The config if one is named or present at the default path: scan works without one for built-in filters.
@@ -40,23 +43,36 @@ export function resolveFilter(name: string, config: Config | undefined): FilterS
   return spec;
 }
 
-// Calls `onLine` for every line of a file, reading it in large chunks.
-async function eachLine(path: string, onLine: (line: string) => void): Promise<void> {
-  let rest = '';
+// Files smaller than this per thread are scanned on the main thread: a worker costs tens of ms to start.
+const BYTES_PER_THREAD_AT_LEAST = 4 << 20;
+
+// Scans one range on a worker thread, or here when the worker file is not beside this module (tests run
+// the TypeScript sources).
+function scanOnWorker(job: RangeJob): Promise<RangeScan> {
+  const script = new URL('./scan-worker.js', import.meta.url);
+  if (!existsSync(script)) return scanRange(job);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(script, { workerData: job });
+    worker.once('message', (result: RangeScan) => resolve(result));
+    worker.once('error', (error) => reject(new XtbanError(error.message, { exitCode: ExitCode.usage })));
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new XtbanError(`scan worker for ${job.path} stopped with code ${code}`, { exitCode: ExitCode.system }));
+    });
+  });
+}
+
+// The ranges of a file, each scanned on its own thread when the file is large enough.
+async function scanFile(path: string, spec: FilterSpec, nowMs: number, threads: number): Promise<RangeScan[]> {
+  let size: number;
   try {
-    for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-      const text = rest + (chunk as string);
-      let start = 0;
-      for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-        onLine(text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end));
-        start = end + 1;
-      }
-      rest = text.slice(start);
-    }
+    size = (await stat(path)).size;
   } catch (error) {
     throw new XtbanError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { exitCode: ExitCode.usage });
   }
-  if (rest !== '') onLine(rest);
+  const parts = Math.max(1, Math.min(threads, Math.floor(size / BYTES_PER_THREAD_AT_LEAST)));
+  if (parts === 1) return [await scanRange({ path, start: 0, end: size, spec, nowMs })];
+  const ranges = await lineRanges(path, size, parts);
+  return Promise.all(ranges.map((range) => scanOnWorker({ path, ...range, spec, nowMs })));
 }
 
 // `xtban scan FILE...`: what fail2ban-regex tells, for xtban's filters.
@@ -65,34 +81,32 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
   const maxretry = options.maxretry === undefined ? 5 : Number(options.maxretry);
   if (!Number.isInteger(maxretry) || maxretry < 1 || maxretry > 1000) throw inputError(`--maxretry: ${JSON.stringify(options.maxretry)} is not a whole number from 1 to 1000`);
   const findtimeSeconds = parseDuration(options.findtime ?? '10m', '--findtime');
+  const threads = options.threads === undefined ? availableParallelism() : Number(options.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw inputError(`--threads: ${JSON.stringify(options.threads)} is not a whole number from 1 to 64`);
   const config = await optionalConfig(options);
   const spec = resolveFilter(options.filter ?? 'sshd', config);
-  const filter = compileFilter(spec);
+  // Compiled here too: a bad pattern is refused before any file is read.
+  compileFilter(spec);
   const counter = new RetryCounter(maxretry, findtimeSeconds * 1000, 1_000_000);
   const now = Date.now();
   const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, unparsed: 0 };
   const matches = new Map<string, number>();
   const banned = new Map<string, number>();
   const started = performance.now();
+  let threadsUsed = 1;
   for (const file of files) {
-    await eachLine(file, (line) => {
-      stats.lines++;
-      const record = line.startsWith('{') ? parseJournalEntry(line) : parseSyslogLine(line, now);
-      if (!record) {
-        stats.unparsed++;
-        return;
-      }
-      const result = matchMessage(filter, record.program, record.message);
-      if (result.kind === 'ignored') stats.ignored++;
-      else if (result.kind === 'none') stats.missed++;
-      else {
-        stats.matched++;
-        const address = result.address.text;
+    const ranges = await scanFile(file, spec, now, threads);
+    threadsUsed = Math.max(threadsUsed, ranges.length);
+    // Ranges come back in file order: failures are counted in the order of the lines, as in one pass.
+    for (const range of ranges) {
+      for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key] += range.stats[key];
+      for (let i = 0; i < range.which.length; i++) {
+        const address = range.addresses[range.which[i] as number] as string;
+        const time = range.times[i] as number;
         matches.set(address, (matches.get(address) ?? 0) + 1);
-        const time = record.timeMs ?? now;
         if (counter.add(address, time) && !banned.has(address)) banned.set(address, time);
       }
-    });
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   const addresses = [...matches].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
@@ -104,12 +118,13 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
     ...stats,
     seconds,
     linesPerSecond: seconds > 0 ? Math.round(stats.lines / seconds) : null,
+    threads: threadsUsed,
     addresses: addresses.map(([address, count]) => ({ address, matches: count, wouldBan: banned.has(address) })),
     wouldBan: [...banned].map(([address, time]) => ({ address, at: new Date(time).toISOString() })),
   });
   out.line(`filter ${spec.name} over ${files.join(', ')}`);
   out.line(`lines: ${stats.lines} read, ${stats.matched} matched, ${stats.ignored} ignored, ${stats.missed} missed, ${stats.unparsed} not syslog or journal lines`);
-  out.line(`time: ${seconds.toFixed(2)} s (${seconds > 0 ? Math.round(stats.lines / seconds) : '-'} lines/s)`);
+  out.line(`time: ${seconds.toFixed(2)} s (${seconds > 0 ? Math.round(stats.lines / seconds) : '-'} lines/s, ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'})`);
   if (addresses.length > 0) {
     const shown = addresses.slice(0, 50);
     out.line(`\n${renderTable([['ADDRESS', 'MATCHES', 'WOULD BAN'], ...shown.map(([address, count]) => [address, String(count), banned.has(address) ? 'yes' : ''])], { alignRight: [1] })}`);

@@ -125,4 +125,10 @@ describe('user filter safety', () => {
     expect(matchMessage(filter, undefined, 'denied 2001:DB8:0::0:1 via 1')).toEqual({ kind: 'match', address: { family: 6, text: '2001:db8::1' }, pattern: 0 });
     expect(filter.addresses.size).toBeLessThanOrEqual(10_000);
   });
+
+  it('captures the address when the pattern is the address alone', () => {
+    const alone = compileFilter({ name: 'app', programs: [], patterns: ['<ADDR>'], ignore: [] });
+    expect(matchMessage(alone, undefined, '2001:db8::5')).toEqual({ kind: 'match', address: { family: 6, text: '2001:db8::5' }, pattern: 0 });
+    expect(matchMessage(alone, undefined, '2001:db8::5 x').kind).toBe('none');
+  });
 });
