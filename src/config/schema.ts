@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseNetwork, type Family } from '../core/address.js';
+import { parseListenAddress } from './listen-address.js';
 import { parseDuration } from '../core/duration.js';
 import { XtbanError } from '../core/errors.js';
 import { chainName, validateJailName, validateListName } from '../core/names.js';
@@ -222,17 +223,6 @@ const safelistTable = z
     own_addresses: z.boolean().default(true),
   })
   .default({ addresses: [], files: [], own_addresses: true });
-
-// "127.0.0.1:9789", "[::1]:9789", "0.0.0.0:9789": a host (an IP address) and a port.
-export function parseListenAddress(input: string, where = 'metrics'): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(input);
-  const host = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3]);
-  if (!match || host === undefined || port < 1 || port > 65_535 || (host.includes(':') ? !/^[0-9a-fA-F:]+$/.test(host) : host.split('.').some((octet) => Number(octet) > 255))) {
-    throw new XtbanError(`${where}: ${JSON.stringify(input)} is not HOST:PORT`, { hint: 'for example 127.0.0.1:9789 or [::1]:9789 (an IP address, not a name)' });
-  }
-  return { host, port };
-}
 
 const daemonTable = z
   .strictObject({
