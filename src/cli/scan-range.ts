@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ExitCode, XtbanError } from '../core/errors.js';
-import { compileFilter, matchMessage, type FilterSpec } from '../core/filter.js';
+import { compileFilter, matchMessage, type CompiledFilter, type FilterSpec } from '../core/filter.js';
 import { parseJournalEntry, parseSyslogLine } from '../core/log-line.js';
 
 // What scan needs from one byte range of a log, in the order of its lines: the counts, and each match
@@ -23,9 +23,9 @@ export interface RangeJob {
   nowMs: number;
 }
 
-// Reads the lines of job.path between its offsets and matches each against the filter.
-export async function scanRange(job: RangeJob): Promise<RangeScan> {
-  const filter = compileFilter(job.spec);
+// Reads the lines of job.path between its offsets and matches each against the filter (compiled here
+// unless the caller on the same thread has it already).
+export async function scanRange(job: RangeJob, filter: CompiledFilter = compileFilter(job.spec)): Promise<RangeScan> {
   const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, unparsed: 0 };
   const indexOf = new Map<string, number>();
   const addresses: string[] = [];
@@ -76,7 +76,8 @@ async function eachLine(path: string, start: number, end: number, onLine: (line:
   if (rest !== '') onLine(rest);
 }
 
-function readError(path: string, error: unknown): XtbanError {
+// A log that cannot be read: a usage error naming the file and the system's reason.
+export function readError(path: string, error: unknown): XtbanError {
   return new XtbanError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { exitCode: ExitCode.usage });
 }
 

@@ -6,11 +6,11 @@ import { loadConfig, resolveConfigPath, DEFAULT_CONFIG_PATH } from '../config/lo
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
-import { compileFilter, type FilterSpec } from '../core/filter.js';
+import { compileFilter, type CompiledFilter, type FilterSpec } from '../core/filter.js';
 import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
 import { RetryCounter } from '../core/retry-counter.js';
 import { createOutput, renderTable } from './output.js';
-import { lineRanges, scanRange, type RangeJob, type RangeScan } from './scan-range.js';
+import { lineRanges, readError, scanRange, type RangeJob, type RangeScan } from './scan-range.js';
 import type { GlobalOptions } from './context.js';
 
 interface ScanOptions extends GlobalOptions {
@@ -48,9 +48,9 @@ const BYTES_PER_THREAD_AT_LEAST = 4 << 20;
 
 // Scans one range on a worker thread, or here when the worker file is not beside this module (tests run
 // the TypeScript sources).
-function scanOnWorker(job: RangeJob): Promise<RangeScan> {
+function scanOnWorker(job: RangeJob, filter: CompiledFilter): Promise<RangeScan> {
   const script = new URL('./scan-worker.js', import.meta.url);
-  if (!existsSync(script)) return scanRange(job);
+  if (!existsSync(script)) return scanRange(job, filter);
   return new Promise((resolve, reject) => {
     const worker = new Worker(script, { workerData: job });
     worker.once('message', (result: RangeScan) => resolve(result));
@@ -62,17 +62,17 @@ function scanOnWorker(job: RangeJob): Promise<RangeScan> {
 }
 
 // The ranges of a file, each scanned on its own thread when the file is large enough.
-async function scanFile(path: string, spec: FilterSpec, nowMs: number, threads: number): Promise<RangeScan[]> {
+async function scanFile(path: string, filter: CompiledFilter, spec: FilterSpec, nowMs: number, threads: number): Promise<RangeScan[]> {
   let size: number;
   try {
     size = (await stat(path)).size;
   } catch (error) {
-    throw new XtbanError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { exitCode: ExitCode.usage });
+    throw readError(path, error);
   }
   const parts = Math.max(1, Math.min(threads, Math.floor(size / BYTES_PER_THREAD_AT_LEAST)));
-  if (parts === 1) return [await scanRange({ path, start: 0, end: size, spec, nowMs })];
+  if (parts === 1) return [await scanRange({ path, start: 0, end: size, spec, nowMs }, filter)];
   const ranges = await lineRanges(path, size, parts);
-  return Promise.all(ranges.map((range) => scanOnWorker({ path, ...range, spec, nowMs })));
+  return Promise.all(ranges.map((range) => scanOnWorker({ path, ...range, spec, nowMs }, filter)));
 }
 
 // `xtban scan FILE...`: what fail2ban-regex tells, for xtban's filters.
@@ -85,8 +85,8 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw inputError(`--threads: ${JSON.stringify(options.threads)} is not a whole number from 1 to 64`);
   const config = await optionalConfig(options);
   const spec = resolveFilter(options.filter ?? 'sshd', config);
-  // Compiled here too: a bad pattern is refused before any file is read.
-  compileFilter(spec);
+  // Compiled before any file is read, so a bad pattern is refused first; worker threads compile their own.
+  const filter = compileFilter(spec);
   const counter = new RetryCounter(maxretry, findtimeSeconds * 1000, 1_000_000);
   const now = Date.now();
   const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, unparsed: 0 };
@@ -95,7 +95,7 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
   const started = performance.now();
   let threadsUsed = 1;
   for (const file of files) {
-    const ranges = await scanFile(file, spec, now, threads);
+    const ranges = await scanFile(file, filter, spec, now, threads);
     threadsUsed = Math.max(threadsUsed, ranges.length);
     // Ranges come back in file order: failures are counted in the order of the lines, as in one pass.
     for (const range of ranges) {

@@ -18,9 +18,9 @@ export interface CompiledFilter {
   name: string;
   programs: ReadonlySet<string> | undefined;
   patterns: RE2[];
-  ignore: RE2[];
   // All patterns in one automaton: one pass over a message says which patterns match (RE2::Set).
   anyPattern: RE2Set;
+  // The ignore patterns likewise; undefined when there are none.
   anyIgnore: RE2Set | undefined;
   // Captured texts already read as addresses: attackers repeat themselves, and IPv6 parsing is dear.
   addresses: Map<string, Address>;
@@ -62,7 +62,6 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
     name: spec.name,
     programs: spec.programs.length === 0 ? undefined : new Set(spec.programs),
     patterns,
-    ignore,
     anyPattern: new RE2.Set(patterns, { anchor: 'both' }),
     anyIgnore: ignore.length === 0 ? undefined : new RE2.Set(ignore, { anchor: 'both' }),
     addresses: new Map(),

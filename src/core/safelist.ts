@@ -1,4 +1,4 @@
-import { addressBytes, formatNetwork, maskAddress, parseNetwork, type Network } from './address.js';
+import { addressBytes, formatNetwork, parseNetwork, type Network } from './address.js';
 import { inputError } from './errors.js';
 
 // A network that must never be banned, and where it was declared (for messages).
@@ -8,7 +8,7 @@ export interface SafeEntry {
 }
 
 export interface Safelist {
-  entries: SafeEntry[];
+  readonly entries: readonly SafeEntry[];
 }
 
 // Parses a safelist file: one address or CIDR per line, `#` starts a comment. A bad line stops
@@ -30,14 +30,12 @@ export function parseSafelistText(text: string, file: string): SafeEntry[] {
 
 // True when two networks share at least one address (one contains the other).
 export function networksOverlap(a: Network, b: Network): boolean {
-  if (a.family !== b.family) return false;
-  const prefix = Math.min(a.prefix, b.prefix);
-  return maskAddress({ family: a.family, text: a.address }, prefix).text === maskAddress({ family: b.family, text: b.address }, prefix).text;
+  return a.family === b.family && samePrefix(addressBytes(a.family, a.address), addressBytes(b.family, b.address), Math.min(a.prefix, b.prefix));
 }
 
 // The safelist entry that covers any part of this network (a masked ban covers a whole range), if any.
-// Same answer as networksOverlap against each entry, without masking and printing addresses: a status
-// or reap over 100,000 entries asks once per entry.
+// networksOverlap against each entry, with the entries read to bytes once: a status or reap over
+// 100,000 list entries asks once per entry.
 export function safelistMatch(safelist: Safelist, network: Network): SafeEntry | undefined {
   const compiled = compiledEntries(safelist);
   let bytes: number[] | undefined;
@@ -49,13 +47,13 @@ export function safelistMatch(safelist: Safelist, network: Network): SafeEntry |
   return undefined;
 }
 
-// Each entry's network as bytes, computed once per entries array.
-const compiledSafelists = new WeakMap<readonly SafeEntry[], { entry: SafeEntry; bytes: number[] }[]>();
+// Each entry's network as bytes, computed once per safelist (a safelist is never changed once built).
+const compiledSafelists = new WeakMap<Safelist, { entry: SafeEntry; bytes: number[] }[]>();
 function compiledEntries(safelist: Safelist): { entry: SafeEntry; bytes: number[] }[] {
-  let compiled = compiledSafelists.get(safelist.entries);
-  if (!compiled || compiled.length !== safelist.entries.length) {
+  let compiled = compiledSafelists.get(safelist);
+  if (!compiled) {
     compiled = safelist.entries.map((entry) => ({ entry, bytes: addressBytes(entry.network.family, entry.network.address) }));
-    compiledSafelists.set(safelist.entries, compiled);
+    compiledSafelists.set(safelist, compiled);
   }
   return compiled;
 }
