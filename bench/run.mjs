@@ -261,8 +261,9 @@ async function idleFootprint(pid, seconds) {
   };
   const before = cpu();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return { rssKb: rss, cpuSeconds: cpu() - before };
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile'), cpuSeconds: cpu() - before };
 }
 
 async function footprint() {
@@ -290,6 +291,8 @@ async function footprint() {
   await server;
   const row = figure('daemon footprint idle, 5 jails and 3 sources (resident memory)', 'MB', ours.rssKb / 1024, { 'fail2ban-server': theirs.rssKb / 1024 }, { text: 'smaller than fail2ban-server', met: ours.rssKb < theirs.rssKb && ours.cpuSeconds <= theirs.cpuSeconds });
   row.cpuSecondsOver20s = { xtban: ours.cpuSeconds, fail2ban: theirs.cpuSeconds };
+  const mb = (kb) => Math.round(kb / 102.4) / 10;
+  row.residentMb = { xtban: { anonymous: mb(ours.anonKb), file: mb(ours.fileKb) }, fail2ban: { anonymous: mb(theirs.anonKb), file: mb(theirs.fileKb) } };
 }
 
 function table() {
@@ -309,6 +312,7 @@ function table() {
     }
     if (row.addresses) lines.push(`      addresses: ${JSON.stringify(row.addresses)}`);
     if (row.cpuSecondsOver20s) lines.push(`      CPU seconds over 20 s idle: ${JSON.stringify(row.cpuSecondsOver20s)}`);
+    if (row.residentMb) lines.push(`      resident MB, anonymous and file-backed: ${JSON.stringify(row.residentMb)}`);
   }
   return lines.join('\n');
 }

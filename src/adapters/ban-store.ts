@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Family } from '../core/address.js';
@@ -211,13 +212,23 @@ function makeStateDir(stateDir: string): void {
   }
 }
 
+// better-sqlite3 finds its addon through the bindings package, which tries a dozen paths and reads a stack
+// trace to do it (about 1 ms of every command); resolved here once, or left to it when the layout differs.
+function addonPath(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    return undefined;
+  }
+}
+
 // Opens (creating if needed) the store in a state directory, or in memory for tests (':memory:').
 export function openBanStore(stateDir: string): BanStore {
   const location = stateDir === ':memory:' ? ':memory:' : join(stateDir, STORE_FILE);
   let db: Database.Database;
   try {
     if (stateDir !== ':memory:') makeStateDir(stateDir);
-    db = new Database(location, { timeout: 30_000 });
+    db = new Database(location, { timeout: 30_000, nativeBinding: addonPath() });
     // WAL: readers never wait for the writer; FULL: a committed ban survives a power cut, not only a kill.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');

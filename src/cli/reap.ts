@@ -27,13 +27,14 @@ export interface ReapReport {
 }
 
 async function readLists(context: KernelContext, jails: readonly JailConfig[]): Promise<ReapInput[]> {
+  const slots = jails.flatMap((jail) => (context.layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail, slot })));
+  // All reads at once: each is a few round trips to the thread pool, and there may be dozens of shards.
+  const texts = await Promise.all(slots.map(({ slot }) => context.lists.read(slot.name)));
   const inputs: ReapInput[] = [];
-  for (const jail of jails) {
-    for (const slot of context.layouts.get(jail.name)?.slots ?? []) {
-      const text = await context.lists.read(slot.name);
-      if (text !== undefined) inputs.push({ jail, slot, entries: parseRecentList(text, `${context.lists.directory}/${slot.name}`) });
-    }
-  }
+  slots.forEach(({ jail, slot }, i) => {
+    const text = texts[i];
+    if (text !== undefined) inputs.push({ jail, slot, entries: parseRecentList(text, `${context.lists.directory}/${slot.name}`) });
+  });
   return inputs;
 }
 

@@ -9,17 +9,14 @@ import { performWrites } from './ban-service.js';
 // Reads every list of these jails once: the canonical addresses it holds, or undefined when missing.
 export async function readKernelView(context: KernelContext, jails: readonly JailConfig[]): Promise<KernelView> {
   const names = new Set(await context.lists.names());
+  const slots = jails.flatMap((jail) => context.layouts.get(jail.name)?.slots ?? []);
+  // All reads at once: each is a few round trips to the thread pool, and there may be dozens of shards.
+  const texts = await Promise.all(slots.map((slot) => (names.has(slot.name) ? context.lists.read(slot.name) : undefined)));
   const view = new Map<string, Set<string> | undefined>();
-  for (const jail of jails) {
-    for (const slot of context.layouts.get(jail.name)?.slots ?? []) {
-      if (!names.has(slot.name)) {
-        view.set(slot.name, undefined);
-        continue;
-      }
-      const text = (await context.lists.read(slot.name)) ?? '';
-      view.set(slot.name, new Set(parseRecentList(text, `${context.lists.directory}/${slot.name}`).map((entry) => entry.address)));
-    }
-  }
+  slots.forEach((slot, i) => {
+    const text = texts[i];
+    view.set(slot.name, names.has(slot.name) ? new Set(parseRecentList(text ?? '', `${context.lists.directory}/${slot.name}`).map((entry) => entry.address)) : undefined);
+  });
   return view;
 }
 
