@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Family } from '../core/address.js';
 import { isLive, planBan, type BanDecision, type BanRecord, type BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
+import { makeStateDir } from './state-dir.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/xtban';
 export const STORE_FILE = 'bans.sqlite';
@@ -200,16 +200,6 @@ function storeError(location: string, error: unknown): XtbanError {
     hint: permission ? 'run as root, or point --state-dir (or XTBAN_STATE_DIR) at a directory you can write' : undefined,
     cause: error,
   });
-}
-
-// Creates the state directory itself (mode 0700) but not its parents: a recursive mkdir can spin
-// forever on pseudo file systems (seen with /proc in Node 20), and /var/lib always exists.
-function makeStateDir(stateDir: string): void {
-  try {
-    mkdirSync(stateDir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
 }
 
 // better-sqlite3 finds its addon through the bindings package, which tries a dozen paths and reads a stack

@@ -165,7 +165,8 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
     for (const report of reports) out.line(`\n${renderList(report)}`);
   }
   for (const warning of warnings) out.note(`warning: ${warning}`);
-  if (reports.some((report) => report.exists && report.usePercent >= CAPACITY_WARNING_PERCENT)) out.note(`  ${capacityAdvice(parameters.ipListTot)}`);
+  const full = reports.filter((report) => report.exists && report.usePercent >= CAPACITY_WARNING_PERCENT);
+  if (full.length > 0) out.note(`  ${capacityAdvice(parameters.ipListTot, Math.max(...full.map((report) => report.used)))}`);
   const missing = reports.filter((report) => !report.exists);
   return missing.length > 0 ? ExitCode.partial : ExitCode.ok;
 }

@@ -3,6 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { Config } from './schema.js';
+import { makeStateDir } from '../adapters/state-dir.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/xtban/xtban.toml';
 
@@ -58,9 +59,12 @@ export async function loadConfig(path: string, cacheDir?: string): Promise<Confi
   const cached = fromCache(await readFile(cachePath, 'utf8').catch(() => ''), hash, path);
   if (cached) return cached;
   const config = await parse();
-  // Best effort: a state directory that does not exist yet or cannot be written only costs speed.
+  // Best effort: a state directory that cannot be made or written only costs speed. Made here, not only
+  // by the ban store, so that read-only commands (status --proc, scan) find the cache on their next run.
   const temporary = `${cachePath}.${process.pid}.tmp`;
-  await writeFile(temporary, toCache(config, hash), { mode: 0o600 })
+  await Promise.resolve()
+    .then(() => makeStateDir(cacheDir))
+    .then(() => writeFile(temporary, toCache(config, hash), { mode: 0o600 }))
     .then(() => rename(temporary, cachePath))
     .catch(() => undefined);
   return config;

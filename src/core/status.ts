@@ -89,8 +89,9 @@ export function buildListStatus(
   };
 }
 
-// The exact ways to raise ip_list_tot, for the capacity warning.
-export function capacityAdvice(capacity: number): string {
-  const suggested = Math.max(capacity * 10, 1000);
+// The exact ways to raise ip_list_tot, for the capacity warning: ten times the larger of the limit and the
+// fullest list (a list can hold more than the limit read, when the module was loaded with another value).
+export function capacityAdvice(capacity: number, largestUsed = 0): string {
+  const suggested = Math.max(Math.max(capacity, largestUsed) * 10, 1000);
   return `raise the limit: "options xt_recent ip_list_tot=${suggested}" in /etc/modprobe.d/xt_recent.conf (module), or "xt_recent.ip_list_tot=${suggested}" on the kernel command line (built in); then reboot`;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -165,5 +165,19 @@ describe('config cache', () => {
     // A cache that does not match the file's hash is never used.
     await writeFile(join(dir, 'config-cache.json'), JSON.stringify({ version: 1, hash: 'forged', config: { source: path } }));
     await expect(loadConfig(path, dir)).rejects.toThrow('unknown key');
+  });
+
+  it('makes a missing state directory (mode 0700, not its parents) to keep the cache in, and does without one it cannot make', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xtban-cache-'));
+    const path = join(dir, 'xtban.toml');
+    await writeFile(path, '[jails.ssh]\n');
+    const state = join(dir, 'state');
+    await loadConfig(path, state);
+    expect((await stat(state)).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(await readFile(join(state, 'config-cache.json'), 'utf8')).config.jails[0].name).toBe('ssh');
+    // A state directory whose parent is missing is not made, and the config still loads.
+    const deep = join(dir, 'missing', 'state');
+    expect((await loadConfig(path, deep)).jails[0]?.name).toBe('ssh');
+    await expect(stat(join(dir, 'missing'))).rejects.toThrow('ENOENT');
   });
 });

@@ -48,5 +48,8 @@ describe('buildListStatus', () => {
   it('says exactly how to raise ip_list_tot', () => {
     expect(capacityAdvice(100)).toContain('options xt_recent ip_list_tot=1000');
     expect(capacityAdvice(100)).toContain('xt_recent.ip_list_tot=1000');
+    // A list holding more than the limit read: the advice follows the list, not the stale limit.
+    expect(capacityAdvice(100, 100_000)).toContain('options xt_recent ip_list_tot=1000000');
+    expect(capacityAdvice(5000, 4100)).toContain('ip_list_tot=50000');
   });
 });

@@ -1,0 +1,11 @@
+import { mkdirSync } from 'node:fs';
+
+// Creates the state directory itself (mode 0700) but not its parents: a recursive mkdir can spin
+// forever on pseudo file systems (seen with /proc in Node 20), and /var/lib always exists.
+export function makeStateDir(stateDir: string): void {
+  try {
+    mkdirSync(stateDir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
