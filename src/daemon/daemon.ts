@@ -12,6 +12,7 @@ import { ExitCode } from '../core/errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createOutput } from '../cli/output.js';
 import { checkAndRepair } from './repair.js';
+import { fullCheckDue, rulesetChangesReported, RulesetWatch } from './ruleset-watch.js';
 import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
 import { startSources, type SourcesHandle } from './sources.js';
@@ -103,10 +104,16 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
   };
 
-  // The ruleset itself (iptables-save) is compared every tenth check; the lists every check.
+  // The lists are looked for at every check; the ruleset itself (iptables-save) is compared at once
+  // after xtables-monitor reports a change, and otherwise every tenth check (every sixtieth while
+  // changes are watched): idle, the daemon then runs iptables-save once a minute instead of every 10 s.
   let checks = 0;
+  let rulesetChanged = false;
+  let rulesetWatch: RulesetWatch | undefined;
   const check = async () => {
-    const report = await checkAndRepair(context, firewall, { full: checks++ % 10 === 0 });
+    const full = fullCheckDue({ count: checks++, watching: rulesetWatch?.watching ?? false, changed: rulesetChanged });
+    rulesetChanged = false;
+    const report = await checkAndRepair(context, firewall, { full });
     metrics.lastCheck.set(Date.now() / 1000);
     if (report.findings.length === 0) return;
     metrics.repairs.inc({ kind: 'ruleset' });
@@ -144,6 +151,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     sources = startSources(() => context, logs.sources);
     settings = daemonSettings(config, options);
     firewall = systemFirewall(config.backend);
+    await watchRuleset(config);
     restartTimers();
     metrics.reloads.inc({ result: 'ok' });
     logs.config.info({ why, jails: config.jails.map((jail) => jail.name) }, 'config reloaded');
@@ -159,8 +167,27 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     reapTimer = setInterval(() => void exclusive('reaper', reap), settings.reapMs);
   }
 
+  async function watchRuleset(config: Config): Promise<void> {
+    await rulesetWatch?.stop();
+    rulesetWatch = undefined;
+    if (!(await rulesetChangesReported(config.backend))) {
+      logs.repair.info({ backend: config.backend }, 'ruleset changes are not reported by this backend: the ruleset is compared every ten checks');
+      return;
+    }
+    rulesetWatch = new RulesetWatch(
+      () => {
+        rulesetChanged = true;
+        void exclusive('repair', check);
+      },
+      (why) => logs.repair.warn({ why }, 'watching ruleset changes stopped: comparing the ruleset every ten checks until it restarts'),
+    );
+    rulesetWatch.start();
+    logs.repair.info('watching ruleset changes (xtables-monitor)');
+  }
+
   // Start: everything in place, bans back, then the sources and the timers.
   await exclusive('repair', check);
+  await watchRuleset(context.config);
   await exclusive('reaper', reap);
   let sources: SourcesHandle | undefined = startSources(() => context, logs.sources);
   restartTimers();
@@ -168,6 +195,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const removePid = writeDaemonPid(dirname(context.store().location));
   const delivering = new Set<string>();
   const deliveryTimer = setInterval(() => {
+    // Without central firewalls there is nothing to deliver: no store query twice a second.
+    if (context.config.remotes.size === 0) return;
     const sizes = context.store().outboxSizes();
     for (const target of context.config.remotes.values()) {
       if ((sizes.get(target.name) ?? 0) === 0 || delivering.has(target.name)) continue;
@@ -192,14 +221,17 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const onHangup = () => void exclusive('config', () => reload('SIGHUP'));
   process.on('SIGHUP', onHangup);
 
+  // `on`, not `once`: execa's child cleanup (signal-exit) re-raises a signal when it finds itself the only
+  // listener, and a listener of ours removed on first call could leave it alone and kill the daemon mid-exit.
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
   });
   logs.config.info({ signal, flushOnExit: settings.flushOnExit }, 'shutting down');
   clearInterval(checkTimer);
   clearInterval(reapTimer);
   clearInterval(deliveryTimer);
+  await rulesetWatch?.stop();
   removePid();
   process.off('SIGHUP', onHangup);
   await watcher.close();

@@ -1,0 +1,69 @@
+import { execa, type ResultPromise } from 'execa';
+import type { Backend } from '../config/schema.js';
+
+// The command that reports ruleset changes: xtables-monitor prints a line per change of the nf_tables
+// ruleset (rules added or deleted by iptables-nft, nft, a restore) but does not flush a pipe, so stdbuf
+// makes its output line-buffered.
+export const MONITOR_COMMAND: readonly string[] = ['stdbuf', '-oL', 'xtables-monitor', '--event'];
+
+// Whether changes to the ruleset can be watched: only the nf_tables backend reports them. "auto" asks
+// iptables which one it is (Debian 12: nf_tables unless switched to legacy with update-alternatives).
+export async function rulesetChangesReported(backend: Backend): Promise<boolean> {
+  if (backend !== 'auto') return backend === 'nft';
+  try {
+    return (await execa('iptables', ['--version'])).stdout.includes('nf_tables');
+  } catch {
+    return false;
+  }
+}
+
+// Whether this check compares the whole ruleset (iptables-save) or only looks for the lists (a readdir):
+// at once after a reported change, and otherwise every tenth check, or every sixtieth while changes are
+// watched (a backstop in case one was missed).
+export function fullCheckDue(input: { count: number; watching: boolean; changed: boolean }): boolean {
+  if (input.changed) return true;
+  return input.count % (input.watching ? 60 : 10) === 0;
+}
+
+// Keeps xtables-monitor running and calls onChange whenever it reports something; restarts it 10 s
+// after it ends. `watching` says whether it is running now.
+export class RulesetWatch {
+  private child: ResultPromise | undefined;
+  private stopped = false;
+  private retry: NodeJS.Timeout | undefined;
+  watching = false;
+
+  constructor(
+    private readonly onChange: () => void,
+    private readonly onEnd: (why: string) => void,
+    private readonly command: readonly string[] = MONITOR_COMMAND,
+  ) {}
+
+  start(): void {
+    const [file, ...args] = this.command;
+    if (file === undefined || this.stopped) return;
+    const child = execa(file, args, { buffer: false, reject: false, stdin: 'ignore', stderr: 'pipe' });
+    this.child = child;
+    this.watching = true;
+    child.stdout?.on('data', () => this.onChange());
+    let stderr = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-2000);
+    });
+    void child.then((result) => {
+      this.watching = false;
+      if (this.stopped) return;
+      this.onEnd(`${this.command.join(' ')} ended (exit ${result.exitCode ?? result.signal ?? '?'}): ${stderr.trim() || result.shortMessage}`);
+      this.retry = setTimeout(() => this.start(), 10_000);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.child?.kill('SIGTERM');
+    await this.child?.catch(() => undefined);
+    this.watching = false;
+  }
+}
