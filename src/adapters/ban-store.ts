@@ -212,6 +212,13 @@ function addonPath(): string | undefined {
   }
 }
 
+// A statement or transaction made on first use: each command needs few of the store's, and preparing all
+// of them cost every process about half a millisecond.
+function lazy<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+
 // Opens (creating if needed) the store in a state directory, or in memory for tests (':memory:').
 export function openBanStore(stateDir: string): BanStore {
   const location = stateDir === ':memory:' ? ':memory:' : join(stateDir, STORE_FILE);
@@ -227,39 +234,39 @@ export function openBanStore(stateDir: string): BanStore {
     throw storeError(location, error);
   }
 
-  const selectOne = db.prepare<[string, string], BanRow>('SELECT * FROM bans WHERE jail = ? AND address = ?');
-  const selectAll = db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans ORDER BY jail, address`).raw();
-  const selectJail = db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? ORDER BY address`).raw();
-  const selectOpen = db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE ended_at IS NULL ORDER BY jail, address`).raw();
-  const selectOpenJail = db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? AND ended_at IS NULL ORDER BY address`).raw();
-  const upsert = db.prepare<BanRow>(`INSERT INTO bans (jail, address, family, banned_at, last_activity, ended_at, end_reason, permanent, source, reason, offences, tier)
+  const selectOne = lazy(() => db.prepare<[string, string], BanRow>('SELECT * FROM bans WHERE jail = ? AND address = ?'));
+  const selectAll = lazy(() => db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans ORDER BY jail, address`).raw());
+  const selectJail = lazy(() => db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? ORDER BY address`).raw());
+  const selectOpen = lazy(() => db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE ended_at IS NULL ORDER BY jail, address`).raw());
+  const selectOpenJail = lazy(() => db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? AND ended_at IS NULL ORDER BY address`).raw());
+  const upsert = lazy(() => db.prepare<BanRow>(`INSERT INTO bans (jail, address, family, banned_at, last_activity, ended_at, end_reason, permanent, source, reason, offences, tier)
     VALUES (@jail, @address, @family, @banned_at, @last_activity, @ended_at, @end_reason, @permanent, @source, @reason, @offences, @tier)
     ON CONFLICT (jail, address) DO UPDATE SET family = excluded.family, banned_at = excluded.banned_at, last_activity = excluded.last_activity,
       ended_at = excluded.ended_at, end_reason = excluded.end_reason, permanent = excluded.permanent, source = excluded.source,
-      reason = excluded.reason, offences = excluded.offences, tier = excluded.tier`);
-  const endOne = db.prepare<[number, string, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND address = ? AND ended_at IS NULL');
-  const endJail = db.prepare<[number, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND ended_at IS NULL');
-  const raiseActivity = db.prepare<[number, string, string, number]>('UPDATE bans SET last_activity = ? WHERE jail = ? AND address = ? AND last_activity < ?');
-  const insertEvent = db.prepare<[number, string, string, string, string, string | null]>('INSERT INTO events (time, jail, address, action, source, detail) VALUES (?, ?, ?, ?, ?, ?)');
-  const acknowledgeAll = db.transaction((seqs: readonly number[]) => {
-    for (const seq of seqs) deleteOutbox.run(seq);
-  });
-  const selectDelivered = db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?');
-  const insertDelivered = db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)');
-  const selectEvents = db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?');
-  const selectJailEvents = db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?');
+      reason = excluded.reason, offences = excluded.offences, tier = excluded.tier`));
+  const endOne = lazy(() => db.prepare<[number, string, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND address = ? AND ended_at IS NULL'));
+  const endJail = lazy(() => db.prepare<[number, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND ended_at IS NULL'));
+  const raiseActivity = lazy(() => db.prepare<[number, string, string, number]>('UPDATE bans SET last_activity = ? WHERE jail = ? AND address = ? AND last_activity < ?'));
+  const insertEvent = lazy(() => db.prepare<[number, string, string, string, string, string | null]>('INSERT INTO events (time, jail, address, action, source, detail) VALUES (?, ?, ?, ?, ?, ?)'));
+  const acknowledgeAll = lazy(() => db.transaction((seqs: readonly number[]) => {
+    for (const seq of seqs) deleteOutbox().run(seq);
+  }));
+  const selectDelivered = lazy(() => db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?'));
+  const insertDelivered = lazy(() => db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)'));
+  const selectEvents = lazy(() => db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?'));
+  const selectJailEvents = lazy(() => db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?'));
 
-  const insertOutbox = db.prepare<[string, string, string, string, number]>('INSERT INTO outbox (target, verb, jail, address, created) VALUES (?, ?, ?, ?, ?)');
-  const selectOutbox = db.prepare<[string, number], OutboxItem>('SELECT seq, target, verb, jail, address, created FROM outbox WHERE target = ? ORDER BY seq LIMIT ?');
-  const deleteOutbox = db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?');
-  const countOutbox = db.prepare<[], { target: string; count: number }>('SELECT target, COUNT(*) AS count FROM outbox GROUP BY target');
-  const selectMeta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
-  const insertMeta = db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
-  const enqueueAll = db.transaction((items: readonly Omit<OutboxItem, 'seq' | 'created'>[], nowMs: number) => {
-    for (const item of items) insertOutbox.run(item.target, item.verb, item.jail, item.address, nowMs);
-  });
+  const insertOutbox = lazy(() => db.prepare<[string, string, string, string, number]>('INSERT INTO outbox (target, verb, jail, address, created) VALUES (?, ?, ?, ?, ?)'));
+  const selectOutbox = lazy(() => db.prepare<[string, number], OutboxItem>('SELECT seq, target, verb, jail, address, created FROM outbox WHERE target = ? ORDER BY seq LIMIT ?'));
+  const deleteOutbox = lazy(() => db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?'));
+  const countOutbox = lazy(() => db.prepare<[], { target: string; count: number }>('SELECT target, COUNT(*) AS count FROM outbox GROUP BY target'));
+  const selectMeta = lazy(() => db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'));
+  const insertMeta = lazy(() => db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'));
+  const enqueueAll = lazy(() => db.transaction((items: readonly Omit<OutboxItem, 'seq' | 'created'>[], nowMs: number) => {
+    for (const item of items) insertOutbox().run(item.target, item.verb, item.jail, item.address, nowMs);
+  }));
   // IMMEDIATE: take the write lock at the start, so concurrent banners queue instead of failing to upgrade.
-  const banAll = db.transaction(
+  const banAll = lazy(() => db.transaction(
     (
       requests: readonly BanRequest[],
       tierWindows: (jail: string) => readonly number[],
@@ -267,54 +274,54 @@ export function openBanStore(stateDir: string): BanStore {
       outbox: ((decisions: readonly BanDecision[]) => Omit<OutboxItem, 'seq' | 'created'>[]) | undefined,
     ) => {
       const decisions = requests.map((request) => {
-        const existing = selectOne.get(request.jail, request.address);
+        const existing = selectOne().get(request.jail, request.address);
         const decision = planBan(existing && fromRow(existing), request, tierWindows(request.jail), nowMs);
-        upsert.run(toRow(decision.record));
+        upsert().run(toRow(decision.record));
         const action = decision.kind === 'new' ? 'ban' : decision.kind;
-        insertEvent.run(nowMs, request.jail, request.address, action, request.source, detailOf(decision));
+        insertEvent().run(nowMs, request.jail, request.address, action, request.source, detailOf(decision));
         return decision;
       });
-      for (const item of outbox?.(decisions) ?? []) insertOutbox.run(item.target, item.verb, item.jail, item.address, nowMs);
+      for (const item of outbox?.(decisions) ?? []) insertOutbox().run(item.target, item.verb, item.jail, item.address, nowMs);
       return decisions;
     },
-  );
-  const unbanAll = db.transaction((jail: string, addresses: readonly string[], source: string, nowMs: number) => {
+  ));
+  const unbanAll = lazy(() => db.transaction((jail: string, addresses: readonly string[], source: string, nowMs: number) => {
     const ended: BanRecord[] = [];
     for (const address of addresses) {
-      const row = selectOne.get(jail, address);
-      if (row && endOne.run(nowMs, 'unban', jail, address).changes > 0) ended.push(fromRow(row));
-      insertEvent.run(nowMs, jail, address, 'unban', source, null);
+      const row = selectOne().get(jail, address);
+      if (row && endOne().run(nowMs, 'unban', jail, address).changes > 0) ended.push(fromRow(row));
+      insertEvent().run(nowMs, jail, address, 'unban', source, null);
     }
     return ended;
-  });
-  const flushJail = db.transaction((jail: string, source: string, nowMs: number) => {
-    const changes = endJail.run(nowMs, 'flush', jail).changes;
-    insertEvent.run(nowMs, jail, '*', 'flush', source, `${changes} bans ended`);
+  }));
+  const flushJail = lazy(() => db.transaction((jail: string, source: string, nowMs: number) => {
+    const changes = endJail().run(nowMs, 'flush', jail).changes;
+    insertEvent().run(nowMs, jail, '*', 'flush', source, `${changes} bans ended`);
     return changes;
-  });
-  const endOver = db.transaction((items: readonly { jail: string; address: string }[], tierWindows: (jail: string) => readonly number[], nowMs: number) => {
+  }));
+  const endOver = lazy(() => db.transaction((items: readonly { jail: string; address: string }[], tierWindows: (jail: string) => readonly number[], nowMs: number) => {
     let ended = 0;
     for (const item of items) {
-      const row = selectOne.get(item.jail, item.address);
+      const row = selectOne().get(item.jail, item.address);
       if (!row) continue;
       const record = fromRow(row);
       const windows = tierWindows(item.jail);
       if (isLive(record, windows[Math.min(record.tier, windows.length - 1)] ?? 0, nowMs)) continue;
-      if (endOne.run(nowMs, 'reaped', item.jail, item.address).changes > 0) {
+      if (endOne().run(nowMs, 'reaped', item.jail, item.address).changes > 0) {
         ended++;
-        insertEvent.run(nowMs, item.jail, item.address, 'reaped', 'reaper', null);
+        insertEvent().run(nowMs, item.jail, item.address, 'reaped', 'reaper', null);
       }
     }
     return ended;
-  });
-  const touchAll = db.transaction((updates: readonly { jail: string; address: string; lastActivity: number }[]) => {
+  }));
+  const touchAll = lazy(() => db.transaction((updates: readonly { jail: string; address: string; lastActivity: number }[]) => {
     let moved = 0;
-    for (const update of updates) moved += raiseActivity.run(update.lastActivity, update.jail, update.address, update.lastActivity).changes;
+    for (const update of updates) moved += raiseActivity().run(update.lastActivity, update.jail, update.address, update.lastActivity).changes;
     return moved;
-  });
-  const noteAll = db.transaction((events: readonly BanEvent[]) => {
-    for (const event of events) insertEvent.run(event.time, event.jail, event.address, event.action, event.source, event.detail);
-  });
+  }));
+  const noteAll = lazy(() => db.transaction((events: readonly BanEvent[]) => {
+    for (const event of events) insertEvent().run(event.time, event.jail, event.address, event.action, event.source, event.detail);
+  }));
 
   const guarded = <T>(work: () => T): T => {
     try {
@@ -327,36 +334,36 @@ export function openBanStore(stateDir: string): BanStore {
   return {
     location,
     get: (jail, address) => guarded(() => {
-      const row = selectOne.get(jail, address);
+      const row = selectOne().get(jail, address);
       return row && fromRow(row);
     }),
-    list: (jail) => guarded(() => (jail === undefined ? selectAll.all() : selectJail.all(jail)).map(fromRawRow)),
-    open: (jail) => guarded(() => (jail === undefined ? selectOpen.all() : selectOpenJail.all(jail)).map(fromRawRow)),
-    ban: (requests, tierWindows, nowMs, outbox) => guarded(() => banAll.immediate(requests, tierWindows, nowMs, outbox)),
-    unban: (jail, addresses, source, nowMs) => guarded(() => unbanAll.immediate(jail, addresses, source, nowMs)),
-    flush: (jail, source, nowMs) => guarded(() => flushJail.immediate(jail, source, nowMs)),
-    endIfOver: (items, tierWindows, nowMs) => (items.length === 0 ? 0 : guarded(() => endOver.immediate(items, tierWindows, nowMs))),
-    touch: (updates) => (updates.length === 0 ? 0 : guarded(() => touchAll.immediate(updates))),
+    list: (jail) => guarded(() => (jail === undefined ? selectAll().all() : selectJail().all(jail)).map(fromRawRow)),
+    open: (jail) => guarded(() => (jail === undefined ? selectOpen().all() : selectOpenJail().all(jail)).map(fromRawRow)),
+    ban: (requests, tierWindows, nowMs, outbox) => guarded(() => banAll().immediate(requests, tierWindows, nowMs, outbox)),
+    unban: (jail, addresses, source, nowMs) => guarded(() => unbanAll().immediate(jail, addresses, source, nowMs)),
+    flush: (jail, source, nowMs) => guarded(() => flushJail().immediate(jail, source, nowMs)),
+    endIfOver: (items, tierWindows, nowMs) => (items.length === 0 ? 0 : guarded(() => endOver().immediate(items, tierWindows, nowMs))),
+    touch: (updates) => (updates.length === 0 ? 0 : guarded(() => touchAll().immediate(updates))),
     note: (events) => {
-      if (events.length > 0) guarded(() => noteAll.immediate(events));
+      if (events.length > 0) guarded(() => noteAll().immediate(events));
     },
-    events: (jail, limit = 100) => guarded(() => (jail === undefined ? selectEvents.all(limit) : selectJailEvents.all(jail, limit))),
+    events: (jail, limit = 100) => guarded(() => (jail === undefined ? selectEvents().all(limit) : selectJailEvents().all(jail, limit))),
     enqueue: (items, nowMs) => {
-      if (items.length > 0) guarded(() => enqueueAll.immediate(items, nowMs));
+      if (items.length > 0) guarded(() => enqueueAll().immediate(items, nowMs));
     },
-    pending: (target, limit) => guarded(() => selectOutbox.all(target, limit)),
+    pending: (target, limit) => guarded(() => selectOutbox().all(target, limit)),
     acknowledge: (seqs) => {
-      if (seqs.length > 0) guarded(() => acknowledgeAll.immediate(seqs));
+      if (seqs.length > 0) guarded(() => acknowledgeAll().immediate(seqs));
     },
-    outboxSizes: () => guarded(() => new Map(countOutbox.all().map((row) => [row.target, row.count]))),
+    outboxSizes: () => guarded(() => new Map(countOutbox().all().map((row) => [row.target, row.count]))),
     instance: () =>
       guarded(() => {
-        insertMeta.run('instance', randomBytes(6).toString('hex'));
-        return selectMeta.get('instance')?.value ?? 'xtban';
+        insertMeta().run('instance', randomBytes(6).toString('hex'));
+        return selectMeta().get('instance')?.value ?? 'xtban';
       }),
-    delivered: (id) => guarded(() => selectDelivered.get(id) !== undefined),
+    delivered: (id) => guarded(() => selectDelivered().get(id) !== undefined),
     markDelivered: (id, nowMs) => {
-      guarded(() => insertDelivered.run(id, nowMs));
+      guarded(() => insertDelivered().run(id, nowMs));
     },
     close: () => db.close(),
   };
