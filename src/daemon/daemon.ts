@@ -104,14 +104,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
   };
 
-  // The lists are looked for at every check; the ruleset itself (iptables-save) is compared at once
-  // after xtables-monitor reports a change, and otherwise every tenth check (every sixtieth while
-  // changes are watched): idle, the daemon then runs iptables-save once a minute instead of every 10 s.
+  // The lists are looked for at every check; the ruleset itself (iptables-save) is compared as soon as
+  // changes reported by xtables-monitor settle, and otherwise every tenth check (every sixtieth while
+  // changes are watched and none is under way): idle, iptables-save runs once a minute, not every 10 s.
   let checks = 0;
   let rulesetChanged = false;
   let rulesetWatch: RulesetWatch | undefined;
   const check = async () => {
-    const full = fullCheckDue({ count: checks++, watching: rulesetWatch?.watching ?? false, changed: rulesetChanged });
+    const watching = rulesetWatch !== undefined && rulesetWatch.watching && !rulesetWatch.changing;
+    const full = fullCheckDue({ count: checks++, watching, changed: rulesetChanged });
     rulesetChanged = false;
     const report = await checkAndRepair(context, firewall, { full });
     metrics.lastCheck.set(Date.now() / 1000);

@@ -18,26 +18,45 @@ export async function rulesetChangesReported(backend: Backend): Promise<boolean>
 }
 
 // Whether this check compares the whole ruleset (iptables-save) or only looks for the lists (a readdir):
-// at once after a reported change, and otherwise every tenth check, or every sixtieth while changes are
-// watched (a backstop in case one was missed).
+// at once when reported changes have settled; otherwise every tenth check, or every sixtieth while
+// changes are watched and none is under way (a backstop in case one was missed). While something keeps
+// changing rules (a container runtime, a Kubernetes proxy) the reports never settle and the cadence is
+// the unwatched one, so a busy host pays no more than without the monitor.
 export function fullCheckDue(input: { count: number; watching: boolean; changed: boolean }): boolean {
   if (input.changed) return true;
   return input.count % (input.watching ? 60 : 10) === 0;
 }
 
-// Keeps xtables-monitor running and calls onChange whenever it reports something; restarts it 10 s
-// after it ends. `watching` says whether it is running now.
+// How long the ruleset must stay unchanged after a report before it is compared: one `iptables -F;
+// iptables -X` or a restore is several reports within milliseconds.
+export const QUIET_MS = 200;
+
+// Keeps xtables-monitor running and calls onChange once reported changes have settled (QUIET_MS without
+// another report); restarts the monitor 10 s after it ends. `watching` says whether it runs now,
+// `changing` whether reports came in that have not settled yet.
 export class RulesetWatch {
   private child: ResultPromise | undefined;
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
+  private quiet: NodeJS.Timeout | undefined;
   watching = false;
+  changing = false;
 
   constructor(
     private readonly onChange: () => void,
     private readonly onEnd: (why: string) => void,
     private readonly command: readonly string[] = MONITOR_COMMAND,
+    private readonly quietMs = QUIET_MS,
   ) {}
+
+  private reported(): void {
+    this.changing = true;
+    clearTimeout(this.quiet);
+    this.quiet = setTimeout(() => {
+      this.changing = false;
+      this.onChange();
+    }, this.quietMs);
+  }
 
   start(): void {
     const [file, ...args] = this.command;
@@ -45,7 +64,7 @@ export class RulesetWatch {
     const child = execa(file, args, { buffer: false, reject: false, stdin: 'ignore', stderr: 'pipe' });
     this.child = child;
     this.watching = true;
-    child.stdout?.on('data', () => this.onChange());
+    child.stdout?.on('data', () => this.reported());
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
@@ -62,6 +81,8 @@ export class RulesetWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    clearTimeout(this.quiet);
+    this.changing = false;
     this.child?.kill('SIGTERM');
     await this.child?.catch(() => undefined);
     this.watching = false;

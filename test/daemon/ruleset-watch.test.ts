@@ -15,7 +15,7 @@ describe('when the daemon compares the whole ruleset', () => {
     expect(fullCheckDue({ count: 7, watching: false, changed: true })).toBe(true);
   });
 
-  it('every tenth check when changes are not watched, every sixtieth when they are', () => {
+  it('every tenth check when changes are not watched (or not settled), every sixtieth when they are', () => {
     const due = (watching: boolean) => Array.from({ length: 120 }, (_, count) => count).filter((count) => fullCheckDue({ count, watching, changed: false }));
     expect(due(false)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110]);
     expect(due(true)).toEqual([0, 60]);
@@ -23,15 +23,28 @@ describe('when the daemon compares the whole ruleset', () => {
 });
 
 describe('RulesetWatch', () => {
-  it('calls back for each report of the monitor, and stops it', async () => {
-    let changes = 0;
+  it('calls back once reports have settled, not for each, and stops the monitor', async () => {
+    const changes: number[] = [];
     const ends: string[] = [];
-    // A stand-in for xtables-monitor: two reports, a pause, one more, then it waits to be stopped.
-    const monitor = [process.execPath, '-e', 'console.log("EVENT: -4 -t filter -F"); setTimeout(() => console.log("EVENT: -4 -t filter -X xtban-ssh"), 300); setInterval(() => {}, 1000)'];
-    const watch = new RulesetWatch(() => changes++, (why) => ends.push(why), monitor);
+    // A stand-in for xtables-monitor: a burst of five reports 20 ms apart, then one more 600 ms later,
+    // then it waits to be stopped.
+    const monitor = [
+      process.execPath,
+      '-e',
+      'let n = 0; const burst = setInterval(() => { console.log("EVENT: -4 -t filter -F"); if (++n === 5) clearInterval(burst); }, 20); setTimeout(() => console.log("EVENT: -4 -t filter -X xtban-ssh"), 700); setInterval(() => {}, 1000)',
+    ];
+    const started = Date.now();
+    const watch = new RulesetWatch(() => changes.push(Date.now() - started), (why) => ends.push(why), monitor, 150);
     watch.start();
     expect(watch.watching).toBe(true);
-    await waitFor(() => changes >= 2);
+    await waitFor(() => watch.changing);
+    expect(changes).toEqual([]);
+    await waitFor(() => changes.length === 2);
+    expect(watch.changing).toBe(false);
+    // One call for the burst, after it went quiet; one for the late report.
+    expect(changes[1]! - changes[0]!).toBeGreaterThan(300);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(changes).toHaveLength(2);
     await watch.stop();
     expect(watch.watching).toBe(false);
     expect(ends).toEqual([]);
