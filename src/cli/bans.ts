@@ -48,23 +48,26 @@ export async function bansCommand(options: GlobalOptions & { jail?: string; stat
       out.line(`no bans${options.state ? ` in state ${options.state}` : ''} in ${context.store().location}`);
       return ExitCode.ok;
     }
-    const table = [
-      ['JAIL', 'ADDRESS', 'STATE', 'KERNEL', 'BANNED', 'LAST ACTIVITY', 'EXPIRES IN', 'OFFENCES', 'TIER', 'SOURCE', 'REASON'],
-      ...shown.map((row) => [
-        row.jail,
-        row.address,
-        row.state,
-        row.inKernel ? 'yes' : 'no',
-        shortTime(row.bannedAt),
-        shortTime(row.lastActivity),
-        row.expiresAt === null ? '-' : formatDuration((row.expiresAt - now) / 1000, 'ceil'),
-        String(row.offences),
-        String(row.tier + 1),
-        row.source,
-        row.reason ?? '',
-      ]),
-    ];
-    out.line(renderTable(table, { alignRight: [6, 7, 8] }));
+    // The table is built only for people: with --json it would be thrown away.
+    if (!out.json) {
+      const table = [
+        ['JAIL', 'ADDRESS', 'STATE', 'KERNEL', 'BANNED', 'LAST ACTIVITY', 'EXPIRES IN', 'OFFENCES', 'TIER', 'SOURCE', 'REASON'],
+        ...shown.map((row) => [
+          row.jail,
+          row.address,
+          row.state,
+          row.inKernel ? 'yes' : 'no',
+          shortTime(row.bannedAt),
+          shortTime(row.lastActivity),
+          row.expiresAt === null ? '-' : formatDuration((row.expiresAt - now) / 1000, 'ceil'),
+          String(row.offences),
+          String(row.tier + 1),
+          row.source,
+          row.reason ?? '',
+        ]),
+      ];
+      out.line(renderTable(table, { alignRight: [6, 7, 8] }));
+    }
     const missing = shown.filter((row) => (row.state === 'live' || row.state === 'permanent') && !row.inKernel).length;
     if (missing > 0) out.note(`${missing} live ban(s) are not in the kernel: \`xtban restore\` puts them back`);
     return ExitCode.ok;

@@ -10,7 +10,7 @@ import { performWrites } from './ban-service.js';
 export async function readKernelView(context: KernelContext, jails: readonly JailConfig[]): Promise<KernelView> {
   const names = new Set(await context.lists.names());
   const slots = jails.flatMap((jail) => context.layouts.get(jail.name)?.slots ?? []);
-  // All reads at once: each is a few round trips to the thread pool, and there may be dozens of shards.
+  // Reads issued together (an adapter that reads through the thread pool overlaps them), parsed in order.
   const texts = await Promise.all(slots.map((slot) => (names.has(slot.name) ? context.lists.read(slot.name) : undefined)));
   const view = new Map<string, Set<string> | undefined>();
   slots.forEach((slot, i) => {

@@ -186,9 +186,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     logs.repair.info('watching ruleset changes (xtables-monitor)');
   }
 
-  // Start: everything in place, bans back, then the sources and the timers.
-  await exclusive('repair', check);
+  // Start: the watch first (no change slips between the first comparison and it), everything in place,
+  // bans back, then the sources and the timers.
   await watchRuleset(context.config);
+  await exclusive('repair', check);
   await exclusive('reaper', reap);
   let sources: SourcesHandle | undefined = startSources(() => context, logs.sources);
   restartTimers();

@@ -32,13 +32,15 @@ export function fullCheckDue(input: { count: number; watching: boolean; changed:
 export const QUIET_MS = 200;
 
 // Keeps xtables-monitor running and calls onChange once reported changes have settled (QUIET_MS without
-// another report); restarts the monitor 10 s after it ends. `watching` says whether it runs now,
-// `changing` whether reports came in that have not settled yet.
+// another report); restarts the monitor after it ends, 10 s later, twice as long after each quick end
+// (at most 10 min: a monitor that cannot run is not retried, and logged, every 10 s forever). `watching` says
+// whether it runs now, `changing` whether reports came in that have not settled yet.
 export class RulesetWatch {
   private child: ResultPromise | undefined;
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
   private quiet: NodeJS.Timeout | undefined;
+  private quickEnds = 0;
   watching = false;
   changing = false;
 
@@ -47,6 +49,7 @@ export class RulesetWatch {
     private readonly onEnd: (why: string) => void,
     private readonly command: readonly string[] = MONITOR_COMMAND,
     private readonly quietMs = QUIET_MS,
+    private readonly retryMs = 10_000,
   ) {}
 
   private reported(): void {
@@ -62,6 +65,7 @@ export class RulesetWatch {
     const [file, ...args] = this.command;
     if (file === undefined || this.stopped) return;
     const child = execa(file, args, { buffer: false, reject: false, stdin: 'ignore', stderr: 'pipe' });
+    const started = Date.now();
     this.child = child;
     this.watching = true;
     child.stdout?.on('data', () => this.reported());
@@ -73,8 +77,10 @@ export class RulesetWatch {
     void child.then((result) => {
       this.watching = false;
       if (this.stopped) return;
-      this.onEnd(`${this.command.join(' ')} ended (exit ${result.exitCode ?? result.signal ?? '?'}): ${stderr.trim() || result.shortMessage}`);
-      this.retry = setTimeout(() => this.start(), 10_000);
+      this.quickEnds = Date.now() - started < 60_000 ? this.quickEnds + 1 : 0;
+      const delayMs = Math.min(this.retryMs * 2 ** Math.max(0, this.quickEnds - 1), 60 * this.retryMs);
+      this.onEnd(`${this.command.join(' ')} ended (exit ${result.exitCode ?? result.signal ?? '?'}): ${stderr.trim() || result.shortMessage}; restarting in ${delayMs / 1000} s`);
+      this.retry = setTimeout(() => this.start(), delayMs);
     });
   }
 

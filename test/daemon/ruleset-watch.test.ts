@@ -58,7 +58,18 @@ describe('RulesetWatch', () => {
     await waitFor(() => ends.length > 0);
     expect(ends[0]).toContain('exit 1');
     expect(ends[0]).toContain('netlink: Operation not permitted');
+    expect(ends[0]).toContain('restarting in 10 s');
     expect(watch.watching).toBe(false);
     await watch.stop();
+  });
+
+  it('restarts a monitor that ends, waiting twice as long after each quick end', async () => {
+    const ends: string[] = [];
+    const monitor = [process.execPath, '-e', 'process.exit(3)'];
+    const watch = new RulesetWatch(() => undefined, (why) => ends.push(why), monitor, 150, 40);
+    watch.start();
+    await waitFor(() => ends.length >= 3, 10_000);
+    await watch.stop();
+    expect(ends.slice(0, 3).map((why) => /restarting in ([\d.]+) s/.exec(why)?.[1])).toEqual(['0.04', '0.08', '0.16']);
   });
 });
