@@ -254,7 +254,7 @@ async function detection() {
 }
 
 // Resident memory (kB) and CPU seconds of a process over an idle period, with its live children
-// (xtban keeps xtables-monitor running) and the children it waited for (xtban's checks run iptables-save).
+// (xtban keeps nft monitor running) and the children it waited for (xtban's checks run iptables-save).
 function processTree(pid) {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   return [pid, ...children.flatMap((child) => processTree(child))];

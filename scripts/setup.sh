@@ -19,6 +19,7 @@ fi
 declare -A package_of=(
   [iptables]=iptables [ip6tables]=iptables [iptables-legacy]=iptables [iptables-nft]=iptables
   [ip]=iproute2
+  [nft]=nftables
   [systemd-analyze]=systemd
   [fail2ban-server]=fail2ban
   [sshd]=openssh-server
@@ -26,7 +27,7 @@ declare -A package_of=(
 )
 missing_commands=()
 missing_packages=()
-for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyze fail2ban-server sshd ssh; do
+for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-analyze fail2ban-server sshd ssh; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
@@ -35,7 +36,7 @@ for command in iptables ip6tables iptables-legacy iptables-nft ip systemd-analyz
 done
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the xtban CLI and its tests (kernel, units, fail2ban and sshd end to end): ${missing_commands[*]}"
+  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end): ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
     apt-get update -qq

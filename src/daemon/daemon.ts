@@ -12,7 +12,7 @@ import { ExitCode } from '../core/errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createOutput } from '../cli/output.js';
 import { checkAndRepair } from './repair.js';
-import { fullCheckDue, rulesetChangesReported, RulesetWatch } from './ruleset-watch.js';
+import { fullCheckDue, rulesetChangesUnreported, RulesetWatch } from './ruleset-watch.js';
 import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
 import { startSources, type SourcesHandle } from './sources.js';
@@ -105,7 +105,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
 
   // The lists are looked for at every check; the ruleset itself (iptables-save) is compared as soon as
-  // changes reported by xtables-monitor settle, and otherwise every tenth check (every sixtieth while
+  // changes reported by nft monitor settle, and otherwise every tenth check (every sixtieth while
   // changes are watched and none is under way): idle, iptables-save runs once a minute, not every 10 s.
   let checks = 0;
   let rulesetChanged = false;
@@ -171,8 +171,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   async function watchRuleset(config: Config): Promise<void> {
     await rulesetWatch?.stop();
     rulesetWatch = undefined;
-    if (!(await rulesetChangesReported(config.backend))) {
-      logs.repair.info({ backend: config.backend }, 'ruleset changes are not reported by this backend: the ruleset is compared every ten checks');
+    const unreported = await rulesetChangesUnreported(config.backend);
+    if (unreported !== undefined) {
+      logs.repair.info({ backend: config.backend, why: unreported }, 'ruleset changes are not watched: the ruleset is compared every ten checks');
       return;
     }
     rulesetWatch = new RulesetWatch(
@@ -183,7 +184,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       (why) => logs.repair.warn({ why }, 'watching ruleset changes stopped: comparing the ruleset every ten checks until it restarts'),
     );
     rulesetWatch.start();
-    logs.repair.info('watching ruleset changes (xtables-monitor)');
+    logs.repair.info('watching ruleset changes (nft monitor)');
   }
 
   // Start: the watch first (no change slips between the first comparison and it), everything in place,

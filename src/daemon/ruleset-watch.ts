@@ -1,20 +1,24 @@
 import { execa, type ResultPromise } from 'execa';
 import type { Backend } from '../config/schema.js';
 
-// The command that reports ruleset changes: xtables-monitor prints a line per change of the nf_tables
-// ruleset (rules added or deleted by iptables-nft, nft, a restore) but does not flush a pipe, so stdbuf
-// makes its output line-buffered.
-export const MONITOR_COMMAND: readonly string[] = ['stdbuf', '-oL', 'xtables-monitor', '--event'];
+// The command that reports ruleset changes: `nft monitor` prints a line per change of the nf_tables
+// ruleset (rules and chains added or deleted by iptables-nft, nft, a restore) and flushes each. Not
+// xtables-monitor: version 1.8.9 (Debian 12) exits on the first IPv6 rule with a port match it prints
+// ("unsupported layer 4 protocol value"), which is every jail's jump.
+export const MONITOR_COMMAND: readonly string[] = ['nft', 'monitor'];
 
-// Whether changes to the ruleset can be watched: only the nf_tables backend reports them. "auto" asks
-// iptables which one it is (Debian 12: nf_tables unless switched to legacy with update-alternatives).
-export async function rulesetChangesReported(backend: Backend): Promise<boolean> {
-  if (backend !== 'auto') return backend === 'nft';
-  try {
-    return (await execa('iptables', ['--version'])).stdout.includes('nf_tables');
-  } catch {
-    return false;
+// Whether changes to the ruleset can be watched, or why not: only the nf_tables backend reports them,
+// through nft (package nftables). "auto" asks iptables which backend it is (Debian 12: nf_tables unless
+// switched to legacy with update-alternatives).
+export async function rulesetChangesUnreported(backend: Backend): Promise<string | undefined> {
+  if (backend === 'legacy') return 'the legacy backend reports no changes';
+  if (backend === 'auto') {
+    const version = await execa('iptables', ['--version'], { reject: false });
+    if (!version.stdout.includes('nf_tables')) return `iptables is not the nf_tables variant (${version.stdout.trim() || version.shortMessage})`;
   }
+  const nft = await execa('nft', ['--version'], { reject: false });
+  if (nft.failed) return 'nft is not installed (Debian: apt-get install nftables)';
+  return undefined;
 }
 
 // Whether this check compares the whole ruleset (iptables-save) or only looks for the lists (a readdir):
@@ -31,7 +35,7 @@ export function fullCheckDue(input: { count: number; watching: boolean; changed:
 // iptables -X` or a restore is several reports within milliseconds.
 export const QUIET_MS = 200;
 
-// Keeps xtables-monitor running and calls onChange once reported changes have settled (QUIET_MS without
+// Keeps nft monitor running and calls onChange once reported changes have settled (QUIET_MS without
 // another report); restarts the monitor after it ends, 10 s later, twice as long after each quick end
 // (at most 10 min: a monitor that cannot run is not retried, and logged, every 10 s forever). `watching` says
 // whether it runs now, `changing` whether reports came in that have not settled yet.

@@ -26,7 +26,7 @@ describe('RulesetWatch', () => {
   it('calls back once reports have settled, not for each, and stops the monitor', async () => {
     const changes: number[] = [];
     const ends: string[] = [];
-    // A stand-in for xtables-monitor: a burst of five reports 20 ms apart, then one more 600 ms later,
+    // A stand-in for nft monitor: a burst of five reports 20 ms apart, then one more 600 ms later,
     // then it waits to be stopped.
     const monitor = [
       process.execPath,
