@@ -255,14 +255,29 @@ async function detection() {
 
 // Resident memory (kB) and CPU seconds of a process over an idle period, with its live children
 // (xtban keeps nft monitor running) and the children it waited for (xtban's checks run iptables-save).
+// A child that ends while it is being read (a check's iptables-save) counts as nothing: read as ''.
+const readOrEmpty = (path) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
 function processTree(pid) {
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const children = readOrEmpty(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
   return [pid, ...children.flatMap((child) => processTree(child))];
 }
 async function idleFootprint(pid, seconds) {
   // Run time of every thread (schedstat, in ns) of the process and its live children, and the CPU time
   // of the children it waited for (cutime + cstime, in clock ticks: the kernel keeps no finer sum).
-  const threadSeconds = (id) => readdirSync(`/proc/${id}/task`).reduce((sum, task) => sum + Number(readFileSync(`/proc/${id}/task/${task}/schedstat`, 'utf8').split(' ')[0]) / 1e9, 0);
+  const tasks = (id) => {
+    try {
+      return readdirSync(`/proc/${id}/task`);
+    } catch {
+      return [];
+    }
+  };
+  const threadSeconds = (id) => tasks(id).reduce((sum, task) => sum + (Number(readOrEmpty(`/proc/${id}/task/${task}/schedstat`).split(' ')[0]) || 0) / 1e9, 0);
   const cpu = () => {
     const waited = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return processTree(pid).reduce((sum, id) => sum + threadSeconds(id), 0) + (Number(waited[13]) + Number(waited[14])) / 100;
@@ -273,7 +288,7 @@ async function idleFootprint(pid, seconds) {
   const total = { rssKb: 0, anonKb: 0, fileKb: 0 };
   const tree = processTree(pid);
   for (const id of tree) {
-    const status = readFileSync(`/proc/${id}/status`, 'utf8');
+    const status = readOrEmpty(`/proc/${id}/status`);
     const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     total.rssKb += kb('VmRSS');
     total.anonKb += kb('RssAnon');
