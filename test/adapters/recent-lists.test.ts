@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listWriteError, procLists } from '../../src/adapters/recent-lists.js';
 import { XtbanError } from '../../src/core/errors.js';
+import { parseRecentList } from '../../src/core/proc-format.js';
 
 const captured = new URL('../../fixtures/proc/net/xt_recent', import.meta.url).pathname;
 
@@ -15,6 +16,19 @@ describe('procLists', () => {
     expect(await lists.read('ipv4')).toContain('src=192.0.2.10 ttl: 0 ');
     expect(await lists.read('absent')).toBeUndefined();
     expect(await procLists(join(captured, 'no-such-dir')).names()).toEqual([]);
+  });
+
+  it('reads lists byte for byte, and a byte above 127 in a captured file fails as a malformed line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xtban-lists-'));
+    const good = 'src=192.0.2.10 ttl: 0 last_seen: 4294973232 oldest_pkt: 1 4294973232\n';
+    await writeFile(join(dir, 'good'), good);
+    // "192.0.2.1\u00e9": UTF-8 for the accent is two bytes, each above 127.
+    await writeFile(join(dir, 'bad'), 'src=192.0.2.1\u00e9 ttl: 0 last_seen: 4294973232 oldest_pkt: 1 4294973232\n');
+    const lists = procLists(dir);
+    expect(await lists.read('good')).toBe(good);
+    expect(parseRecentList((await lists.read('good')) ?? '', 'good').map((entry) => entry.address)).toEqual(['192.0.2.10']);
+    const bad = (await lists.read('bad')) ?? '';
+    expect(() => parseRecentList(bad, join(dir, 'bad'))).toThrow(/bad:1: malformed xt_recent line/);
   });
 
   it('writes one command per open and never creates a list', async () => {
