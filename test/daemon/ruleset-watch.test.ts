@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fullCheckDue, RulesetWatch } from '../../src/daemon/ruleset-watch.js';
+import { execa } from 'execa';
+import { fullCheckDue, RulesetWatch, rulesetChangesUnreported } from '../../src/daemon/ruleset-watch.js';
 
 const waitFor = async (condition: () => boolean, limitMs = 5000): Promise<void> => {
   const started = Date.now();
@@ -19,6 +20,17 @@ describe('when the daemon compares the whole ruleset', () => {
     const due = (watching: boolean) => Array.from({ length: 120 }, (_, count) => count).filter((count) => fullCheckDue({ count, watching, changed: false }));
     expect(due(false)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110]);
     expect(due(true)).toEqual([0, 60]);
+  });
+});
+
+describe('whether ruleset changes can be watched', () => {
+  it('never with the legacy backend, and says why', async () => {
+    expect(await rulesetChangesUnreported('legacy')).toBe('the legacy backend reports no changes');
+  });
+
+  it('with the nft backend exactly when nft is installed', async () => {
+    const installed = !(await execa('nft', ['--version'], { reject: false })).failed;
+    expect(await rulesetChangesUnreported('nft')).toBe(installed ? undefined : 'nft is not installed (Debian: apt-get install nftables)');
   });
 });
 
