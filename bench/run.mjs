@@ -72,6 +72,7 @@ async function bulkLoad(n) {
     elapsedRuns.push(report.elapsedMs);
   }
   const restoreMs = median(restoreRuns);
+  if (process.env['BENCH_DEBUG']) say(`restore elapsedMs of each run: ${elapsedRuns.map((v) => v.toFixed(1)).join(' ')}`);
 
   // fail2ban's xt_recent action: one shell per ban, `echo +IP > /proc/...`.
   await inNs(ns, 'ip6tables', ['-A', 'INPUT', '-m', 'recent', '--name', 'echo', '--rcheck']);
