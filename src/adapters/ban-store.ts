@@ -3,17 +3,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Family } from '../core/address.js';
-import { isLive, planBan, type BanDecision, type BanRecord, type BanRequest } from '../core/bans.js';
+import { isLiveInTiers, planBan, type BanDecision, type BanRecord, type BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { makeStateDir } from './state-dir.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/xtban';
 export const STORE_FILE = 'bans.sqlite';
-
-// --state-dir wins over XTBAN_STATE_DIR, which wins over /var/lib/xtban.
-export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env['XTBAN_STATE_DIR'] ?? DEFAULT_STATE_DIR;
-}
 
 // One recorded event, for `xtban bans --history` and metrics.
 export interface BanEvent {
@@ -305,8 +299,7 @@ export function openBanStore(stateDir: string): BanStore {
       const row = selectOne().get(item.jail, item.address);
       if (!row) continue;
       const record = fromRow(row);
-      const windows = tierWindows(item.jail);
-      if (isLive(record, windows[Math.min(record.tier, windows.length - 1)] ?? 0, nowMs)) continue;
+      if (isLiveInTiers(record, tierWindows(item.jail), nowMs)) continue;
       if (endOne().run(nowMs, 'reaped', item.jail, item.address).changes > 0) {
         ended++;
         insertEvent().run(nowMs, item.jail, item.address, 'reaped', 'reaper', null);

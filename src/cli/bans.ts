@@ -1,4 +1,4 @@
-import { expiresAt, isLive, type BanRecord } from '../core/bans.js';
+import { effectiveTier, expiresAt, isLive, type BanRecord } from '../core/bans.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
@@ -32,7 +32,7 @@ export async function bansCommand(options: GlobalOptions & { jail?: string; stat
         .store()
         .list(jail.name)
         .map((record) => {
-          const tier = Math.min(record.tier, jail.tierWindows.length - 1);
+          const tier = effectiveTier(record.tier, jail.tierWindows);
           const window = jail.tierWindows[tier] ?? jail.windowSeconds;
           const state = stateOf(record, window, now);
           const layout = layouts.get(jail.name);

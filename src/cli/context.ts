@@ -1,7 +1,8 @@
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { jailLayout, type JailLayout } from '../core/layout.js';
-import { openBanStore, resolveStateDir, type BanStore } from '../adapters/ban-store.js';
+import { openBanStore, type BanStore } from '../adapters/ban-store.js';
+import { resolveStateDir } from '../adapters/state-dir.js';
 import { readModuleParameters, type ModuleParameters } from '../adapters/module-params.js';
 import { procLists, PROC_LISTS_DIR, type RecentLists } from '../adapters/recent-lists.js';
 import { loadSafelist } from '../adapters/safelist-source.js';

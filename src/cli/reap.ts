@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { activityUpdates } from '../core/activity.js';
-import { isLive } from '../core/bans.js';
+import { isLiveInTiers } from '../core/bans.js';
 import { ExitCode, inputError } from '../core/errors.js';
 import { selectJails, tierWindowsOf } from '../core/jail-selection.js';
 import { parseRecentList, type RecentEntry } from '../core/proc-format.js';
@@ -10,6 +10,7 @@ import { readClock } from './status.js';
 import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
 import { renderTable, type Output } from './output.js';
+import { readJailLists } from './jail-lists.js';
 import { restoreBans, restoreJson, type RestoreReport } from './restore.js';
 
 export interface ReapReport {
@@ -27,15 +28,7 @@ export interface ReapReport {
 }
 
 async function readLists(context: KernelContext, jails: readonly JailConfig[]): Promise<ReapInput[]> {
-  const slots = jails.flatMap((jail) => (context.layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail, slot })));
-  // Reads issued together (an adapter that reads through the thread pool overlaps them), parsed in order.
-  const texts = await Promise.all(slots.map(({ slot }) => context.lists.read(slot.name)));
-  const inputs: ReapInput[] = [];
-  slots.forEach(({ jail, slot }, i) => {
-    const text = texts[i];
-    if (text !== undefined) inputs.push({ jail, slot, entries: parseRecentList(text, `${context.lists.directory}/${slot.name}`) });
-  });
-  return inputs;
+  return (await readJailLists(context, jails)).flatMap(({ jail, slot, entries }) => (entries === undefined ? [] : [{ jail, slot, entries }]));
 }
 
 // One reaper pass: read every list once, plan in the pure core, then write. Every removal is
@@ -82,8 +75,7 @@ export async function runReap(context: KernelContext, jails: readonly JailConfig
     const ban = store.get(action.jail, action.address);
     const jail = jails.find((candidate) => candidate.name === action.jail);
     if (!ban || !jail) continue;
-    const window = jail.tierWindows[Math.min(ban.tier, jail.tierWindows.length - 1)] ?? 0;
-    if (!isLive(ban, window, checkedAt)) continue;
+    if (!isLiveInTiers(ban, jail.tierWindows, checkedAt)) continue;
     try {
       context.lists.write(action.list, `+${action.address}`);
       report.reinstated.push(action);

@@ -1,4 +1,4 @@
-import { parseRecentList } from '../core/proc-format.js';
+import { readJailLists } from './jail-lists.js';
 import { planRestore, type KernelView, type RestorePlan } from '../core/restore.js';
 import type { JailConfig } from '../config/schema.js';
 import { ExitCode } from '../core/errors.js';
@@ -8,16 +8,8 @@ import { performWrites } from './ban-service.js';
 
 // Reads every list of these jails once: the canonical addresses it holds, or undefined when missing.
 export async function readKernelView(context: KernelContext, jails: readonly JailConfig[]): Promise<KernelView> {
-  const names = new Set(await context.lists.names());
-  const slots = jails.flatMap((jail) => context.layouts.get(jail.name)?.slots ?? []);
-  // Reads issued together (an adapter that reads through the thread pool overlaps them), parsed in order.
-  const texts = await Promise.all(slots.map((slot) => (names.has(slot.name) ? context.lists.read(slot.name) : undefined)));
-  const view = new Map<string, Set<string> | undefined>();
-  slots.forEach((slot, i) => {
-    const text = texts[i];
-    view.set(slot.name, names.has(slot.name) ? new Set(parseRecentList(text ?? '', `${context.lists.directory}/${slot.name}`).map((entry) => entry.address)) : undefined);
-  });
-  return view;
+  const lists = await readJailLists(context, jails);
+  return new Map(lists.map(({ slot, entries }) => [slot.name, entries && new Set(entries.map((entry) => entry.address))]));
 }
 
 export interface RestoreReport {

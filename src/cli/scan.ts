@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { loadConfig, resolveConfigPath, DEFAULT_CONFIG_PATH } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { resolveStateDir } from '../adapters/state-dir.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
 import { compileFilter, type CompiledFilter, type FilterSpec } from '../core/filter.js';
@@ -30,7 +31,7 @@ async function optionalConfig(options: GlobalOptions): Promise<Config | undefine
       return undefined;
     }
   }
-  return loadConfig(path);
+  return loadConfig(path, resolveStateDir(options.stateDir));
 }
 
 // A built-in filter or one of the config's [filters].

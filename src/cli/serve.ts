@@ -1,36 +1,35 @@
-import { isLive } from '../core/bans.js';
+import { isLiveInTiers } from '../core/bans.js';
 import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import { validateJailName } from '../core/names.js';
 import { flushWrites } from '../core/list-commands.js';
 import { LineSplitter, parseRequest, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
 import type { Address } from '../core/address.js';
-import { admitAddress, banInProcess, unbanInProcess } from './ban-service.js';
+import { admitAddress, banInProcess, performWrites, unbanInProcess } from './ban-service.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
-import { performWrites } from './ban-service.js';
-
 
 // Carries out one request and returns its answer (without the id).
 function answer(context: KernelContext, request: Request, peer: string, permitted: ReadonlySet<string>): string {
   if (request.verb === 'ping') return `ok ${SERVE_PROTOCOL} jails ${[...permitted].join(',')}`;
   const jail = context.config.jails.find((candidate) => candidate.name === request.jail);
   if (!jail) return `error jail ${request.jail} is not configured here`;
+  // Only a ban is checked against the safelist: lifting or asking about an address is always allowed.
+  const withoutSafelist: KernelContext = { ...context, safelist: { entries: [] } };
   if (request.verb === 'flush') {
     const ended = context.store().flush(jail.name, 'remote', Date.now());
     const failed = performWrites(context.lists, flushWrites(jail.name, context.layouts.get(jail.name))).filter((outcome) => !outcome.ok);
     return failed.length === 0 ? `ok flushed ${ended}` : `error ${failed[0]?.error ?? 'flush failed'}`;
   }
   if (request.verb === 'query') {
-    const admitted = admitAddress({ ...context, safelist: { entries: [] } }, jail, request.address);
+    const admitted = admitAddress(withoutSafelist, jail, request.address);
     if ('refused' in admitted) return `error ${admitted.refused}`;
     const record = context.store().get(jail.name, admitted.address.text);
     if (!record) return 'ok not-banned';
-    const window = jail.tierWindows[Math.min(record.tier, jail.tierWindows.length - 1)] ?? 0;
-    const state = record.endedAt !== null ? 'ended' : record.permanent ? 'permanent' : isLive(record, window, Date.now()) ? 'live' : 'expired';
+    const state = record.endedAt !== null ? 'ended' : record.permanent ? 'permanent' : isLiveInTiers(record, jail.tierWindows, Date.now()) ? 'live' : 'expired';
     return `ok ${state} offences ${record.offences} tier ${record.tier + 1}`;
   }
   const admitted: Address[] = [];
   for (const address of request.addresses) {
-    const result = request.verb === 'ban' ? admitAddress(context, jail, address) : admitAddress({ ...context, safelist: { entries: [] } }, jail, address);
+    const result = admitAddress(request.verb === 'ban' ? context : withoutSafelist, jail, address);
     if ('refused' in result) return `error ${result.refused}; nothing written`;
     admitted.push(result.address);
   }

@@ -7,6 +7,7 @@ import { parseRecentList } from '../core/proc-format.js';
 import { buildListStatus, capacityAdvice, CAPACITY_WARNING_PERCENT, type ListStatus } from '../core/status.js';
 import { readKernelClock } from '../adapters/kernel-clock.js';
 import type { KernelClock } from '../core/jiffies.js';
+import type { BanRecord } from '../core/bans.js';
 import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
 import type { JailConfig } from '../config/schema.js';
 import { activityUpdates } from '../core/activity.js';
@@ -82,6 +83,8 @@ export interface StatusSnapshot {
   clock: KernelClock;
   reports: ListStatus[];
   warnings: string[];
+  // The store's open bans as read for counting evictions; undefined when not live or unreadable.
+  bans: BanRecord[] | undefined;
 }
 
 // Reads every list of the jails (and, with allLists, the lists of no jail), then the clock; with a
@@ -111,15 +114,17 @@ export async function collectStatus(
   // The store's view: live bans missing from their list are evictions; kernel activity is copied back.
   let evicted = new Map<string, number>();
   let storeNote: string | null = null;
+  let bans: BanRecord[] | undefined;
   if (live) {
     try {
       const store = context.store();
+      bans = store.open();
       const kernel = new Map<string, Set<string> | undefined>();
       targets.forEach((target, index) => {
         const entries = parsed[index];
         if (target.jail !== null) kernel.set(target.list, entries && new Set(entries.map((entry) => entry.address)));
       });
-      const plan = planRestore({ jails, layouts, bans: store.open(), kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
+      const plan = planRestore({ jails, layouts, bans, kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
       const updates = targets.flatMap((target, index) => (target.jail === null ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
       store.touch(updates);
@@ -144,7 +149,7 @@ export async function collectStatus(
     if (report.safelisted > 0) warnings.push(`list ${report.list}: ${report.safelisted} safelisted address(es) are in the list; \`xtban unban\` them`);
   }
   if (storeNote) warnings.push(storeNote);
-  return { clock, reports, warnings };
+  return { clock, reports, warnings, bans };
 }
 
 async function status(context: KernelContext, options: StatusOptions, live: boolean): Promise<number> {

@@ -47,6 +47,16 @@ export function isLive(record: BanRecord, windowSeconds: number, nowMs: number):
   return record.permanent || record.lastActivity + windowSeconds * 1000 > nowMs;
 }
 
+// The tier a ban counts at: its own, or the jail's last when the config now has fewer tiers.
+export function effectiveTier(tier: number, tierWindows: readonly number[]): number {
+  return Math.min(tier, tierWindows.length - 1);
+}
+
+// isLive by the window of the tier the ban counts at.
+export function isLiveInTiers(record: BanRecord, tierWindows: readonly number[], nowMs: number): boolean {
+  return isLive(record, tierWindows[effectiveTier(record.tier, tierWindows)] ?? 0, nowMs);
+}
+
 // When a live, non-permanent ban runs out if the address stays silent (ms), or null for permanent ones.
 export function expiresAt(record: BanRecord, windowSeconds: number): number | null {
   return record.permanent ? null : record.lastActivity + windowSeconds * 1000;

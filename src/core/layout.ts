@@ -82,4 +82,3 @@ function banSlotIndex(layout: JailLayout): Map<string, ListSlot> {
   }
   return index;
 }
-

@@ -1,4 +1,4 @@
-import { isLive, type BanRecord } from './bans.js';
+import { effectiveTier, isLive, type BanRecord } from './bans.js';
 import { isWithinWindow, type KernelClock } from './jiffies.js';
 import type { JailConfig } from '../config/schema.js';
 import type { ListSlot } from './layout.js';
@@ -56,7 +56,7 @@ export function planReap(lists: readonly ReapInput[], bans: readonly BanRecord[]
         continue;
       }
       const ban = jailBans?.get(entry.address);
-      const banTier = ban ? Math.min(ban.tier, jail.tierWindows.length - 1) : undefined;
+      const banTier = ban ? effectiveTier(ban.tier, jail.tierWindows) : undefined;
       const owned = ban !== undefined && slot.role === 'ban' && banTier === slot.tier;
       if (isWithinWindow(clock, entry.lastSeen, slot.windowSeconds)) {
         if (owned && ban.permanent) plan.kept.permanent++;

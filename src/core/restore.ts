@@ -1,5 +1,5 @@
 import type { Address } from './address.js';
-import { isLive, type BanRecord } from './bans.js';
+import { effectiveTier, isLive, type BanRecord } from './bans.js';
 import type { JailConfig } from '../config/schema.js';
 import { slotFor, type JailLayout } from './layout.js';
 import type { ListWrite } from './list-commands.js';
@@ -44,7 +44,7 @@ export function planRestore(input: {
       if (ban.endedAt === null) plan.unknownJail.push({ jail: ban.jail, address: ban.address });
       continue;
     }
-    const tier = Math.min(ban.tier, jail.tierWindows.length - 1);
+    const tier = effectiveTier(ban.tier, jail.tierWindows);
     if (!isLive(ban, jail.tierWindows[tier] ?? 0, input.nowMs)) continue;
     if (!jail.families.includes(ban.family)) continue;
     const network = { family: ban.family, address: ban.address, prefix: jail.mask[ban.family] };

@@ -1,8 +1,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { BanRecord } from '../core/bans.js';
-import { isLive } from '../core/bans.js';
+import { isLiveInTiers, type BanRecord } from '../core/bans.js';
 import type { JailConfig } from '../config/schema.js';
 import type { StatusSnapshot } from '../cli/status.js';
 
@@ -53,7 +52,7 @@ export function createMetrics(): Metrics {
         evicted.set(labels, report.evicted);
       }
       for (const jail of jails) {
-        const mine = bans.filter((ban) => ban.jail === jail.name && isLive(ban, jail.tierWindows[Math.min(ban.tier, jail.tierWindows.length - 1)] ?? 0, nowMs));
+        const mine = bans.filter((ban) => ban.jail === jail.name && isLiveInTiers(ban, jail.tierWindows, nowMs));
         liveBans.set({ jail: jail.name }, mine.length);
         permanent.set({ jail: jail.name }, mine.filter((ban) => ban.permanent).length);
         const sources = new Map<string, number>();

@@ -5,7 +5,7 @@ import type { KernelContext } from '../cli/context.js';
 import { admitAddress, banInProcess, unbanInProcess, type BanOrigin } from '../cli/ban-service.js';
 import type { JailConfig, SourceConfig } from '../config/schema.js';
 import { parseAddress, type Address } from '../core/address.js';
-import { isLive } from '../core/bans.js';
+import { isLiveInTiers } from '../core/bans.js';
 import { compileFilter, matchMessage, type CompiledFilter } from '../core/filter.js';
 import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
 import { parseSyslogLine, type LogRecord } from '../core/log-line.js';
@@ -18,7 +18,6 @@ import { SourceState } from './source-state.js';
 export interface SourcesHandle {
   stop(): Promise<void>;
 }
-
 
 // Starts every source of every jail: log files and the journal through their filters and a per-jail
 // sliding count, blocklist files directly. `banned` is told about each ban (metrics).
@@ -127,8 +126,7 @@ function watchList(
     });
     const current = context();
     const now = Date.now();
-    const windows = jail.tierWindows;
-    const mine = current.store().open(jail.name).filter((record) => record.source === 'list' && record.reason === reason && isLive(record, windows[Math.min(record.tier, windows.length - 1)] ?? 0, now));
+    const mine = current.store().open(jail.name).filter((record) => record.source === 'list' && record.reason === reason && isLiveInTiers(record, jail.tierWindows, now));
     const have = new Set(mine.map((record) => record.address));
     const added = [...wanted.values()].filter((address) => !have.has(address.text));
     if (added.length > 0) ban(jail, added, { source: 'list', reason, permanent: source.permanent });

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openBanStore, resolveStateDir } from '../../src/adapters/ban-store.js';
+import { openBanStore } from '../../src/adapters/ban-store.js';
+import { resolveStateDir } from '../../src/adapters/state-dir.js';
 import type { BanRequest } from '../../src/core/bans.js';
 import { XtbanError } from '../../src/core/errors.js';
 
