@@ -1,10 +1,13 @@
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Logger as PinoLogger } from 'pino';
+import { formatLogLine, resolveLogFormat } from './log-format.js';
 
-// Structured JSON logs through pino. Commands log to stderr so that stdout stays for results and
-// --json; long-running processes pass fd 1 (stdout, for journald). pino itself is loaded on the first
-// message at an enabled level, so a command that logs nothing (most of them, at the default "warn")
-// never pays for it.
+// Logs through pino. Commands log to stderr so that stdout stays for results and --json; long-running
+// processes pass fd 1 (stdout, for journald). The format (see log-format.ts) is a sentence with journald's
+// priority prefix under systemd, a timed sentence elsewhere, or pino's JSON on request. pino itself is
+// loaded on the first message at an enabled level, so a command that logs nothing (most of them, at the
+// default "warn") never pays for it.
 export interface Logger {
   fatal(fields: object | string, message?: string): void;
   error(fields: object | string, message?: string): void;
@@ -18,13 +21,15 @@ export interface Logger {
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-export function createLogger(level: string = process.env['XTBAN_LOG_LEVEL'] ?? 'warn', fd: 1 | 2 = 2): Logger {
+export function createLogger(level: string = process.env['XTBAN_LOG_LEVEL'] ?? 'warn', fd: 1 | 2 = 2, format: string | undefined = process.env['XTBAN_LOG_FORMAT']): Logger {
   const threshold = LEVEL_VALUES[level] ?? LEVEL_VALUES['warn'] ?? 40;
   let root: PinoLogger | undefined;
   const loadRoot = (): PinoLogger => {
     if (!root) {
       const pino = createRequire(import.meta.url)('pino') as typeof import('pino');
-      root = pino.pino({ name: 'xtban', level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd, sync: true }));
+      const chosen = resolveLogFormat(format, fd);
+      const destination = chosen === 'json' ? pino.destination({ fd, sync: true }) : { write: (line: string) => void writeSync(fd, formatLogLine(line, chosen)) };
+      root = pino.pino({ name: 'xtban', level, timestamp: pino.stdTimeFunctions.isoTime }, destination);
     }
     return root;
   };

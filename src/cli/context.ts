@@ -15,6 +15,7 @@ export interface GlobalOptions {
   config?: string;
   json?: boolean;
   logLevel?: string;
+  logFormat?: string;
   stateDir?: string;
 }
 
@@ -29,7 +30,7 @@ export interface CommandContext {
 export async function commandContext(options: GlobalOptions): Promise<CommandContext> {
   const out = createOutput(options.json === true);
   const config = await loadConfig(resolveConfigPath(options.config), resolveStateDir(options.stateDir));
-  return { out, config, log: createLogger(options.logLevel) };
+  return { out, config, log: createLogger(options.logLevel, 2, options.logFormat) };
 }
 
 // Every jail's lists for this kernel's list capacity.

@@ -1,3 +1,5 @@
+import { isJournalStream, journalNote } from '../log-format.js';
+
 // Renders rows as an aligned text table; the first row is the header.
 export function renderTable(rows: readonly (readonly string[])[], options: { alignRight?: readonly number[] } = {}): string {
   if (rows.length === 0) return '';
@@ -25,15 +27,21 @@ export interface Output {
   result(value: unknown): void;
 }
 
-// The terminal's output, or any pair of writers for tests.
-export function createOutput(json: boolean, stdout: (text: string) => void = (text) => process.stdout.write(text), stderr: (text: string) => void = (text) => process.stderr.write(text)): Output {
+// The terminal's output, or any pair of writers for tests. Under journald (stderr is its stream), notes
+// carry a priority prefix, so that errors and warnings are filed as such.
+export function createOutput(
+  json: boolean,
+  stdout: (text: string) => void = (text) => process.stdout.write(text),
+  stderr: (text: string) => void = (text) => process.stderr.write(text),
+  journal: boolean = isJournalStream(2),
+): Output {
   return {
     json,
     line(text) {
       if (!json) stdout(`${text}\n`);
     },
     note(text) {
-      stderr(`${text}\n`);
+      stderr(journal ? journalNote(text) : `${text}\n`);
     },
     // One line of JSON: cheap for large results; pipe it through jq to read it.
     result(value) {

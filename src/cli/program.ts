@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS } from '../log-levels.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { GlobalOptions } from './context.js';
+import { isJournalStream, journalNote, LOG_FORMATS } from '../log-format.js';
 
 const EXIT_CODES = `
 Exit codes:
@@ -45,7 +46,12 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .version('0.1.0')
     .option('-c, --config <path>', 'config file (default: $XTBAN_CONFIG or /etc/xtban/xtban.toml)')
     .option('--state-dir <dir>', 'where the ban store lives (default: $XTBAN_STATE_DIR or /var/lib/xtban)')
-    .addOption(new Option('--log-level <level>', 'structured JSON log on stderr at this level (default: $XTBAN_LOG_LEVEL or warn)').choices(LOG_LEVELS))
+    .addOption(new Option('--log-level <level>', 'log on stderr at this level (default: $XTBAN_LOG_LEVEL, or warn; the daemon logs on stdout at info)').choices(LOG_LEVELS))
+    .addOption(
+      new Option('--log-format <format>', 'auto: sentences with journald priorities under systemd, timed sentences elsewhere; json: one JSON object a line, for log shippers (default: $XTBAN_LOG_FORMAT or auto)').choices(
+        LOG_FORMATS,
+      ),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${examples('xtban apply', 'xtban ban 192.0.2.7 --jail ssh', 'xtban status --json', 'xtban check || xtban apply')}${EXIT_CODES}\n`);
 
@@ -176,6 +182,18 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .addHelpText('after', examples('xtban bans', 'xtban bans --jail ssh --state live --json'))
     .action(run(async () => (await import('./bans.js')).bansCommand as Action));
 
+  program
+    .command('install')
+    .description('put the systemd units (running this installation), the fail2ban action and a starting config in place')
+    .option('--units-dir <dir>', 'where the units go (default: /etc/systemd/system)')
+    .option('--fail2ban-dir <dir>', "fail2ban's action.d (default: /etc/fail2ban/action.d, when it exists)")
+    .option('--config-dir <dir>', 'where xtban.toml goes when missing; an existing one is kept (default: /etc/xtban)')
+    .option('--bin <path>', 'the xtban command the units run (default: the one running now, where npm linked it)')
+    .option('-n, --dry-run', 'say what would be written and write nothing')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('npm install -g ./xtban-0.1.0.tgz && xtban install', 'xtban install --dry-run', 'xtban install --units-dir /etc/systemd/system --bin /opt/xtban/bin/xtban'))
+    .action(run(async () => (await import('./install.js')).installCommand as Action));
+
   const remote = program.command('remote').description('central firewalls reached over ssh ([remotes] in the config)');
   remote
     .command('check')
@@ -207,12 +225,17 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
   return program;
 }
 
+// Under journald (a unit's ExecStart), the error lines are filed at priority err, not info.
+function writeError(text: string): void {
+  process.stderr.write(isJournalStream(2) ? journalNote(text, 3) : text);
+}
+
 function report(error: unknown): number {
   if (error instanceof XtbanError) {
-    process.stderr.write(`xtban: ${error.message}\n${error.hint ? `  hint: ${error.hint}\n` : ''}`);
+    writeError(`xtban: ${error.message}\n${error.hint ? `  hint: ${error.hint}\n` : ''}`);
     return error.exitCode;
   }
-  process.stderr.write(`xtban: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  writeError(`xtban: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return ExitCode.system;
 }
 

@@ -55,7 +55,7 @@ function message(error: unknown): string {
 
 // `xtban daemon`: repair within seconds of a reload, reap on a timer, metrics, config reload, clean shutdown.
 export async function runDaemon(options: DaemonOptions): Promise<number> {
-  const log = createLogger(options.logLevel ?? process.env['XTBAN_LOG_LEVEL'] ?? 'info', 1);
+  const log = createLogger(options.logLevel ?? process.env['XTBAN_LOG_LEVEL'] ?? 'info', 1, options.logFormat ?? process.env['XTBAN_LOG_FORMAT']);
   const logs: Record<'repair' | 'reaper' | 'sources' | 'metrics' | 'config', Logger> = {
     repair: log.child({ component: 'repair' }),
     reaper: log.child({ component: 'reaper' }),
@@ -121,7 +121,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const restored = report.restore?.restored ?? 0;
     if (restored > 0) metrics.repairs.inc({ kind: 'bans' }, restored);
     metrics.writeErrors.inc(report.restore?.failed.length ?? 0);
-    logs.repair.warn({ repaired: report.findings.map((finding) => `${finding.family === 4 ? 'IPv4' : 'IPv6'} ${finding.jail}: ${finding.detail}`), restored }, 'ruleset or lists were missing: repaired');
+    const repaired = report.findings.map((finding) => `${finding.family === 4 ? 'IPv4' : 'IPv6'} ${finding.jail}: ${finding.detail}`);
+    logs.repair.warn({ repaired, restored }, `ruleset or lists were missing: repaired ${repaired.join('; ')}${restored > 0 ? `; ${restored} ban(s) put back` : ''}`);
     await writeMetricsFile();
   };
 

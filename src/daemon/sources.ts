@@ -29,9 +29,13 @@ export function startSources(context: () => KernelContext, log: Logger, banned: 
 
   const ban = (jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) => {
     const { decisions, outcomes } = banInProcess(context(), jail, addresses, origin);
+    // A live ban seen again is refreshed in the kernel and the store: that is not news, only a new or
+    // repeated ban is logged as "banned".
+    const refreshed = new Set(decisions.filter((decision) => decision.kind === 'refresh').map((decision) => decision.record.address));
     for (const outcome of outcomes) {
-      if (outcome.ok) log.info({ jail: jail.name, address: outcome.address, list: outcome.list, source: origin.source, reason: origin.reason }, 'banned');
-      else log.error({ jail: jail.name, address: outcome.address, error: outcome.error }, 'ban failed (recorded; restore retries)');
+      if (!outcome.ok) log.error({ jail: jail.name, address: outcome.address, list: outcome.list, error: outcome.error }, `ban of ${outcome.address} in jail ${jail.name} failed (recorded; restore retries)`);
+      else if (refreshed.has(outcome.address)) log.debug({ jail: jail.name, address: outcome.address, list: outcome.list, source: origin.source }, `${outcome.address} still banned in jail ${jail.name}: refreshed`);
+      else log.info({ jail: jail.name, address: outcome.address, list: outcome.list, source: origin.source, reason: origin.reason }, `banned ${outcome.address} in jail ${jail.name}${origin.reason ? ` (${origin.reason})` : ''}`);
     }
     for (const decision of decisions) if (decision.kind !== 'refresh') banned(jail.name, origin.source);
   };

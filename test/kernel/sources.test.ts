@@ -148,11 +148,14 @@ describeKernel('offender sources', () => {
     const args = readFileSync(journalArgs, 'utf8');
     expect(args).toContain('-f -o json');
     expect(args).toContain('-u ssh.service');
+    // The first time from the end: `-n 0` without `--no-tail`, which would undo it and replay the journal.
+    expect(args).toContain('-n 0');
+    expect(args).not.toContain('--no-tail');
     const bans = JSON.parse((await xtban('bans', '--json')).stdout).bans as { address: string; source: string }[];
     expect(bans.find((ban) => ban.address === '203.0.113.30')?.source).toBe('journal');
     // After a restart, journalctl resumes after the last cursor it gave.
     await stopDaemon();
     await startDaemon();
-    await until('journalctl restarted', async () => readFileSync(journalArgs, 'utf8').includes('--after-cursor s=abc;i=3'));
+    await until('journalctl restarted', async () => readFileSync(journalArgs, 'utf8').includes('--no-tail --after-cursor s=abc;i=3'));
   });
 });

@@ -1,0 +1,92 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ExitCode, XtbanError } from '../core/errors.js';
+import { planInstall, withBinary, type InstallStep, type ShippedFile } from '../core/install-plan.js';
+import { createOutput } from './output.js';
+import type { GlobalOptions } from './context.js';
+
+export interface InstallOptions extends GlobalOptions {
+  unitsDir?: string;
+  fail2banDir?: string;
+  configDir?: string;
+  bin?: string;
+  dryRun?: boolean;
+}
+
+// The installed package's root: dist/ holds this code, systemd/, fail2ban/ and config/ sit beside it.
+function packageRoot(): string {
+  return dirname(dirname(fileURLToPath(import.meta.url)));
+}
+
+// The CLI as the administrator runs it: the npm bin link this process was started through (argv[1]
+// resolves to this package's dist/main.js), else dist/main.js itself.
+export function installedBinary(root: string, argv1: string | undefined = process.argv[1]): string {
+  const main = join(root, 'dist', 'main.js');
+  if (argv1 !== undefined && argv1.startsWith('/')) {
+    try {
+      if (realpathSync(argv1) === realpathSync(main)) return argv1;
+    } catch {
+      // fall through
+    }
+  }
+  return main;
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+// Writes through a temporary file and a rename: a unit is never seen half written.
+function writeAtomically(step: InstallStep): void {
+  mkdirSync(dirname(step.target), { recursive: true, mode: 0o755 });
+  const temporary = join(dirname(step.target), `.${basename(step.target)}.xtban-new`);
+  writeFileSync(temporary, step.text, { mode: step.mode });
+  chmodSync(temporary, step.mode);
+  renameSync(temporary, step.target);
+}
+
+// `xtban install`: the systemd units (ExecStart pointing at this installation), the fail2ban action
+// and a starting config, from the installed package.
+export async function installCommand(options: InstallOptions): Promise<number> {
+  const out = createOutput(options.json === true);
+  const root = packageRoot();
+  const unitsDir = options.unitsDir ?? '/etc/systemd/system';
+  const configDir = options.configDir ?? '/etc/xtban';
+  const fail2banDir = options.fail2banDir ?? '/etc/fail2ban/action.d';
+  const binary = options.bin ?? installedBinary(root);
+  try {
+    withBinary('', binary);
+  } catch (error) {
+    throw new XtbanError(`--bin: ${(error as Error).message}`, { hint: 'give the absolute path of the xtban command, for example --bin /usr/local/bin/xtban' });
+  }
+  const shipped = (directory: string) => join(root, directory);
+  if (!existsSync(shipped('systemd'))) throw new XtbanError(`no systemd/ directory in ${root}: this is not an installed xtban package`, { exitCode: ExitCode.system });
+
+  const files: ShippedFile[] = readdirSync(shipped('systemd'))
+    .filter((name) => /\.(service|timer)$/.test(name))
+    .sort()
+    .map((name) => ({ target: join(unitsDir, name), text: readFileSync(join(shipped('systemd'), name), 'utf8'), keepExisting: false, mode: 0o644 }));
+  // fail2ban's action only where fail2ban is installed (or a directory was named).
+  const fail2ban = options.fail2banDir !== undefined || existsSync(fail2banDir);
+  if (fail2ban) files.push({ target: join(fail2banDir, 'xtban.conf'), text: readFileSync(join(shipped('fail2ban'), 'action.d', 'xtban.conf'), 'utf8'), keepExisting: false, mode: 0o644 });
+  files.push({ target: join(configDir, 'xtban.toml'), text: readFileSync(join(shipped('config'), 'xtban.toml'), 'utf8'), keepExisting: true, mode: 0o644 });
+
+  const steps = planInstall(files, binary, new Map(files.map((file) => [file.target, read(file.target)])));
+  if (!options.dryRun) for (const step of steps) if (step.action === 'write') writeAtomically(step);
+
+  out.result({ binary, dryRun: options.dryRun === true, fail2ban, files: steps.map(({ target, action }) => ({ path: target, action })) });
+  const verb = options.dryRun ? 'would write' : 'wrote';
+  for (const step of steps) out.line(`${step.action === 'write' ? verb : step.action === 'kept' ? 'kept (yours)' : 'unchanged'}  ${step.target}`);
+  if (!fail2ban) out.line(`skipped   the fail2ban action (${fail2banDir} does not exist; --fail2ban-dir DIR to install it anyway)`);
+  out.line(`\nThe units run ${binary}. Next:`);
+  out.line(`  xtban config check                       # then edit ${join(configDir, 'xtban.toml')} to your jails`);
+  out.line('  systemctl daemon-reload');
+  out.line('  systemctl enable --now xtban.service     # or: xtban-apply.service xtban-reap.timer, without the daemon');
+  return ExitCode.ok;
+}

@@ -1,0 +1,170 @@
+// A container booted with systemd as PID 1 on a throwaway overlay of this machine's own Debian, with a
+// network namespace of its own (--private-network): its iptables rules and xt_recent lists are its own,
+// the host's are never touched. xtban is installed into it from the packed tarball (see install.ts).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, it } from 'vitest';
+
+const SBIN = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface Container {
+  name: string;
+  // The merged root, as a directory of this machine: files can be put in place from outside.
+  root: string;
+  leader: number;
+  // Runs a command inside (every namespace of the container's PID 1); never throws on exit codes.
+  exec(command: string, args?: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  // The same, failing with the command's output when it exits non-zero.
+  run(command: string, args?: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<string>;
+  writeFile(path: string, text: string, mode?: number): void;
+  readFile(path: string): string;
+  // Powers the container off and boots it again on the same overlay: files persist, kernel state does not.
+  reboot(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+// Whether this machine can boot the system layer, or why not.
+export function systemLayerMissing(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root: the system tests boot a container with systemd-nspawn';
+  if (spawnSync('systemd-nspawn', ['--version']).status !== 0) return 'systemd-nspawn not found (Debian: apt-get install systemd-container; scripts/setup.sh does)';
+  return undefined;
+}
+
+// describe() for a system test file: skipped with a visible message without root, a failure under CI=true.
+export function describeSystem(name: string, body: () => void): void {
+  const missing = systemLayerMissing();
+  if (missing !== undefined) {
+    if (process.env['CI'] === 'true') {
+      it(`${name}: can run (CI=true forbids skipping)`, () => {
+        throw new Error(missing);
+      });
+    } else console.warn(`\n*** system tests skipped (${name}): ${missing}\n`);
+  }
+  describe.skipIf(missing !== undefined)(name, body);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Polls until check() is true; fails with what was waited for.
+export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000, stepMs = 100): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+function must(result: ReturnType<typeof spawnSync>, what: string): void {
+  if (result.status !== 0) throw new Error(`${what} failed: ${String(result.stderr ?? '')}`);
+}
+
+// Boots a container named `name`, with `stage` (a tree laid over /, holding the installed package) copied
+// into its overlay. Call destroy() in afterAll; a process that dies leaves only lazy-unmounted mounts.
+export async function bootContainer(name: string, stage: string): Promise<Container> {
+  const dir = mkdtempSync(`/tmp/xtban-system-${name}-`);
+  const upper = join(dir, 'upper');
+  const root = join(dir, 'root');
+  mkdirSync(upper);
+  mkdirSync(root);
+  must(spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', upper]), 'mount tmpfs');
+  mkdirSync(join(upper, 'u'));
+  mkdirSync(join(upper, 'w'));
+  // The stage goes into the upper layer: overlayfs refuses a lower layer inside another one (/).
+  cpSync(stage, join(upper, 'u'), { recursive: true, verbatimSymlinks: true });
+  must(spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=/,upperdir=${join(upper, 'u')},workdir=${join(upper, 'w')}`, root]), 'mount overlay');
+
+  let nspawn: ChildProcess | undefined;
+  let leader = 0;
+  const start = async () => {
+    nspawn = spawn('systemd-nspawn', ['--quiet', '--register=no', '--keep-unit', '--private-network', '-D', root, '-M', name, '--boot'], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    const pid = nspawn.pid ?? 0;
+    leader = await leaderOf(pid);
+    const state = await execa('nsenter', ['--target', String(leader), '--all', 'systemctl', 'is-system-running', '--wait'], { reject: false, timeout: 60_000 });
+    if (!['running', 'degraded'].includes(state.stdout.trim())) throw new Error(`container ${name} did not boot: ${state.stdout} ${state.stderr}`);
+  };
+  const stop = async () => {
+    const child = nspawn;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // nspawn turns SIGTERM into an orderly poweroff of the container.
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const exec: Container['exec'] = async (command, args = [], options = {}) => {
+    const result = await execa('nsenter', ['--target', String(leader), '--all', '--', 'env', `PATH=${SBIN}`, command, ...args], {
+      reject: false,
+      timeout: options.timeoutMs ?? 60_000,
+      ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+    });
+    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1 };
+  };
+  const container: Container = {
+    name,
+    root,
+    get leader() {
+      return leader;
+    },
+    exec,
+    async run(command, args = [], options = {}) {
+      const result = await exec(command, args, options);
+      if (result.exitCode !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.exitCode}:\n${result.stdout}\n${result.stderr}`);
+      return result.stdout;
+    },
+    writeFile(path, text, mode = 0o644) {
+      const target = join(root, path);
+      mkdirSync(join(target, '..'), { recursive: true });
+      writeFileSync(target, text, { mode });
+    },
+    readFile(path) {
+      return readFileSync(join(root, path), 'utf8');
+    },
+    async reboot() {
+      await stop();
+      await start();
+    },
+    async destroy() {
+      await stop();
+      spawnSync('umount', [root]);
+      spawnSync('umount', [upper]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await start();
+  } catch (error) {
+    await container.destroy();
+    throw error;
+  }
+  return container;
+}
+
+// The container's PID 1: the nspawn process's child running systemd.
+async function leaderOf(nspawnPid: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < 20_000) {
+    try {
+      const children = readFileSync(`/proc/${nspawnPid}/task/${nspawnPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      for (const child of children) {
+        if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'systemd') return child;
+      }
+    } catch {
+      // not yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`systemd-nspawn (pid ${nspawnPid}) started no systemd within 20 s`);
+}
