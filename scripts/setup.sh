@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian 12 machine for xtban's tests; safe to run again (it only does what is missing).
-# As root: installs iptables and iproute2, installs npm packages when needed, builds dist/.
+# As root: installs iptables, iproute2 and the test layers' packages, installs npm packages when needed, builds dist/.
 # As a normal user: reports what is missing and how to install it, then still prepares the unit layer (exit 0).
 set -euo pipefail
 
@@ -24,23 +24,39 @@ declare -A package_of=(
   [fail2ban-server]=fail2ban
   [sshd]=openssh-server
   [ssh]=openssh-client
+  [systemd-nspawn]=systemd-container
 )
 missing_commands=()
 missing_packages=()
-for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-analyze fail2ban-server sshd ssh; do
+for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-analyze fail2ban-server sshd ssh systemd-nspawn; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
     [[ " ${missing_packages[*]} " == *" $package "* ]] || missing_packages+=("$package")
   fi
 done
+# fail2ban reads the journal through python3-systemd (Debian recommends it; its sshd jail needs it on
+# Debian 12, which logs sshd only to the journal).
+if ! dpkg-query -W -f '${Status}' python3-systemd 2>/dev/null | grep -q 'ok installed'; then
+  missing_commands+=("python3-systemd")
+  missing_packages+=("python3-systemd")
+fi
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end): ${missing_commands[*]}"
+  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers): ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
+    # Packages of servers (ssh, fail2ban) start their service on install: not on this machine. The tests
+    # start what they need inside their own namespaces and containers.
+    quiet_policy=
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\n# xtban setup: no service starts while packages install\nexit 101\n' > /usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+      quiet_policy=yes
+    fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >&2
+    [[ -z $quiet_policy ]] || rm -f /usr/sbin/policy-rc.d
   else
     say "missing ${missing_commands[*]} ($why)"
     say "install them with: sudo apt-get install -y --no-install-recommends ${missing_packages[*]}  (or: sudo bash scripts/setup.sh)"
@@ -58,4 +74,4 @@ fi
 
 say "building dist/ (npm run build)"
 npm run build --silent >&2
-say "ready: npm run test:unit; as root also npm run test:kernel"
+say "ready: npm run test:unit; as root also npm run test:kernel and npm run test:system"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm test: installs what the suite needs (Debian, as root), builds, then runs both layers:
-# unit tests (anywhere) and kernel tests (root, throwaway network namespaces).
+# npm test: installs what the suite needs (Debian, as root), builds, then runs the three layers:
+# unit tests (anywhere), kernel tests (root, throwaway network namespaces) and system tests (root, a
+# container booted with systemd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -122,7 +122,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     if (restored > 0) metrics.repairs.inc({ kind: 'bans' }, restored);
     metrics.writeErrors.inc(report.restore?.failed.length ?? 0);
     const repaired = report.findings.map((finding) => `${finding.family === 4 ? 'IPv4' : 'IPv6'} ${finding.jail}: ${finding.detail}`);
-    logs.repair.warn({ repaired, restored }, `ruleset or lists were missing: repaired ${repaired.join('; ')}${restored > 0 ? `; ${restored} ban(s) put back` : ''}`);
+    logs.repair.warn({ findings: repaired.length, restored }, `ruleset or lists were missing: repaired ${repaired.join('; ')}${restored > 0 ? `; ${restored} ban(s) put back` : ''}`);
     await writeMetricsFile();
   };
 

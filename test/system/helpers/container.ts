@@ -90,8 +90,14 @@ export async function bootContainer(name: string, stage: string): Promise<Contai
     });
     const pid = nspawn.pid ?? 0;
     leader = await leaderOf(pid);
-    const state = await execa('nsenter', ['--target', String(leader), '--all', 'systemctl', 'is-system-running', '--wait'], { reject: false, timeout: 60_000 });
-    if (!['running', 'degraded'].includes(state.stdout.trim())) throw new Error(`container ${name} did not boot: ${state.stdout} ${state.stderr}`);
+    // Until PID 1 has its bus up, systemctl cannot ask it anything: ask again.
+    const booted = Date.now();
+    for (;;) {
+      const state = await execa('nsenter', ['--target', String(leader), '--all', 'systemctl', 'is-system-running', '--wait'], { env: { PATH: SBIN }, extendEnv: false, reject: false, timeout: 60_000 });
+      if (['running', 'degraded'].includes(state.stdout.trim())) break;
+      if (Date.now() - booted > 60_000) throw new Error(`container ${name} did not boot: ${state.stdout} ${state.stderr}`);
+      await sleep(200);
+    }
   };
   const stop = async () => {
     const child = nspawn;
@@ -105,7 +111,10 @@ export async function bootContainer(name: string, stage: string): Promise<Contai
   };
 
   const exec: Container['exec'] = async (command, args = [], options = {}) => {
-    const result = await execa('nsenter', ['--target', String(leader), '--all', '--', 'env', `PATH=${SBIN}`, command, ...args], {
+    // An administrator's root shell's environment, not this test process's (XTBAN_STATE_DIR and the like).
+    const result = await execa('nsenter', ['--target', String(leader), '--all', '--', command, ...args], {
+      env: { PATH: SBIN, HOME: '/root', LANG: 'C.UTF-8', TERM: 'dumb' },
+      extendEnv: false,
       reject: false,
       timeout: options.timeoutMs ?? 60_000,
       ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
@@ -167,4 +176,54 @@ async function leaderOf(nspawnPid: number): Promise<number> {
     await sleep(50);
   }
   throw new Error(`systemd-nspawn (pid ${nspawnPid}) started no systemd within 20 s`);
+}
+
+// An attacker in a network namespace inside the container, on a veth pair: the container is 192.0.2.1,
+// the attacker holds `addresses` (the first is its primary). Its ssh logins fail (a key nobody accepts).
+export interface Attacker {
+  // One failed ssh login from `from` to the container's sshd on port 22; resolves when the client gave up.
+  failLogin(from?: string): Promise<ExecResult>;
+  // A TCP connect to port on the container from `from`: open, refused, or dropped (no answer in 1 s).
+  probe(port: number, from?: string): Promise<'open' | 'refused' | 'dropped'>;
+}
+
+export const HOST_ADDRESS = '192.0.2.1';
+
+export async function addAttacker(container: Container, addresses: readonly string[]): Promise<Attacker> {
+  const [primary] = addresses;
+  if (primary === undefined) throw new Error('an attacker needs an address');
+  const commands = [
+    ['ip', 'netns', 'add', 'attacker'],
+    ['ip', 'link', 'add', 'xt0', 'type', 'veth', 'peer', 'name', 'xt1'],
+    ['ip', 'link', 'set', 'xt1', 'netns', 'attacker'],
+    ['ip', 'addr', 'add', `${HOST_ADDRESS}/24`, 'dev', 'xt0'],
+    ['ip', 'link', 'set', 'xt0', 'up'],
+    ['ip', 'link', 'set', 'lo', 'up'],
+    ...addresses.map((address) => ['ip', 'netns', 'exec', 'attacker', 'ip', 'addr', 'add', `${address}/24`, 'dev', 'xt1']),
+    ['ip', 'netns', 'exec', 'attacker', 'ip', 'link', 'set', 'xt1', 'up'],
+    ['ip', 'netns', 'exec', 'attacker', 'ip', 'link', 'set', 'lo', 'up'],
+    ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/root/attacker_key'],
+  ];
+  for (const [command, ...args] of commands) await container.run(command ?? 'true', args);
+  return {
+    failLogin: (from = primary) =>
+      container.exec('ip', [
+        'netns', 'exec', 'attacker', 'ssh', '-b', from, '-i', '/root/attacker_key',
+        '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=2', '-o', 'LogLevel=ERROR',
+        `nobody@${HOST_ADDRESS}`, 'true',
+      ], { timeoutMs: 10_000 }),
+    async probe(port, from = primary) {
+      const script = 'import socket,sys\ns=socket.socket(); s.bind((sys.argv[1],0)); s.settimeout(1)\ntry:\n  s.connect((sys.argv[2],int(sys.argv[3]))); print("open")\nexcept ConnectionRefusedError: print("refused")\nexcept OSError: print("dropped")\n';
+      const result = await container.exec('ip', ['netns', 'exec', 'attacker', 'python3', '-c', script, from, HOST_ADDRESS, String(port)], { timeoutMs: 5000 });
+      const answer = result.stdout.trim();
+      if (answer !== 'open' && answer !== 'refused' && answer !== 'dropped') throw new Error(`probe failed: ${result.stderr}`);
+      return answer;
+    },
+  };
+}
+
+// The lines of a unit's journal (message only) at or above a priority, as `journalctl -o cat` prints them.
+export async function journalLines(container: Container, unit: string, priority?: string): Promise<string[]> {
+  const args = ['-u', unit, '-o', 'cat', '--no-pager', ...(priority ? ['-p', priority] : [])];
+  return (await container.run('journalctl', args)).split('\n').filter(Boolean);
 }
