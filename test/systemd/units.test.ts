@@ -54,9 +54,27 @@ describe.skipIf(!analyze)('systemd units', () => {
       expect(service).toContain(`\n${line}\n`);
     }
     expect(service).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
+    expect(service).toContain('\nReadWritePaths=-/var/lib/prometheus/node-exporter\n');
     const timer = readFileSync(join(unitsDir, 'xtban-reap.timer'), 'utf8');
     expect(timer).toContain('\nOnCalendar=*:0/5\n');
     expect(timer).toContain('\nPersistent=true\n');
     expect(execFileSync('systemd-analyze', ['calendar', '*:0/5'], { encoding: 'utf8' })).toContain('Normalized form: *-*-* *:00/5:00');
+  });
+
+  it('lets every service start Node 20 (pkey_alloc) and fail a call outside its filter instead of dying', () => {
+    for (const unit of units.filter((name) => name.endsWith('.service'))) {
+      const text = readFileSync(join(unitsDir, unit), 'utf8');
+      expect(text, unit).toContain('\nSystemCallFilter=@system-service @pkey\n');
+      expect(text, unit).toContain('\nSystemCallErrorNumber=EPERM\n');
+      expect(execFileSync('systemd-analyze', ['syscall-filter', '@pkey'], { encoding: 'utf8' })).toContain('pkey_alloc');
+    }
+  });
+
+  it('rates every service at most 2.7 in systemd-analyze security', () => {
+    for (const unit of units.filter((name) => name.endsWith('.service'))) {
+      const result = spawnSync('systemd-analyze', ['security', '--offline=yes', join(unitsDir, unit)], { encoding: 'utf8' });
+      const score = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(result.stdout)?.[1]);
+      expect(score, unit).toBeLessThanOrEqual(2.7);
+    }
   });
 });

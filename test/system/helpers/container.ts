@@ -152,6 +152,18 @@ export async function bootContainer(name: string, stage: string): Promise<Contai
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  // A test process that exits without its afterAll (killed by a timeout, say) still leaves no container.
+  const onExit = () => {
+    if (nspawn?.pid !== undefined && nspawn.exitCode === null) spawnSync('kill', ['-KILL', String(nspawn.pid)]);
+    spawnSync('umount', ['-l', root]);
+    spawnSync('umount', ['-l', upper]);
+  };
+  process.once('exit', onExit);
+  const destroy = container.destroy;
+  container.destroy = async () => {
+    process.off('exit', onExit);
+    await destroy();
+  };
   try {
     await start();
   } catch (error) {
@@ -181,8 +193,11 @@ async function leaderOf(nspawnPid: number): Promise<number> {
 // An attacker in a network namespace inside the container, on a veth pair: the container is 192.0.2.1,
 // the attacker holds `addresses` (the first is its primary). Its ssh logins fail (a key nobody accepts).
 export interface Attacker {
-  // One failed ssh login from `from` to the container's sshd on port 22; resolves when the client gave up.
+  // One failed ssh login from `from` to the container's sshd on port 22 (a key nobody accepts); resolves
+  // when the client gave up.
   failLogin(from?: string): Promise<ExecResult>;
+  // One wrong password (sshd logs "Failed password for nobody from ..."), as brute-forcers do.
+  failPassword(from?: string): Promise<ExecResult>;
   // A TCP connect to port on the container from `from`: open, refused, or dropped (no answer in 1 s).
   probe(port: number, from?: string): Promise<'open' | 'refused' | 'dropped'>;
 }
@@ -204,6 +219,7 @@ export async function addAttacker(container: Container, addresses: readonly stri
     ['ip', 'netns', 'exec', 'attacker', 'ip', 'link', 'set', 'lo', 'up'],
     ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/root/attacker_key'],
   ];
+  container.writeFile('/root/askpass', '#!/bin/sh\necho wrong-password\n', 0o755);
   for (const [command, ...args] of commands) await container.run(command ?? 'true', args);
   return {
     failLogin: (from = primary) =>
@@ -212,6 +228,13 @@ export async function addAttacker(container: Container, addresses: readonly stri
         '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=2', '-o', 'LogLevel=ERROR',
         `nobody@${HOST_ADDRESS}`, 'true',
       ], { timeoutMs: 10_000 }),
+    failPassword: (from = primary) =>
+      container.exec('ip', [
+        'netns', 'exec', 'attacker', 'env', 'SSH_ASKPASS=/root/askpass', 'SSH_ASKPASS_REQUIRE=force', 'DISPLAY=none', 'setsid', '-w', 'ssh', '-b', from,
+        '-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1',
+        '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=2', '-o', 'LogLevel=ERROR',
+        `nobody@${HOST_ADDRESS}`, 'true',
+      ], { timeoutMs: 15_000 }),
     async probe(port, from = primary) {
       const script = 'import socket,sys\ns=socket.socket(); s.bind((sys.argv[1],0)); s.settimeout(1)\ntry:\n  s.connect((sys.argv[2],int(sys.argv[3]))); print("open")\nexcept ConnectionRefusedError: print("refused")\nexcept OSError: print("dropped")\n';
       const result = await container.exec('ip', ['netns', 'exec', 'attacker', 'python3', '-c', script, from, HOST_ADDRESS, String(port)], { timeoutMs: 5000 });
