@@ -21,7 +21,8 @@ export async function stagedInstall(): Promise<string> {
   const root = join(stage, 'root');
   const packDir = mkdtempSync(join(cache, 'pack-'));
   try {
-    await execa('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: project });
+    // npm pack builds dist/ first (prepack); scripts/setup.sh has just built it, so not again per file.
+    await execa('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', packDir], { cwd: project });
     const tarball = readdirSync(packDir).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error('npm pack made no tarball');
     const digest = createHash('sha256').update(readFileSync(join(packDir, tarball))).digest('hex');
