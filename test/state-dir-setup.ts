@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import { removeScratchDirs } from './helpers/scratch.js';
 
 if (process.env['XTBAN_STATE_DIR'] === undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'xtban-test-state-'));
@@ -13,3 +14,5 @@ if (process.env['XTBAN_STATE_DIR'] === undefined) {
     rmSync(dir, { recursive: true, force: true });
   });
 }
+
+afterAll(() => removeScratchDirs());

@@ -1,18 +1,16 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openBanStore } from '../../src/adapters/ban-store.js';
 import { resolveStateDir } from '../../src/adapters/state-dir.js';
 import type { BanRequest } from '../../src/core/bans.js';
 import { XtbanError } from '../../src/core/errors.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const request = (address: string, extra: Partial<BanRequest> = {}): BanRequest => ({ jail: 'ssh', address, family: 4, source: 'cli', reason: null, permanent: false, ...extra });
 const tiers = () => [60, 3600];
 
 describe('ban store', () => {
   it('records bans, refreshes, repeats and unbans, and keeps them across reopening', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xtban-store-'));
+    const dir = scratchDir('xtban-store-');
     let store = openBanStore(dir);
     const first = store.ban([request('192.0.2.1'), request('192.0.2.2', { permanent: true, reason: 'scanner' })], tiers, 1000);
     expect(first.map((decision) => decision.kind)).toEqual(['new', 'new']);

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listWriteError, procLists } from '../../src/adapters/recent-lists.js';
 import { XtbanError } from '../../src/core/errors.js';
 import { parseRecentList } from '../../src/core/proc-format.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const captured = new URL('../../fixtures/proc/net/xt_recent', import.meta.url).pathname;
 
@@ -19,7 +19,7 @@ describe('procLists', () => {
   });
 
   it('reads lists byte for byte, and a byte above 127 in a captured file fails as a malformed line', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xtban-lists-'));
+    const dir = scratchDir('xtban-lists-');
     const good = 'src=192.0.2.10 ttl: 0 last_seen: 4294973232 oldest_pkt: 1 4294973232\n';
     await writeFile(join(dir, 'good'), good);
     // "192.0.2.1\u00e9": UTF-8 for the accent is two bytes, each above 127.
@@ -32,7 +32,7 @@ describe('procLists', () => {
   });
 
   it('writes one command per open and never creates a list', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'xtban-lists-'));
+    const directory = scratchDir('xtban-lists-');
     await writeFile(join(directory, 'xtban-ssh'), '');
     const lists = procLists(directory);
     lists.write('xtban-ssh', '+192.0.2.7');
@@ -53,7 +53,7 @@ describe('procLists', () => {
   });
 
   it('writes many commands and reports each failure on its own', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'xtban-many-'));
+    const directory = scratchDir('xtban-many-');
     await writeFile(join(directory, 'a'), '');
     const before = process.cwd();
     const errors = procLists(directory).writeMany([

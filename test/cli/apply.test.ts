@@ -1,12 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixtureFirewall } from '../../src/adapters/firewall.js';
 import { applyRuleset, familiesInUse } from '../../src/cli/apply.js';
 import { layoutsFor } from '../../src/cli/context.js';
 import { loadConfig } from '../../src/config/load.js';
 import { XtbanError } from '../../src/core/errors.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const example = new URL('../../fixtures/config/example.toml', import.meta.url).pathname;
 const applied = new URL('../../fixtures/iptables/applied', import.meta.url).pathname;
@@ -25,7 +23,7 @@ describe('applyRuleset', () => {
 
   it('on an empty table, a dry run hands the full batch to the firewall and checks nothing more', async () => {
     const config = await loadConfig(example);
-    const firewall = fixtureFirewall(await mkdtemp(join(tmpdir(), 'xtban-empty-')));
+    const firewall = fixtureFirewall(scratchDir('xtban-empty-'));
     await applyRuleset(config, layoutsFor(config, 100), firewall, { dryRun: true });
     expect(firewall.restored.map((batch) => batch.family)).toEqual([4, 6]);
     expect(firewall.restored[1]?.script).toContain('--name xtban-ssh.v6 --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
@@ -35,7 +33,7 @@ describe('applyRuleset', () => {
   it('fails with exit 3 when the table still differs after a restore', async () => {
     const config = await loadConfig(example);
     // A fixture never changes: the restore "succeeds" and the table stays empty, as if another program undid it.
-    const firewall = fixtureFirewall(await mkdtemp(join(tmpdir(), 'xtban-stuck-')));
+    const firewall = fixtureFirewall(scratchDir('xtban-stuck-'));
     const error = await applyRuleset(config, layoutsFor(config, 100), firewall, { dryRun: false }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(XtbanError);
     expect((error as XtbanError).exitCode).toBe(3);

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../helpers/scratch.js';
 
 const dist = new URL('../../dist/main.js', import.meta.url).pathname;
 const fixtures = new URL('../../fixtures/proc', import.meta.url).pathname;
 
 describe('output to a reader that goes away', () => {
   it('stops quietly, as `xtban status --json | head` expects', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'xtban-epipe-'));
+    const work = scratchDir('xtban-epipe-');
     const lists = join(work, 'lists');
     mkdirSync(lists);
     // About 1 MB of JSON: far more than a pipe holds.

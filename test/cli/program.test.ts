@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/program.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const example = new URL('../../fixtures/config/example.toml', import.meta.url).pathname;
 const fixtures = new URL('../../fixtures/proc', import.meta.url).pathname;
@@ -164,7 +165,7 @@ describe('command line', () => {
 
   it('reap --dry-run plans over captured lists and refuses --proc without --dry-run', async () => {
     const captured = new URL('../../fixtures/config/captured.toml', import.meta.url).pathname;
-    const state = await import('node:fs').then((fs) => fs.mkdtempSync('/tmp/xtban-reap-cli-'));
+    const state = scratchDir('xtban-reap-cli-');
     const code = await xtban('--config', captured, '--state-dir', state, 'reap', '--dry-run', '--json', '--proc', `${fixtures}/net/xt_recent`, '--clock', fixtures, '--sys', `${fixtures}/sys`);
     expect(code).toBe(0);
     const report = JSON.parse(stdout);

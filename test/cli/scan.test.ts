@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/program.js';
 import { lineRanges } from '../../src/cli/scan-range.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const dist = new URL('../../dist/main.js', import.meta.url).pathname;
-const work = mkdtempSync(join(tmpdir(), 'xtban-scan-'));
+const work = scratchDir('xtban-scan-');
 const log = join(work, 'auth.log');
 const config = join(work, 'xtban.toml');
 

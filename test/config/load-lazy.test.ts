@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 // Counts loads of the TOML parser and schema module (the factory runs on its first import only).
 const loaded = vi.hoisted(() => ({ count: 0 }));
@@ -14,7 +14,7 @@ vi.mock('../../src/config/parse.js', async (importOriginal) => {
 
 describe('config loading', () => {
   it('loads the parser and schema only when the cache cannot answer', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xtban-lazy-'));
+    const dir = scratchDir('xtban-lazy-');
     const path = join(dir, 'xtban.toml');
     const text = '[jails.ssh]\nports = [22]\n';
     await writeFile(path, text);

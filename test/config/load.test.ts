@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, resolveConfigPath } from '../../src/config/load.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import { effectiveConfig, effectiveConfigToml } from '../../src/config/show.js';
 import { XtbanError } from '../../src/core/errors.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const example = new URL('../../fixtures/config/example.toml', import.meta.url).pathname;
 
@@ -53,7 +53,7 @@ describe('config loading', () => {
   });
 
   it('reports a TOML syntax error with its line', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xtban-config-'));
+    const dir = scratchDir('xtban-config-');
     const path = join(dir, 'broken.toml');
     await writeFile(path, '[jails.ssh]\nwindow = "1h\n');
     await expect(loadConfig(path)).rejects.toThrow(new RegExp(`config ${path}:2:`));
@@ -149,7 +149,7 @@ describe('config show', () => {
 
 describe('config cache', () => {
   it('serves a validated config from the state directory while the file is unchanged, and revalidates when it changes', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xtban-cache-'));
+    const dir = scratchDir('xtban-cache-');
     const path = join(dir, 'xtban.toml');
     await writeFile(path, '[jails.ssh]\nwindow = "1h"\n[remotes.fw]\nhost = "fw"\n[filters.app]\npatterns = ["x <ADDR>"]\n');
     const first = await loadConfig(path, dir);
@@ -168,7 +168,7 @@ describe('config cache', () => {
   });
 
   it('makes a missing state directory (mode 0700, not its parents) to keep the cache in, and does without one it cannot make', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xtban-cache-'));
+    const dir = scratchDir('xtban-cache-');
     const path = join(dir, 'xtban.toml');
     await writeFile(path, '[jails.ssh]\n');
     const state = join(dir, 'state');
