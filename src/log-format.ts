@@ -47,11 +47,17 @@ export function resolveLogFormat(choice: string | undefined, fd: number, journal
   return isJournalStream(fd, journalStream) ? 'journal' : 'text';
 }
 
-// Control characters (a newline above all) would end the line and let whatever follows pose as a line,
-// with a priority prefix of its own: they are written as escapes.
+// The longest line written for journald. journald splits a longer line (LineMax=, 48 KiB by default)
+// and reads a priority prefix again at the start of the rest: a line is cut well before that.
+export const MAX_LINE = 8192;
+
+// Control characters (a newline or a NUL above all, both of which end a line for journald) would let
+// whatever follows pose as a line with a priority prefix of its own: they are written as escapes, and a
+// line is cut at MAX_LINE characters.
 function escapeControls(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => JSON.stringify(char).slice(1, -1));
+  const escaped = text.replace(/[\u0000-\u001f\u007f]/g, (char) => JSON.stringify(char).slice(1, -1));
+  return escaped.length <= MAX_LINE ? escaped : `${escaped.slice(0, MAX_LINE - 12)} [truncated]`;
 }
 
 function renderValue(value: unknown): string {
@@ -99,12 +105,13 @@ export function priorityOfNote(text: string): number {
   return 5;
 }
 
-// Every line of a note with journald's priority prefix (a line without one would be filed at info).
+// Every line of a note with journald's priority prefix (a line without one would be filed at info),
+// escaped as log lines are.
 export function journalNote(text: string, priority = priorityOfNote(text)): string {
   return text
     .replace(/\n$/, '')
     .split('\n')
-    .map((line) => `<${priority}>${line}`)
+    .map((line) => `<${priority}>${escapeControls(line)}`)
     .join('\n')
     .concat('\n');
 }

@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Logger as PinoLogger } from 'pino';
 import { formatLogLine, resolveLogFormat } from './log-format.js';
@@ -28,7 +27,10 @@ export function createLogger(level: string = process.env['XTBAN_LOG_LEVEL'] ?? '
     if (!root) {
       const pino = createRequire(import.meta.url)('pino') as typeof import('pino');
       const chosen = resolveLogFormat(format, fd);
-      const destination = chosen === 'json' ? pino.destination({ fd, sync: true }) : { write: (line: string) => void writeSync(fd, formatLogLine(line, chosen)) };
+      // pino's own destination writes whole lines and waits out EAGAIN: journald's socket is non-blocking
+      // once Node has written to it, and falls behind exactly when an attack fills the log.
+      const sonic = pino.destination({ fd, sync: true });
+      const destination = chosen === 'json' ? sonic : { write: (line: string) => void sonic.write(formatLogLine(line, chosen)) };
       root = pino.pino({ name: 'xtban', level, timestamp: pino.stdTimeFunctions.isoTime }, destination);
     }
     return root;

@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatLogLine, humanLine, isJournalStream, journalNote, priorityOfNote, resolveLogFormat } from '../src/log-format.js';
+import { formatLogLine, humanLine, isJournalStream, journalNote, MAX_LINE, priorityOfNote, resolveLogFormat } from '../src/log-format.js';
 
 const work = mkdtempSync(join(tmpdir(), 'xtban-logformat-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -32,6 +32,15 @@ describe('formatLogLine', () => {
     expect(line.split('\n')).toHaveLength(2);
     expect(line).toMatch(/^<6>repair: banned\\n<0>forged \(error="bad\\n<0>emergency", list=\["a b","c"\]\)\n$/);
     expect(formatLogLine('not json\n<0>x', 'journal').split('\n')).toHaveLength(2);
+    // NUL ends a line for journald as well.
+    expect(formatLogLine(pinoLine(30, 'a\u0000<0>b'), 'journal')).toBe('<6>repair: a\\u0000<0>b\n');
+  });
+
+  it('cuts a line long before journald would split it and read a prefix again in the rest', () => {
+    const long = formatLogLine(pinoLine(30, 'x', { error: `${'a'.repeat(60_000)}<0>forged` }), 'journal');
+    expect(long.length).toBeLessThanOrEqual(MAX_LINE + 5);
+    expect(long).toMatch(/ \[truncated\]\n$/);
+    expect(long).not.toContain('<0>forged');
   });
 
   it('does not repeat what the sentence already says', () => {
@@ -53,6 +62,7 @@ describe('notes and errors on stderr under journald', () => {
     expect(priorityOfNote('  no room for 192.0.2.7 in xtban-ssh')).toBe(4);
     expect(priorityOfNote('3 live ban(s) are not in the kernel')).toBe(5);
     expect(journalNote('xtban: bad\n  hint: fix it\n', 3)).toBe('<3>xtban: bad\n<3>  hint: fix it\n');
+    expect(journalNote('error: a\u0000<0>b\r<0>c', 3)).toBe('<3>error: a\\u0000<0>b\\r<0>c\n');
   });
 });
 

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, XtbanError } from '../core/errors.js';
@@ -42,13 +43,47 @@ function read(path: string): string | undefined {
   }
 }
 
-// Writes through a temporary file and a rename: a unit is never seen half written.
+// Writes through a new temporary file (created exclusively: never through a link someone left there),
+// synced, then renamed over the target and the directory synced: a unit is never seen half written,
+// and a crash leaves the old file or the new one.
 function writeAtomically(step: InstallStep): void {
-  mkdirSync(dirname(step.target), { recursive: true, mode: 0o755 });
-  const temporary = join(dirname(step.target), `.${basename(step.target)}.xtban-new`);
-  writeFileSync(temporary, step.text, { mode: step.mode });
-  chmodSync(temporary, step.mode);
-  renameSync(temporary, step.target);
+  const directory = dirname(step.target);
+  mkdirSync(directory, { recursive: true, mode: 0o755 });
+  const temporary = join(directory, `.${basename(step.target)}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  const fd = openSync(temporary, 'wx', step.mode);
+  try {
+    writeFileSync(fd, step.text);
+    fchmodSync(fd, step.mode);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(temporary, step.target);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  const dirFd = openSync(directory, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+// Where systemd cannot run the binary the units would name, said before anything is written.
+export function binaryWarnings(binary: string, nodePath: string = process.execPath): string[] {
+  const warnings: string[] = [];
+  if (/^\/(home|root|run\/user)(\/|$)/.test(binary)) {
+    warnings.push(`warning: ${binary} is under /home, /root or /run/user, which the units hide (ProtectHome=yes): they would fail with 203/EXEC. Install with npm's global prefix in /usr/local (npm install -g as root), or give --bin`);
+  }
+  // `#!/usr/bin/env node` finds node on systemd's own PATH, not on this shell's.
+  const systemPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  if (!systemPath.some((dir) => existsSync(join(dir, 'node')))) {
+    warnings.push(`warning: no node in ${systemPath.join(':')}, where systemd looks for it; this one is ${nodePath}. Link it there (ln -s ${nodePath} /usr/local/bin/node) or the units fail with 203/EXEC`);
+  }
+  return warnings;
 }
 
 // `xtban install`: the systemd units (ExecStart pointing at this installation), the fail2ban action
@@ -77,6 +112,7 @@ export async function installCommand(options: InstallOptions): Promise<number> {
   if (fail2ban) files.push({ target: join(fail2banDir, 'xtban.conf'), text: readFileSync(join(shipped('fail2ban'), 'action.d', 'xtban.conf'), 'utf8'), keepExisting: false, mode: 0o644 });
   files.push({ target: join(configDir, 'xtban.toml'), text: readFileSync(join(shipped('config'), 'xtban.toml'), 'utf8'), keepExisting: true, mode: 0o644 });
 
+  for (const warning of binaryWarnings(binary)) out.note(warning);
   const steps = planInstall(files, binary, new Map(files.map((file) => [file.target, read(file.target)])));
   if (!options.dryRun) for (const step of steps) if (step.action === 'write') writeAtomically(step);
 

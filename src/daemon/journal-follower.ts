@@ -18,29 +18,69 @@ export function localMachineId(path = '/etc/machine-id'): string | undefined {
   }
 }
 
-// journalctl's arguments for following one source.
-// - `-f` implies `--boot` (the current boot, read from /proc/sys/kernel/random/boot_id) in systemd 252, even
-//   with `--boot=all`. Under ProtectKernelTunables= or ProtectControlGroups= in a container (systemd-nspawn
-//   overmounts that file with the container's own boot id), the unit reads the host kernel's boot id
-//   instead, which no entry carries: measured, journalctl then prints nothing at all. `--merge` is the one
-//   way to drop the implied boot match; `_MACHINE_ID=` then keeps what merge would add (other machines'
-//   journals, from systemd-journal-remote or containers) out. On resume this also reads entries written
-//   after the cursor in an earlier boot, so a reboot loses none.
-// - The first time, `-n 0` starts at the end: nothing stored is replayed. `--no-tail` must not be given
-//   then (it undoes `-n`); after a cursor it must (`-f` otherwise shows only the last 10 entries after it).
-export function journalctlArgs(source: { unit: string | undefined; identifier: string | undefined; cursor: string | undefined; machineId: string | undefined }): string[] {
-  const args = ['-f', '-o', 'json', '--no-pager'];
-  if (source.machineId !== undefined) args.push('--merge');
+// True inside a container (systemd writes its kind into /run/systemd/container there).
+export function inContainer(path = '/run/systemd/container'): boolean {
+  try {
+    return readFileSync(path, 'latin1').trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+// How journalctl is to find this machine's entries. `-f` implies `--boot` (the current boot, read from
+// /proc/sys/kernel/random/boot_id) in systemd 252, even with `--boot=all`. In a container that file is
+// overmounted with the container's own boot id, and under the unit's ProtectKernelTunables= or
+// ProtectControlGroups= the unit reads the host kernel's instead, which no entry carries: measured,
+// journalctl then prints nothing at all. `--merge` is the one way to drop the implied boot match, so in a
+// container it is used with `_MACHINE_ID=`. On a host, where the boot id is right, it is not: merge also
+// opens journals other machines wrote (systemd-journal-remote), whose fields those machines chose.
+export interface JournalScope {
+  // Merge with this machine id, or undefined: journalctl's own local-only open.
+  mergeMachineId: string | undefined;
+}
+
+export function journalScope(where: { container: boolean; machineId: string | undefined } = { container: inContainer(), machineId: localMachineId() }): JournalScope {
+  return { mergeMachineId: where.container ? where.machineId : undefined };
+}
+
+function scopeArgs(scope: JournalScope): { before: string[]; after: string[] } {
+  return scope.mergeMachineId === undefined ? { before: [], after: [] } : { before: ['--merge'], after: [`_MACHINE_ID=${scope.mergeMachineId}`] };
+}
+
+// The one-shot that finds where the journal ends now: its newest entry, whatever it is (a cursor is a
+// position in the whole journal, so following after it with a filter misses nothing written later).
+export function journalTailArgs(scope: JournalScope): string[] {
+  const { before, after } = scopeArgs(scope);
+  return ['-n', '1', '-o', 'json', '--no-pager', ...before, ...after];
+}
+
+// The cursor of one `journalctl -o json` line, whatever its message.
+export function cursorOf(line: string): string | undefined {
+  try {
+    const cursor = (JSON.parse(line) as Record<string, unknown>)['__CURSOR'];
+    return typeof cursor === 'string' && cursor !== '' ? cursor : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// journalctl's arguments for following one source: after a cursor (the saved one, or the journal's end
+// at the first start) with `--no-tail` (`-f` otherwise shows only the last 10 entries after it), or, with
+// no cursor at all (an empty journal), from the end with `-n 0` and without `--no-tail` (which undoes
+// `-n` and replays the whole journal).
+export function journalctlArgs(source: { unit: string | undefined; identifier: string | undefined; cursor: string | undefined; scope: JournalScope }): string[] {
+  const { before, after } = scopeArgs(source.scope);
+  const args = ['-f', '-o', 'json', '--no-pager', ...before];
   if (source.unit) args.push('-u', source.unit);
   if (source.identifier) args.push('-t', source.identifier);
   if (source.cursor !== undefined) args.push('--no-tail', '--after-cursor', source.cursor);
   else args.push('-n', '0');
-  if (source.machineId !== undefined) args.push(`_MACHINE_ID=${source.machineId}`);
+  args.push(...after);
   return args;
 }
 
-// Follows the journal through `journalctl -f -o json`, from the saved cursor (or from now the first
-// time), restarting journalctl if it ends.
+// Follows the journal through `journalctl -f -o json`, from the saved cursor (the first time, from the
+// journal's end then), restarting journalctl if it ends.
 export class JournalFollower {
   private child: ResultPromise | undefined;
   private stopped = false;
@@ -52,12 +92,28 @@ export class JournalFollower {
     private readonly state: SourceState,
     private readonly onRecord: (record: LogRecord) => void,
     private readonly onError: (error: unknown) => void,
-    private readonly machineId: string | undefined = localMachineId(),
+    private readonly scope: JournalScope = journalScope(),
   ) {}
 
   start(): void {
+    void this.begin().catch((error: unknown) => this.onError(error));
+  }
+
+  // The journal's end now, saved as this source's position: a restart before the first matching entry
+  // then still reads what was logged while it was down.
+  private async tailCursor(): Promise<string | undefined> {
+    const result = await execa(journalctlCommand(), journalTailArgs(this.scope), { reject: false, stdin: 'ignore', timeout: 10_000 });
+    const cursor = result.exitCode === 0 ? cursorOf(result.stdout.trim().split('\n').at(-1) ?? '') : undefined;
+    if (cursor === undefined) return undefined;
+    this.state.set(this.id, { kind: 'journal', cursor });
+    return cursor;
+  }
+
+  private async begin(): Promise<void> {
     const saved = this.state.get(this.id);
-    const args = journalctlArgs({ ...this.match, cursor: saved?.kind === 'journal' ? saved.cursor : undefined, machineId: this.machineId });
+    const cursor = saved?.kind === 'journal' ? saved.cursor : await this.tailCursor();
+    if (this.stopped) return;
+    const args = journalctlArgs({ ...this.match, cursor, scope: this.scope });
     const child = execa(journalctlCommand(), args, { buffer: false, reject: false, stdin: 'ignore', stderr: 'pipe' });
     this.child = child;
     let partial = '';

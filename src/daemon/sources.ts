@@ -11,6 +11,7 @@ import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
 import { parseSyslogLine, type LogRecord } from '../core/log-line.js';
 import { RetryCounter } from '../core/retry-counter.js';
 import type { Logger } from '../logger.js';
+import { banLogLines } from './ban-log.js';
 import { FileFollower } from './file-follower.js';
 import { JournalFollower } from './journal-follower.js';
 import { SourceState } from './source-state.js';
@@ -29,14 +30,7 @@ export function startSources(context: () => KernelContext, log: Logger, banned: 
 
   const ban = (jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) => {
     const { decisions, outcomes } = banInProcess(context(), jail, addresses, origin);
-    // A live ban seen again is refreshed in the kernel and the store: that is not news, only a new or
-    // repeated ban is logged as "banned".
-    const refreshed = new Set(decisions.filter((decision) => decision.kind === 'refresh').map((decision) => decision.record.address));
-    for (const outcome of outcomes) {
-      if (!outcome.ok) log.error({ jail: jail.name, address: outcome.address, list: outcome.list, error: outcome.error }, `ban of ${outcome.address} in jail ${jail.name} failed (recorded; restore retries)`);
-      else if (refreshed.has(outcome.address)) log.debug({ jail: jail.name, address: outcome.address, list: outcome.list, source: origin.source }, `${outcome.address} still banned in jail ${jail.name}: refreshed`);
-      else log.info({ jail: jail.name, address: outcome.address, list: outcome.list, source: origin.source, reason: origin.reason }, `banned ${outcome.address} in jail ${jail.name}${origin.reason ? ` (${origin.reason})` : ''}`);
-    }
+    for (const line of banLogLines(jail.name, origin, decisions, outcomes)) log[line.level](line.fields, line.message);
     for (const decision of decisions) if (decision.kind !== 'refresh') banned(jail.name, origin.source);
   };
 

@@ -61,4 +61,14 @@ describe('xtban install', () => {
       expect(existsSync(dir)).toBe(false);
     }
   });
+
+  it('warns when systemd could not run the binary: under /home or /root (ProtectHome), or node off its PATH', async () => {
+    const { binaryWarnings } = await import('../../src/cli/install.js');
+    expect(binaryWarnings('/root/.npm-global/bin/xtban').join('\n')).toMatch(/ProtectHome=yes/);
+    expect(binaryWarnings('/home/ops/bin/xtban').join('\n')).toMatch(/203\/EXEC/);
+    expect(binaryWarnings('/usr/local/bin/xtban').filter((line) => line.includes('ProtectHome'))).toEqual([]);
+    const result = install(join(work, 'home'), '--bin', '/root/bin/xtban');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/warning: \/root\/bin\/xtban is under \/home, \/root or \/run\/user/);
+  });
 });

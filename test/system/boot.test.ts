@@ -1,7 +1,7 @@
 // The setup without the daemon, as an administrator deploys it: xtban-apply.service at boot puts the
 // chains and the store's live bans back with nobody typing a command, and xtban-reap.timer reaps by itself.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bootContainer, describeSystem, journalLines, sleep, until, type Container } from './helpers/container.js';
+import { bootContainer, describeSystem, journalLines, sleep, strictSyscallFilter, until, type Container } from './helpers/container.js';
 import { stagedInstall } from './helpers/install.js';
 
 const config = `[safelist]
@@ -27,6 +27,7 @@ describeSystem('xtban-apply.service and xtban-reap.timer under systemd', () => {
     container = await bootContainer('xtb', await stagedInstall());
     await xtban('install');
     container.writeFile('/etc/xtban/xtban.toml', config);
+    strictSyscallFilter(container, ['xtban-apply.service', 'xtban-reap.service']);
     await container.run('systemctl', ['daemon-reload']);
     await container.run('systemctl', ['enable', '--now', 'xtban-apply.service']);
   }, 900_000);

@@ -69,18 +69,35 @@ function must(result: ReturnType<typeof spawnSync>, what: string): void {
 
 // Boots a container named `name`, with `stage` (a tree laid over /, holding the installed package) copied
 // into its overlay. Call destroy() in afterAll; a process that dies leaves only lazy-unmounted mounts.
+// The tests run the units with a denied system call killing the unit (as systemd does without
+// SystemCallErrorNumber=), so that a call the filter lacks shows as a SIGSYS instead of a quiet EPERM.
+export function strictSyscallFilter(container: Container, units: readonly string[]): void {
+  for (const unit of units) container.writeFile(`/etc/systemd/system/${unit}.d/strict-syscall-filter.conf`, '[Service]\nSystemCallErrorNumber=kill\n');
+}
+
 export async function bootContainer(name: string, stage: string): Promise<Container> {
   const dir = mkdtempSync(`/tmp/xtban-system-${name}-`);
   const upper = join(dir, 'upper');
   const root = join(dir, 'root');
   mkdirSync(upper);
   mkdirSync(root);
-  must(spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', upper]), 'mount tmpfs');
-  mkdirSync(join(upper, 'u'));
-  mkdirSync(join(upper, 'w'));
-  // The stage goes into the upper layer: overlayfs refuses a lower layer inside another one (/).
-  cpSync(stage, join(upper, 'u'), { recursive: true, verbatimSymlinks: true });
-  must(spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=/,upperdir=${join(upper, 'u')},workdir=${join(upper, 'w')}`, root]), 'mount overlay');
+  // Unmounts what is mounted; the directory is removed only once nothing is mounted in it (removing
+  // through a live overlay of / would walk the whole file system).
+  const unmount = () => {
+    const unmounted = [root, upper].map((path) => spawnSync('mountpoint', ['-q', path]).status !== 0 || spawnSync('umount', [path]).status === 0 || spawnSync('umount', ['-l', path]).status === 0);
+    if (unmounted.every(Boolean) && spawnSync('mountpoint', ['-q', root]).status !== 0 && spawnSync('mountpoint', ['-q', upper]).status !== 0) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    must(spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', upper]), 'mount tmpfs');
+    mkdirSync(join(upper, 'u'));
+    mkdirSync(join(upper, 'w'));
+    // The stage goes into the upper layer: overlayfs refuses a lower layer inside another one (/).
+    cpSync(stage, join(upper, 'u'), { recursive: true, verbatimSymlinks: true });
+    must(spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=/,upperdir=${join(upper, 'u')},workdir=${join(upper, 'w')}`, root]), 'mount overlay');
+  } catch (error) {
+    unmount();
+    throw error;
+  }
 
   let nspawn: ChildProcess | undefined;
   let leader = 0;
@@ -147,21 +164,27 @@ export async function bootContainer(name: string, stage: string): Promise<Contai
     },
     async destroy() {
       await stop();
-      spawnSync('umount', [root]);
-      spawnSync('umount', [upper]);
-      rmSync(dir, { recursive: true, force: true });
+      unmount();
     },
   };
-  // A test process that exits without its afterAll (killed by a timeout, say) still leaves no container.
+  // A test process that ends without its afterAll (Ctrl-C, a timeout's SIGTERM) still leaves no container.
   const onExit = () => {
-    if (nspawn?.pid !== undefined && nspawn.exitCode === null) spawnSync('kill', ['-KILL', String(nspawn.pid)]);
-    spawnSync('umount', ['-l', root]);
-    spawnSync('umount', ['-l', upper]);
+    if (nspawn?.pid !== undefined && nspawn.exitCode === null && nspawn.signalCode === null) spawnSync('kill', ['-KILL', String(nspawn.pid)]);
+    spawnSync('sleep', ['0.5']);
+    unmount();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    onExit();
+    process.kill(process.pid, signal);
   };
   process.once('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const destroy = container.destroy;
   container.destroy = async () => {
     process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await destroy();
   };
   try {

@@ -16,13 +16,14 @@ const cache = join(project, 'node_modules', '.cache', 'xtban-system');
 export async function stagedInstall(): Promise<string> {
   mkdirSync(cache, { recursive: true });
   // The compiled addons depend on the dependencies alone: one real install per set of them.
-  const dependencies = createHash('sha256').update(readFileSync(join(project, 'package.json'))).update(readFileSync(join(project, 'package-lock.json'))).digest('hex').slice(0, 16);
+  const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { dependencies?: object };
+  const dependencies = createHash('sha256').update(JSON.stringify(manifest.dependencies ?? {})).update(readFileSync(join(project, 'package-lock.json'))).digest('hex').slice(0, 16);
   const stage = join(cache, dependencies);
   const root = join(stage, 'root');
   const packDir = mkdtempSync(join(cache, 'pack-'));
   try {
-    // npm pack builds dist/ first (prepack); scripts/setup.sh has just built it, so not again per file.
-    await execa('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', packDir], { cwd: project });
+    // npm pack builds dist/ first (prepack), so the tarball is of this checkout as it is.
+    await execa('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: project });
     const tarball = readdirSync(packDir).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error('npm pack made no tarball');
     const digest = createHash('sha256').update(readFileSync(join(packDir, tarball))).digest('hex');
