@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS } from '../log-levels.js';
-import { ExitCode, XtbanError } from '../core/errors.js';
+import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import type { GlobalOptions } from './context.js';
 import { isJournalStream, journalNote, LOG_FORMATS } from '../log-format.js';
 
@@ -249,6 +249,11 @@ export async function main(argv: string[]): Promise<number> {
     for (const sub of command.commands) sub.exitOverride();
   }
   try {
+    // The environment's settings are input too: a typo there is an error, never a silent default.
+    for (const [name, allowed] of [['XTBAN_LOG_FORMAT', LOG_FORMATS], ['XTBAN_LOG_LEVEL', LOG_LEVELS]] as const) {
+      const value = process.env[name];
+      if (value !== undefined && !(allowed as readonly string[]).includes(value)) throw inputError(`${name}=${JSON.stringify(value)} is not one of ${allowed.join(', ')}`, `unset it or set one of those (systemd: systemctl edit xtban)`);
+    }
     await program.parseAsync(argv);
     return outcome.code;
   } catch (error) {

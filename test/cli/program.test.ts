@@ -27,6 +27,20 @@ afterEach(() => {
 
 const xtban = (...args: string[]) => main(['node', 'xtban', ...args]);
 
+describe('log settings', () => {
+  it('refuses an unknown --log-format, and a typo in XTBAN_LOG_FORMAT or XTBAN_LOG_LEVEL, with exit 2', async () => {
+    expect(await xtban('--log-format', 'xml', 'config', 'check')).toBe(2);
+    for (const [name, value] of [['XTBAN_LOG_FORMAT', 'jsno'], ['XTBAN_LOG_LEVEL', 'verbose']] as const) {
+      vi.stubEnv(name, value);
+      stderr = '';
+      expect(await xtban('--config', example, 'config', 'check')).toBe(2);
+      expect(stderr).toContain(`${name}="${value}" is not one of`);
+      vi.unstubAllEnvs();
+    }
+    expect(await xtban('--log-format', 'json', '--config', example, 'config', 'check')).toBe(0);
+  });
+});
+
 describe('command line', () => {
   it('shows help with examples and exit codes, exit 0', async () => {
     expect(await xtban('--help')).toBe(0);
