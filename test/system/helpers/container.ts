@@ -67,14 +67,15 @@ function must(result: ReturnType<typeof spawnSync>, what: string): void {
   if (result.status !== 0) throw new Error(`${what} failed: ${String(result.stderr ?? '')}`);
 }
 
-// Boots a container named `name`, with `stage` (a tree laid over /, holding the installed package) copied
-// into its overlay. Call destroy() in afterAll; a process that dies leaves only lazy-unmounted mounts.
 // The tests run the units with a denied system call killing the unit (as systemd does without
 // SystemCallErrorNumber=), so that a call the filter lacks shows as a SIGSYS instead of a quiet EPERM.
 export function strictSyscallFilter(container: Container, units: readonly string[]): void {
   for (const unit of units) container.writeFile(`/etc/systemd/system/${unit}.d/strict-syscall-filter.conf`, '[Service]\nSystemCallErrorNumber=kill\n');
 }
 
+// Boots a container named `name`, with `stage` (a tree laid over /, holding the installed package) copied
+// into its overlay. Call destroy() in afterAll; a test process that ends without it (a signal, a crash)
+// kills the container and unmounts on its way out.
 export async function bootContainer(name: string, stage: string): Promise<Container> {
   const dir = mkdtempSync(`/tmp/xtban-system-${name}-`);
   const upper = join(dir, 'upper');
