@@ -6,6 +6,7 @@ import { LineSplitter, parseRequest, SERVE_PROTOCOL, type Request } from '../cor
 import type { Address } from '../core/address.js';
 import { admitAddress, banInProcess, performWrites, unbanInProcess } from './ban-service.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
+import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 
 // Carries out one request and returns its answer (without the id).
 function answer(context: KernelContext, request: Request, peer: string, permitted: ReadonlySet<string>): string {
@@ -49,7 +50,9 @@ export async function serveCommand(options: GlobalOptions & { jails?: string }):
   if (options.jails === undefined) throw inputError('--jails is required: the jails this key may ban in', 'for example: xtban serve --jails ssh,web');
   const names = options.jails.split(',');
   for (const name of names) validateJailName(name, '--jails');
-  const context = await kernelContext(options);
+  // A session can last: every ban request is checked against the safelist as it is then.
+  const loaded = await kernelContext(options);
+  const context = withFreshSafelist(loaded, (problem) => loaded.log.error(problem));
   for (const name of names) {
     if (!context.config.jails.some((jail) => jail.name === name)) throw inputError(`--jails: no jail named ${JSON.stringify(name)} in ${context.config.source}`);
   }

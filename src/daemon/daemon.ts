@@ -14,7 +14,7 @@ import { createOutput } from '../cli/output.js';
 import { checkAndRepair } from './repair.js';
 import { fullCheckDue, rulesetChangesUnreported, RulesetWatch } from './ruleset-watch.js';
 import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
-import { loadSafelist } from '../adapters/safelist-source.js';
+import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 import { startSources, type SourcesHandle } from './sources.js';
 import { performWrites } from '../cli/ban-service.js';
 import { flushWrites } from '../core/list-commands.js';
@@ -65,7 +65,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
   const configPath = resolveConfigPath(options.config);
   const out = createOutput(false);
-  const build = async (config: Config): Promise<KernelContext> => kernelContextFor({ out, config, log: logs.repair }, options);
+  // The daemon's safelist is read afresh for every batch of admissions (FreshSafelist): a line added to a
+  // safelist file or an address added to an interface is safe from the next log line on.
+  const build = async (config: Config): Promise<KernelContext> =>
+    withFreshSafelist(await kernelContextFor({ out, config, log: logs.repair }, options), (problem) => logs.config.error(problem));
 
   let context = await build(await loadConfig(configPath));
   let settings = daemonSettings(context.config, options);
@@ -127,8 +130,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
 
   const reap = async () => {
-    // The safelist is read afresh for each pass, as every command does.
-    context = { ...context, safelist: await loadSafelist(context.config.safelist, context.config.source) };
     const report = await runReap({ ...context, log: logs.reaper }, context.config.jails, { dryRun: false });
     metrics.lastReap.set(Date.now() / 1000);
     for (const action of report.removed) metrics.reaped.inc({ jail: action.jail, reason: action.reason });

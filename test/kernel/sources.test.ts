@@ -18,6 +18,7 @@ describeKernel('offender sources', () => {
   const stateDir = join(work, 'state');
   const authLog = join(work, 'auth.log');
   const blocklist = join(work, 'blocklist.txt');
+  const safelistFile = join(work, 'safelist.txt');
   const journalOut = join(work, 'journal.json');
   const journalArgs = join(work, 'journalctl.args');
   const xtban = (...args: string[]) => runXtban(topology, ['--config', config, '--state-dir', stateDir, ...args]);
@@ -51,6 +52,7 @@ describeKernel('offender sources', () => {
     port = (await topology.startTcpServer(0)).port;
     writeFileSync(authLog, line('Server listening on 0.0.0.0 port 22.'));
     writeFileSync(blocklist, '# permanent offenders\n');
+    writeFileSync(safelistFile, '# nothing yet\n');
     // A stand-in for journalctl: records its arguments; following (-f), prints a recorded journal, then
     // waits; asked for the journal's end (-n 1), prints one entry with its cursor.
     writeFileSync(
@@ -64,8 +66,9 @@ describeKernel('offender sources', () => {
       config,
       [
         '[safelist]',
-        'own_addresses = false',
+        'own_addresses = true',
         'addresses = ["198.51.100.200"]',
+        `files = ["${safelistFile}"]`,
         '',
         '[jails.ssh]',
         `ports = [${port}]`,
@@ -145,6 +148,22 @@ describeKernel('offender sources', () => {
     writeFileSync(blocklist, '203.0.113.41\n');
     await until('unban of the removed line', async () => !(await listed()).includes('src=203.0.113.40 '));
     expect(await listed()).toContain('src=203.0.113.41 ');
+  });
+
+  it('checks every admission against the safelist as it is now: a line added to a safelist file, an address added to an interface', async () => {
+    writeFileSync(safelistFile, '203.0.113.50\n');
+    expect((await topology.exec('fw', 'ip', ['addr', 'add', '203.0.113.51/32', 'dev', 'lo'])).exitCode).toBe(0);
+    writeFileSync(blocklist, '203.0.113.50\n203.0.113.51\n203.0.113.52\n');
+    await until('the unsafe address banned', async () => (await listed()).includes('src=203.0.113.52 '));
+    const text = await listed();
+    expect(text).not.toContain('src=203.0.113.50 ');
+    expect(text).not.toContain('src=203.0.113.51 ');
+    const bans = JSON.parse((await xtban('bans', '--json')).stdout).bans as { address: string }[];
+    expect(bans.map((ban) => ban.address)).not.toContain('203.0.113.50');
+    expect(bans.map((ban) => ban.address)).not.toContain('203.0.113.51');
+    // What the command line refuses, the daemon refuses too.
+    expect((await xtban('ban', '203.0.113.50')).exitCode).toBe(4);
+    expect((await xtban('ban', '203.0.113.51')).exitCode).toBe(4);
   });
 
   it('bans from the journal and starts it at the end the first time', async () => {
