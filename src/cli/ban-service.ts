@@ -1,4 +1,4 @@
-import { maskAddress, type Address } from '../core/address.js';
+import { maskAddress, unbannableReason, type Address } from '../core/address.js';
 import type { BanDecision } from '../core/bans.js';
 import type { JailConfig } from '../config/schema.js';
 import { tierWindowsOf } from '../core/jail-selection.js';
@@ -33,6 +33,8 @@ export interface BanOrigin {
 // An address as a jail bans it (masked to the jail's prefix), or why it may not be banned there.
 export function admitAddress(context: KernelContext, jail: JailConfig, address: Address): { address: Address } | { refused: string } {
   if (!jail.families.includes(address.family)) return { refused: `jail ${jail.name} does not take IPv${address.family}` };
+  const unbannable = unbannableReason(address);
+  if (unbannable !== undefined) return { refused: unbannable };
   const prefix = jail.mask[address.family];
   const masked = maskAddress(address, prefix);
   const network = { family: masked.family, address: masked.text, prefix };

@@ -1,4 +1,4 @@
-import { parseAddress, type Address } from '../core/address.js';
+import { parseAddress, unbannableReason, type Address } from '../core/address.js';
 import { parseRecentList } from '../core/proc-format.js';
 import type { BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
@@ -21,11 +21,13 @@ interface BanOptions extends ListCommandOptions {
 }
 
 // Validates every argument before anything is written: one bad address and nothing happens.
-export function parseAddressArguments(values: readonly string[]): Address[] {
+export function parseAddressArguments(values: readonly string[], purpose: 'ban' | 'unban' = 'ban'): Address[] {
   if (values.length === 0) throw inputError('no address given', 'for example: xtban ban 192.0.2.7');
   const seen = new Map<string, Address>();
   values.forEach((value, index) => {
     const address = parseAddress(value, `address ${index + 1}`);
+    const unbannable = purpose === 'ban' ? unbannableReason(address) : undefined;
+    if (unbannable !== undefined) throw inputError(`address ${index + 1}: ${unbannable}; nothing was banned`);
     seen.set(address.text, address);
   });
   return [...seen.values()];
@@ -143,7 +145,7 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
   const context = await kernelContext(options);
   const { out, config, log, layouts, lists } = context;
   const jails = selectJails(config, options.jail);
-  const addresses = parseAddressArguments(addressArgs);
+  const addresses = parseAddressArguments(addressArgs, 'unban');
   const { routed, skipped } = routeAddresses(jails, addresses);
   const writes = unbanWrites(routed, layouts);
   try {

@@ -53,11 +53,25 @@ export function parseAddress(input: string, where = 'address'): Address {
   if (kind === 4) {
     return { family: 4, text: input };
   }
-  const parsed = ipaddr.IPv6.parse(input);
+  // ipaddr.js reads any dotted tail as IPv4-mapped (::192.0.2.9 as ::ffff:192.0.2.9): the tail is made
+  // two hex groups first, so that the address is what its bytes say (::192.0.2.9 is ::c000:209, IPv6).
+  const dotted = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(input);
+  const hex = dotted
+    ? `${dotted[1]}${((Number(dotted[2]) << 8) | Number(dotted[3])).toString(16)}:${((Number(dotted[4]) << 8) | Number(dotted[5])).toString(16)}`
+    : input;
+  const parsed = ipaddr.IPv6.parse(hex);
   if (parsed.isIPv4MappedAddress()) {
     return { family: 4, text: parsed.toIPv4Address().toString() };
   }
   return { family: 6, text: parsed.toRFC5952String() };
+}
+
+// Why an address can never be an offender's source, or undefined: nothing sends from the unspecified
+// address or the limited broadcast address, and a ban of either is a mistake or an attack on the lists.
+export function unbannableReason(address: Address): string | undefined {
+  if (address.text === '0.0.0.0' || address.text === '::') return `${address.text} is the unspecified address, which no host sends from`;
+  if (address.text === '255.255.255.255') return `${address.text} is the broadcast address, which no host sends from`;
+  return undefined;
 }
 
 // Parses an address or CIDR (safelists, masks); a bare address is a /32 or /128.

@@ -72,6 +72,10 @@ describe('command line', () => {
     ['fe80::1%eth0', 'zone index'],
     ['', 'empty address'],
     ['host.example.com', 'not a valid IP address'],
+    ['0.0.0.0', 'the unspecified address, which no host sends from; nothing was banned'],
+    ['::', 'the unspecified address'],
+    ['255.255.255.255', 'the broadcast address'],
+    ['::ffff:255.255.255.255', 'the broadcast address'],
   ])('ban %j: exit 2 with the reason, before touching any list', async (address, reason) => {
     expect(await xtban('--config', example, 'ban', '192.0.2.1', address)).toBe(2);
     expect(stderr).toContain(reason);

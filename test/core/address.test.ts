@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { addressBytes, formatNetwork, maskAddress, networkContains, parseAddress, parseNetwork } from '../../src/core/address.js';
+import { addressBytes, formatNetwork, maskAddress, networkContains, parseAddress, parseNetwork, unbannableReason } from '../../src/core/address.js';
 import { XtbanError } from '../../src/core/errors.js';
 
 function refusal(input: string): XtbanError {
@@ -23,6 +23,20 @@ describe('parseAddress', () => {
   it('treats ::ffff:1.2.3.4 as the IPv4 address 1.2.3.4, in both spellings', () => {
     expect(parseAddress('::ffff:1.2.3.4')).toEqual({ family: 4, text: '1.2.3.4' });
     expect(parseAddress('::ffff:0102:0304')).toEqual({ family: 4, text: '1.2.3.4' });
+  });
+
+  it('reads an address by its bytes: ::192.0.2.9 is IPv6 ::c000:209 (IPv4-compatible, not mapped), in every spelling', () => {
+    for (const spelling of ['::192.0.2.9', '::c000:209', '0:0:0:0:0:0:192.0.2.9', '::0:192.0.2.9']) expect(parseAddress(spelling)).toEqual({ family: 6, text: '::c000:209' });
+    for (const spelling of ['::ffff:192.0.2.9', '0:0:0:0:0:ffff:192.0.2.9', '::FFFF:c000:209']) expect(parseAddress(spelling)).toEqual({ family: 4, text: '192.0.2.9' });
+    expect(parseAddress('64:ff9b::192.0.2.33')).toEqual({ family: 6, text: '64:ff9b::c000:221' });
+    expect(() => parseAddress('::1.2.3.256')).toThrow(/not a valid IP address/);
+  });
+
+  it('says which addresses no host sends from, in any spelling', () => {
+    for (const text of ['0.0.0.0', '::', '0:0:0:0:0:0:0:0', '255.255.255.255', '::ffff:0.0.0.0', '::ffff:255.255.255.255']) {
+      expect(unbannableReason(parseAddress(text)), text).toMatch(/no host sends from/);
+    }
+    for (const text of ['0.0.0.1', '255.255.255.254', '::1', '192.0.2.7']) expect(unbannableReason(parseAddress(text)), text).toBeUndefined();
   });
 
   it.each([
