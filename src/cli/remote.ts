@@ -1,11 +1,11 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { diagnose, exchange } from '../adapters/remote.js';
 import type { OutboxItem } from '../adapters/ban-store.js';
 import type { BanDecision } from '../core/bans.js';
 import type { JailConfig, RemoteTarget } from '../config/schema.js';
 import { ExitCode, inputError } from '../core/errors.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
+import { daemonRunning } from '../adapters/daemon-lock.js';
 import { renderTable } from './output.js';
 import { SERVE_PROTOCOL } from '../core/serve-protocol.js';
 
@@ -13,29 +13,6 @@ const BATCH = 1000;
 
 function stateDirOf(context: KernelContext): string {
   return dirname(context.store().location);
-}
-
-// The daemon writes its pid here: while it runs, commands leave delivery to it (one ssh session per
-// firewall, not one per ban).
-export function daemonPidFile(stateDir: string): string {
-  return join(stateDir, 'daemon.pid');
-}
-
-export function writeDaemonPid(stateDir: string): () => void {
-  const path = daemonPidFile(stateDir);
-  writeFileSync(path, `${process.pid}\n`);
-  return () => rmSync(path, { force: true });
-}
-
-export function daemonRunning(stateDir: string): boolean {
-  try {
-    const pid = Number(readFileSync(daemonPidFile(stateDir), 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // The requests for a jail's central firewalls that a set of bans needs (queued with the bans themselves).

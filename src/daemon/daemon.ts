@@ -18,7 +18,8 @@ import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 import { startSources, type SourcesHandle } from './sources.js';
 import { performWrites } from '../cli/ban-service.js';
 import { flushWrites } from '../core/list-commands.js';
-import { deliverOutbox, writeDaemonPid } from '../cli/remote.js';
+import { deliverOutbox } from '../cli/remote.js';
+import { lockDaemon } from '../adapters/daemon-lock.js';
 import { dirname } from 'node:path';
 
 export interface DaemonOptions extends GlobalOptions {
@@ -71,6 +72,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     withFreshSafelist(await kernelContextFor({ out, config, log: logs.repair }, options), (problem) => logs.config.error(problem));
 
   let context = await build(await loadConfig(configPath));
+  // One daemon per state directory, for as long as this process lives (the kernel drops the lock when it
+  // dies); while it holds it, commands leave delivery to central firewalls to it.
+  const lock = await lockDaemon(dirname(context.store().location)).catch((error: unknown) => {
+    context.closeStore();
+    throw error;
+  });
   let settings = daemonSettings(context.config, options);
   let firewall = systemFirewall(context.config.backend);
   const metrics = createMetrics();
@@ -196,8 +203,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await exclusive('reaper', reap);
   let sources: SourcesHandle | undefined = startSources(() => context, logs.sources);
   restartTimers();
-  // While the daemon runs, commands leave delivery to central firewalls to it.
-  const removePid = writeDaemonPid(dirname(context.store().location));
   const delivering = new Set<string>();
   const deliveryTimer = setInterval(() => {
     // Without central firewalls there is nothing to deliver: no store query twice a second.
@@ -237,7 +242,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   clearInterval(reapTimer);
   clearInterval(deliveryTimer);
   await rulesetWatch?.stop();
-  removePid();
   process.off('SIGHUP', onHangup);
   await watcher.close();
   watcher = undefined;
@@ -256,5 +260,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     logs.repair.info('bans left in the kernel: they keep working without the daemon');
   }
   context.closeStore();
+  lock.release();
   return ExitCode.ok;
 }

@@ -56,6 +56,16 @@ describeKernel('daemon', () => {
     await topology?.destroy();
   });
 
+  it('refuses a second daemon on the same state directory, and leaves the first one running', async () => {
+    let second = '';
+    const other = spawnXtban(topology.names.fw, ['--config', config, '--state-dir', stateDir, 'daemon'], { onOutput: (text) => (second += text) });
+    const code = await new Promise<number | null>((resolve) => other.once('exit', resolve));
+    expect(code).toBe(3);
+    expect(second).toContain('another xtban daemon runs on the state directory');
+    expect(daemon.exitCode).toBeNull();
+    expect((await xtban('check')).exitCode).toBe(0);
+  });
+
   it('puts chains and bans back within 2 s of iptables -F; iptables -X', async () => {
     expect((await xtban('check')).exitCode).toBe(0);
     expect((await xtban('ban', topology.addresses.attacker.ipv4)).exitCode).toBe(0);
