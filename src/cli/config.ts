@@ -2,6 +2,7 @@ import { ExitCode, XtbanError } from '../core/errors.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { effectiveConfig, effectiveConfigToml } from '../config/show.js';
 import { createOutput } from './output.js';
+import { loadSafelist } from '../adapters/safelist-source.js';
 import type { GlobalOptions } from './context.js';
 
 // `xtban config check`: validates and exits 0 or 2, printing every problem with its key path.
@@ -10,6 +11,8 @@ export async function configCheckCommand(options: GlobalOptions): Promise<number
   const path = resolveConfigPath(options.config);
   try {
     const config = await loadConfig(path);
+    // What every command will read too: a safelist file that is missing or broken fails them all.
+    await loadSafelist(config.safelist, config.source);
     out.result({ ok: true, source: path, jails: config.jails.map((jail) => jail.name) });
     out.line(`ok: ${path} is valid (${config.jails.length} jail${config.jails.length === 1 ? '' : 's'}: ${config.jails.map((jail) => jail.name).join(', ')})`);
     return ExitCode.ok;

@@ -39,9 +39,10 @@ function answer(context: KernelContext, request: Request, peer: string, permitte
     const failed = outcomes.find((outcome) => !outcome.ok);
     return failed ? `error recorded, but the kernel refused: ${failed.error}` : `ok banned ${admitted.length}`;
   }
-  const { outcomes } = unbanInProcess(context, jail, admitted, 'remote');
+  // The count is of bans that were live and are now ended: an address that was not banned is 0.
+  const { ended, outcomes } = unbanInProcess(context, jail, admitted, 'remote');
   const failed = outcomes.find((outcome) => !outcome.ok);
-  return failed ? `error ${failed.error}` : `ok unbanned ${admitted.length}`;
+  return failed ? `error ${failed.error}` : `ok unbanned ${ended.length}`;
 }
 
 // `xtban serve --jails J,...`: the forced command of a dedicated ssh key on a central firewall. Reads

@@ -110,15 +110,17 @@ export const MAX_WINDOW_SECONDS = Math.floor((2 ** 32 - 1) / 1000);
 export const MAX_TIERS = 8;
 export const MAX_CAPACITY = 1_000_000;
 
-const windowValue = z.union([z.string(), z.number()]).superRefine(
-  checked((value: string | number) => {
-    if (parseDuration(value) > MAX_WINDOW_SECONDS) {
-      throw new XtbanError(`window: longer than ${MAX_WINDOW_SECONDS}s (49d), which the kernel's 32-bit seconds*HZ cannot hold`, {
-        hint: 'use at most 49d; permanent bans cover addresses that should never pass',
-      });
-    }
-  }),
-);
+// A duration the kernel takes as a recent match's --seconds: what it names, for the message.
+const kernelSeconds = (what: string, hint: string) =>
+  z.union([z.string(), z.number()]).superRefine(
+    checked((value: string | number) => {
+      if (parseDuration(value) > MAX_WINDOW_SECONDS) {
+        throw new XtbanError(`${what}: longer than ${MAX_WINDOW_SECONDS}s (49d), which the kernel's 32-bit seconds*HZ cannot hold`, { hint });
+      }
+    }),
+  );
+
+const windowValue = kernelSeconds('window', 'use at most 49d; permanent bans cover addresses that should never pass');
 
 const portValue = z.union([z.number(), z.string()]).superRefine(checked((value: number | string) => parsePortSpec(value)));
 
@@ -148,7 +150,8 @@ const sourceTable = z.discriminatedUnion('type', [
 
 const detectTable = z.strictObject({
   hitcount: z.number().int().min(2).max(65_535, 'at most 65535 (255 on kernels before 6.11)'),
-  seconds: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))),
+  // Also a recent match's --seconds: "200d" would wrap to about 28 h at HZ 250.
+  seconds: kernelSeconds('detect.seconds', 'use at most 49d'),
 });
 
 const filterTable = z.strictObject({

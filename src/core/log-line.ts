@@ -59,9 +59,12 @@ export function parseJournalEntry(json: string): (LogRecord & { cursor: string |
   } catch {
     return undefined;
   }
-  // journald gives a message as an array of bytes when it is not valid UTF-8: not ours to match.
-  const message = entry['MESSAGE'];
-  if (typeof message !== 'string') return undefined;
+  // journald gives a message as an array of bytes when it is not valid UTF-8 (or holds control
+  // characters): decoded with replacement characters and matched all the same, so that a daemon that
+  // logs raw bytes cannot hide from the filters.
+  const raw = entry['MESSAGE'];
+  const message = typeof raw === 'string' ? raw : byteMessage(raw);
+  if (message === undefined) return undefined;
   const micros = Number(entry['__REALTIME_TIMESTAMP']);
   const program = entry['SYSLOG_IDENTIFIER'] ?? entry['_COMM'];
   return {
@@ -70,4 +73,11 @@ export function parseJournalEntry(json: string): (LogRecord & { cursor: string |
     message,
     cursor: typeof entry['__CURSOR'] === 'string' ? (entry['__CURSOR'] as string) : undefined,
   };
+}
+
+// A journal field given as an array of byte values, as text; undefined for anything else.
+function byteMessage(value: unknown): string | undefined {
+  if (!Array.isArray(value) || value.length > 65_536) return undefined;
+  if (!value.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) return undefined;
+  return Buffer.from(value as number[]).toString('utf8');
 }

@@ -116,6 +116,21 @@ describe('command line', () => {
     expect(JSON.parse(stdout)).toMatchObject({ ok: false, source: bad });
   });
 
+  it('config check: exit 2 for a safelist file every command would fail on, missing or broken', async () => {
+    const dir = scratchDir('xtban-check-');
+    const { writeFileSync } = await import('node:fs');
+    const config = `${dir}/xtban.toml`;
+    writeFileSync(config, `[safelist]\nfiles = ["${dir}/safe.txt"]\n\n[jails.ssh]\nports = [22]\n`);
+    expect(await xtban('--config', config, 'config', 'check')).toBe(2);
+    expect(stderr).toContain(`safelist file ${dir}/safe.txt cannot be read (ENOENT)`);
+    writeFileSync(`${dir}/safe.txt`, '192.0.2.0/24\nnot-an-address\n');
+    stderr = '';
+    expect(await xtban('--config', config, 'config', 'check')).toBe(2);
+    expect(stderr).toContain('safe.txt:2');
+    writeFileSync(`${dir}/safe.txt`, '192.0.2.0/24\n');
+    expect(await xtban('--config', config, 'config', 'check')).toBe(0);
+  });
+
   it('config show prints the effective config as TOML and JSON', async () => {
     expect(await xtban('--config', example, 'config', 'show')).toBe(0);
     expect(stdout).toContain('[jails.web]');

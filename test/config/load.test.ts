@@ -104,6 +104,7 @@ describe('config errors name the key path and the bad value', () => {
     ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "journal"\nunit = "ssh service"\n', 'jails.ssh.sources[0].unit = "ssh service"'],
     ['[jails.ssh]\ndetect = { hitcount = 1, seconds = "60s" }\n', 'jails.ssh.detect.hitcount = 1'],
     ['[jails.ssh]\ndetect = { hitcount = 70000, seconds = "60s" }\n', 'at most 65535'],
+    ['[jails.ssh]\ndetect = { hitcount = 6, seconds = "200d" }\n', 'jails.ssh.detect.seconds = "200d": longer than 4294967s (49d)'],
     ['[filters.app]\npatterns = ["failed from <ADDR>.*"]\n[jails.ssh]\n', 'filters.app: filters.app.patterns[0]: "failed from <ADDR>.*" is unsafe'],
     ['[filters.app]\npatterns = ["no slot"]\n[jails.ssh]\n', 'has 0 <ADDR> slots'],
     ['[filters.sshd]\npatterns = ["x <ADDR>"]\n[jails.ssh]\n', 'sshd is a built-in filter'],

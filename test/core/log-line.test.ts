@@ -44,10 +44,16 @@ describe('log lines', () => {
     expect(at('Nov  1 02:33:02', now)).toBe(new Date(2026, 10, 1, 2, 33, 2).getTime());
   });
 
-  it('reads journal JSON and refuses what is not a text message', () => {
+  it('reads journal JSON and refuses what is not a message', () => {
     const entry = parseJournalEntry(JSON.stringify({ __CURSOR: 's=1', __REALTIME_TIMESTAMP: '1795228676443000', SYSLOG_IDENTIFIER: 'sshd', MESSAGE: 'Invalid user x from 198.51.100.1 port 2' }));
     expect(entry).toEqual({ timeMs: 1795228676443, program: 'sshd', message: 'Invalid user x from 198.51.100.1 port 2', cursor: 's=1' });
-    expect(parseJournalEntry('{"MESSAGE":[104,105]}')).toBeUndefined();
-    expect(parseJournalEntry('not json')).toBeUndefined();
+    for (const bad of ['not json', '{"MESSAGE":7}', '{"MESSAGE":[1,256]}', '{"MESSAGE":[1.5]}', '{"MESSAGE":null}']) expect(parseJournalEntry(bad), bad).toBeUndefined();
+  });
+
+  it('decodes a message journald gives as bytes (not UTF-8, or with control characters), so raw bytes cannot hide a failure', () => {
+    const bytes = [...Buffer.from('Invalid user \u00ff from 198.51.100.1 port 2', 'latin1')];
+    const entry = parseJournalEntry(JSON.stringify({ __CURSOR: 's=2', SYSLOG_IDENTIFIER: 'sshd', MESSAGE: bytes }));
+    expect(entry?.message).toBe('Invalid user \ufffd from 198.51.100.1 port 2');
+    expect(entry?.cursor).toBe('s=2');
   });
 });

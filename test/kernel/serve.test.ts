@@ -33,6 +33,10 @@ describeKernel('xtban serve', () => {
       `ban ssh ${topology.addresses.fw.ipv4}`,
       'ban ssh 192.0.2.15',
       'query ssh 192.0.2.15',
+      'ban ssh 0.0.0.0',
+      'unban ssh 192.0.2.16',
+      'ban ssh 192.0.2.16',
+      'unban ssh 192.0.2.16',
     ];
     const result = await xtban(['serve', '--jails', 'ssh'], `${lines.join('\n')}\n`);
     expect(result.exitCode).toBe(0);
@@ -48,6 +52,9 @@ describeKernel('xtban serve', () => {
     expect(answers[8]).toContain('own address on xtb-fw');
     expect(answers[9]).toBe('ok banned 1');
     expect(answers[10]).toMatch(/^ok live offences 1 tier 1$/);
+    expect(answers[11]).toBe('error 0.0.0.0 is the unspecified address, which no host sends from; nothing written');
+    // An unban says how many bans it ended: none for an address that was not banned.
+    expect(answers.slice(12)).toEqual(['ok unbanned 0', 'ok banned 1', 'ok unbanned 1']);
     const listed = (await topology.exec('fw', 'cat', ['/proc/net/xt_recent/xtban-ssh'])).stdout;
     expect(listed.split('\n').filter((line) => line.startsWith('src='))).toEqual([expect.stringMatching(/^src=192\.0\.2\.15 /)]);
     expect((await topology.exec('fw', 'cat', ['/proc/net/xt_recent/xtban-web'])).stdout).toBe('');
