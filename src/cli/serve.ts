@@ -2,7 +2,7 @@ import { isLiveInTiers } from '../core/bans.js';
 import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import { validateJailName } from '../core/names.js';
 import { flushWrites } from '../core/list-commands.js';
-import { LineSplitter, parseRequest, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
+import { LineSplitter, parseRequest, requestIdOf, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
 import type { Address } from '../core/address.js';
 import { admitAddress, banInProcess, performWrites, unbanInProcess } from './ban-service.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
@@ -66,10 +66,10 @@ export async function serveCommand(options: GlobalOptions & { jails?: string }):
       return;
     }
     if (line === '') return;
-    let prefix = '';
+    const id = requestIdOf(line);
+    const prefix = id === undefined ? '' : `@${id} `;
     try {
       const request = parseRequest(line, permitted);
-      prefix = request.id === undefined ? '' : `@${request.id} `;
       if (request.id !== undefined && context.store().delivered(request.id)) {
         write(`${prefix}ok duplicate`);
         return;

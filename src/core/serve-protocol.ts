@@ -26,6 +26,13 @@ function refuse(message: string): never {
   throw new XtbanError(message);
 }
 
+// The id of a request line, if it starts with a well-formed one, whatever the rest says: every answer,
+// a refusal too, carries its request's id, so that a client's outbox can move past a refused request.
+export function requestIdOf(line: string): string | undefined {
+  const first = line.slice(0, line.indexOf(' ') === -1 ? line.length : line.indexOf(' '));
+  return first.startsWith('@') && ID.test(first.slice(1)) ? first.slice(1) : undefined;
+}
+
 // Parses one request line (without its newline). Throws an XtbanError whose message is the answer's detail.
 export function parseRequest(line: string, permittedJails: ReadonlySet<string>): Request {
   if (Buffer.byteLength(line) > MAX_LINE_BYTES) refuse(`line longer than ${MAX_LINE_BYTES} bytes`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineSplitter, MAX_LINE_BYTES, parseRequest } from '../../src/core/serve-protocol.js';
+import { LineSplitter, MAX_LINE_BYTES, parseRequest, requestIdOf } from '../../src/core/serve-protocol.js';
 
 const permitted = new Set(['ssh', 'web']);
 const refusal = (line: string) => {
@@ -49,6 +49,15 @@ describe('serve protocol', () => {
       return;
     }
     expect(refusal(line)).toContain(reason);
+  });
+});
+
+describe('requestIdOf', () => {
+  it("finds a request's id even when the rest of the line is refused, and nothing else", () => {
+    expect(requestIdOf('@abc-1 ban web 192.0.2.1')).toBe('abc-1');
+    expect(requestIdOf('@abc-1 frobnicate; rm -rf /')).toBe('abc-1');
+    expect(requestIdOf('@abc-1')).toBe('abc-1');
+    for (const line of ['ban ssh 192.0.2.1', '@ ban', '@a;b ban', `@${'x'.repeat(65)} ping`, ' @abc ping', '']) expect(requestIdOf(line), line).toBeUndefined();
   });
 });
 

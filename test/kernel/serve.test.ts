@@ -37,6 +37,8 @@ describeKernel('xtban serve', () => {
       'unban ssh 192.0.2.16',
       'ban ssh 192.0.2.16',
       'unban ssh 192.0.2.16',
+      '@abc-1 ban web 192.0.2.17',
+      '@abc-2 ban ssh 192.0.2.18; x',
     ];
     const result = await xtban(['serve', '--jails', 'ssh'], `${lines.join('\n')}\n`);
     expect(result.exitCode).toBe(0);
@@ -54,7 +56,10 @@ describeKernel('xtban serve', () => {
     expect(answers[10]).toMatch(/^ok live offences 1 tier 1$/);
     expect(answers[11]).toBe('error 0.0.0.0 is the unspecified address, which no host sends from; nothing written');
     // An unban says how many bans it ended: none for an address that was not banned.
-    expect(answers.slice(12)).toEqual(['ok unbanned 0', 'ok banned 1', 'ok unbanned 1']);
+    expect(answers.slice(12, 15)).toEqual(['ok unbanned 0', 'ok banned 1', 'ok unbanned 1']);
+    // A refusal carries its request's id, found while parsing or later: the client's outbox moves past it.
+    expect(answers[15]).toBe('@abc-1 error jail web is not permitted here');
+    expect(answers[16]).toMatch(/^@abc-2 error unexpected character ";"/);
     const listed = (await topology.exec('fw', 'cat', ['/proc/net/xt_recent/xtban-ssh'])).stdout;
     expect(listed.split('\n').filter((line) => line.startsWith('src='))).toEqual([expect.stringMatching(/^src=192\.0\.2\.15 /)]);
     expect((await topology.exec('fw', 'cat', ['/proc/net/xt_recent/xtban-web'])).stdout).toBe('');
