@@ -1,7 +1,7 @@
 import type { Family } from '../core/address.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { parseFilterTable } from '../core/iptables-save.js';
-import { findDifferences, planApply, type RestorePlan } from '../core/ruleset-plan.js';
+import { findDifferences, planApply, unconfiguredChains, unconfiguredFindings, type RestorePlan } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 import { dryRunFirewall, systemFirewall, type Firewall } from '../adapters/firewall.js';
 import type { Config } from '../config/schema.js';
@@ -23,21 +23,30 @@ export async function applyRuleset(
   options: { dryRun: boolean; onReadFailure?: (family: Family, error: unknown) => void },
 ): Promise<RestorePlan[]> {
   const plans: RestorePlan[] = [];
-  for (const family of familiesInUse(config)) {
+  const inUse = familiesInUse(config);
+  for (const family of [4, 6] as const) {
+    const used = inUse.includes(family);
     let saved = '';
     try {
       saved = await firewall.save(family);
     } catch (error) {
+      // A family no jail uses is looked at only for chains left by jails no longer configured.
+      if (!used) continue;
       if (!options.dryRun || !options.onReadFailure) throw error;
       options.onReadFailure(family, error);
     }
     const desired = renderFamily(config.jails, family, layouts);
-    const plan = planApply(parseFilterTable(saved), desired, family);
+    const current = parseFilterTable(saved);
+    const configured = new Set(desired.map((jail) => jail.chain));
+    const remove = unconfiguredChains(current, configured);
+    if (!used && remove.length === 0) continue;
+    const plan = planApply(current, desired, family, remove);
     plans.push(plan);
     if (plan.script === '') continue;
     await firewall.restore(family, plan.script);
     if (options.dryRun) continue;
-    const left = findDifferences(parseFilterTable(await firewall.save(family)), desired);
+    const after = parseFilterTable(await firewall.save(family));
+    const left = [...findDifferences(after, desired), ...unconfiguredFindings(unconfiguredChains(after, configured), family)];
     if (left.length > 0) {
       throw new XtbanError(`${familyName(family)} ruleset still differs after apply: ${left.map((finding) => finding.detail).join('; ')}`, {
         exitCode: ExitCode.system,
@@ -56,6 +65,8 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
   'jump-differs': 'replaced the jump',
   'jump-duplicated': 'removed duplicate jumps',
   'jump-unwanted': 'removed the jump',
+  'chain-removed': 'removed the chain of a jail no longer configured',
+  'jump-removed': 'removed the jump of a jail no longer configured',
 };
 
 // `xtban apply`: the ruleset, then the store's live bans back into the lists (restore).

@@ -1,6 +1,6 @@
 import { parseFilterTable } from '../core/iptables-save.js';
 import { selectJails } from '../core/jail-selection.js';
-import { findDifferences, type Finding } from '../core/ruleset-plan.js';
+import { findDifferences, unconfiguredChains, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 import { systemFirewall } from '../adapters/firewall.js';
 import { ExitCode } from '../core/errors.js';
@@ -15,6 +15,20 @@ export async function checkCommand(options: GlobalOptions & { jail?: string }): 
   const findings: Finding[] = [];
   for (const family of [4, 6] as const) {
     const desired = renderFamily(jails, family, layouts);
+    // Without --jail, the chains of jails no longer configured count too: they still drop traffic.
+    if (options.jail === undefined) {
+      let saved: string | undefined;
+      try {
+        saved = await firewall.save(family);
+      } catch (error) {
+        if (desired.length > 0) throw error;
+      }
+      if (saved === undefined) continue;
+      const current = parseFilterTable(saved);
+      findings.push(...findDifferences(current, desired));
+      findings.push(...unconfiguredFindings(unconfiguredChains(current, new Set(renderFamily(config.jails, family, layouts).map((jail) => jail.chain))), family));
+      continue;
+    }
     if (desired.length === 0) continue;
     findings.push(...findDifferences(parseFilterTable(await firewall.save(family)), desired));
   }

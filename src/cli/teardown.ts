@@ -1,5 +1,6 @@
 import { parseFilterTable } from '../core/iptables-save.js';
 import { selectJails } from '../core/jail-selection.js';
+import { chainName, validateJailName } from '../core/names.js';
 import { planTeardown } from '../core/ruleset-plan.js';
 import { systemFirewall } from '../adapters/firewall.js';
 import { ExitCode } from '../core/errors.js';
@@ -9,7 +10,9 @@ import { familyName } from './output.js';
 // `xtban teardown`: removes the jails' jumps and chains in both families, nothing else.
 export async function teardownCommand(options: GlobalOptions & { jail?: string; dryRun?: boolean }): Promise<number> {
   const { out, config } = await commandContext(options);
-  const jails = selectJails(config, options.jail);
+  // --jail may also name a jail the config no longer has, whose chain is still in place.
+  const configured = options.jail === undefined || config.jails.some((jail) => jail.name === options.jail);
+  const jails = configured ? selectJails(config, options.jail).map((jail) => ({ name: jail.name, chain: jail.chain })) : [{ name: validateJailName(options.jail ?? '', '--jail'), chain: chainName(options.jail ?? '') }];
   const firewall = systemFirewall(config.backend);
   const results = [];
   for (const family of [4, 6] as const) {

@@ -40,6 +40,11 @@ export function validateListName(name: string, where = 'list'): string {
   return name;
 }
 
+// True for a name a jail may have (validateJailName's rule, without the error).
+export function isJailName(name: string): boolean {
+  return JAIL_PATTERN.test(name) && name.length <= MAX_JAIL_LENGTH;
+}
+
 // The chain that holds a jail's rules.
 export function chainName(jail: string): string {
   return `${CHAIN_PREFIX}${jail}`;

@@ -1,5 +1,6 @@
 import type { Family } from './address.js';
 import { jumpsTo, type FilterTable } from './iptables-save.js';
+import { CHAIN_PREFIX, isJailName } from './names.js';
 import type { JailRules } from './ruleset.js';
 
 const BUILTIN_HOOKS = ['INPUT', 'FORWARD'] as const;
@@ -17,7 +18,8 @@ export interface Finding {
     | 'jump-unwanted'
     | 'list-missing'
     | 'chain-removed'
-    | 'jump-removed';
+    | 'jump-removed'
+    | 'chain-unconfigured';
   detail: string;
 }
 
@@ -77,10 +79,24 @@ export function findDifferences(current: FilterTable, desired: readonly JailRule
   return findings;
 }
 
+// The chains xtban made for jails the config no longer has ("xtban-" and a jail name that is not
+// configured): they, and their jumps, still drop traffic until apply removes them.
+export function unconfiguredChains(current: FilterTable, configuredChains: ReadonlySet<string>): { jail: string; chain: string }[] {
+  return [...current.chains.keys()]
+    .filter((chain) => chain.startsWith(CHAIN_PREFIX) && !configuredChains.has(chain) && isJailName(chain.slice(CHAIN_PREFIX.length)))
+    .map((chain) => ({ jail: chain.slice(CHAIN_PREFIX.length), chain }));
+}
+
+// The findings for those chains, as check and the daemon report them.
+export function unconfiguredFindings(chains: readonly { jail: string; chain: string }[], family: Family): Finding[] {
+  return chains.map(({ jail, chain }) => ({ family, jail, kind: 'chain-unconfigured' as const, detail: `chain ${chain} belongs to no configured jail and still drops traffic` }));
+}
+
 // Plans the smallest restore that makes the table match: untouched when it already does, so a
 // second apply changes nothing. Chains are re-declared (which flushes them) only when their
-// rules differ; jumps are removed and re-inserted only when missing, different or duplicated.
-export function planApply(current: FilterTable, desired: readonly JailRules[], family: Family): RestorePlan {
+// rules differ; jumps are removed and re-inserted only when missing, different or duplicated. The
+// chains of jails no longer configured (`remove`) go, with every jump to them.
+export function planApply(current: FilterTable, desired: readonly JailRules[], family: Family, remove: readonly { jail: string; chain: string }[] = []): RestorePlan {
   const findings = findDifferences(current, desired);
   const declarations: string[] = [];
   const deletes: string[] = [];
@@ -101,11 +117,12 @@ export function planApply(current: FilterTable, desired: readonly JailRules[], f
       if (wanted !== undefined) inserts.push(insertLine(wanted));
     }
   }
-  return { family, findings, script: assemble(declarations, deletes, appends, inserts) };
+  const removal = planTeardown(current, remove, family);
+  return { family, findings: [...findings, ...removal.findings], script: assemble(declarations, [...deletes, ...removal.deletes], appends, inserts, removal.tail) };
 }
 
 // Plans the removal of the given chains and of every rule, in any chain, that jumps to them.
-export function planTeardown(current: FilterTable, chains: readonly { jail: string; chain: string }[], family: Family): RestorePlan {
+export function planTeardown(current: FilterTable, chains: readonly { jail: string; chain: string }[], family: Family): RestorePlan & { deletes: string[]; tail: string[] } {
   const findings: Finding[] = [];
   const deletes: string[] = [];
   const tail: string[] = [];
@@ -121,5 +138,5 @@ export function planTeardown(current: FilterTable, chains: readonly { jail: stri
     tail.push(`-F ${chain}`, `-X ${chain}`);
     findings.push({ family, jail, kind: 'chain-removed', detail: `removed chain ${chain}` });
   }
-  return { family, findings, script: assemble([], deletes, [], [], tail) };
+  return { family, findings, script: assemble([], deletes, [], [], tail), deletes, tail };
 }

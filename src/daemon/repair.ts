@@ -3,7 +3,7 @@ import { applyRuleset, familiesInUse } from '../cli/apply.js';
 import type { KernelContext } from '../cli/context.js';
 import { restoreBans, type RestoreReport } from '../cli/restore.js';
 import { parseFilterTable } from '../core/iptables-save.js';
-import { findDifferences, type Finding } from '../core/ruleset-plan.js';
+import { findDifferences, unconfiguredChains, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 
 export interface RepairReport {
@@ -24,9 +24,19 @@ export async function checkAndRepair(context: KernelContext, firewall: Firewall,
     }
   }
   if (options.full || findings.length > 0) {
-    for (const family of familiesInUse(context.config)) {
+    const inUse = familiesInUse(context.config);
+    for (const family of [4, 6] as const) {
       const desired = renderFamily(context.config.jails, family, context.layouts);
-      findings.unshift(...findDifferences(parseFilterTable(await firewall.save(family)), desired));
+      let saved: string;
+      try {
+        saved = await firewall.save(family);
+      } catch (error) {
+        // A family no jail uses is looked at only for chains of jails no longer configured.
+        if (!inUse.includes(family)) continue;
+        throw error;
+      }
+      const current = parseFilterTable(saved);
+      findings.unshift(...findDifferences(current, desired), ...unconfiguredFindings(unconfiguredChains(current, new Set(desired.map((jail) => jail.chain))), family));
     }
   }
   if (findings.length === 0) return { findings, restore: null };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.js';
 import { parseFilterTable } from '../../src/core/iptables-save.js';
-import { findDifferences, planApply, planTeardown } from '../../src/core/ruleset-plan.js';
+import { findDifferences, planApply, planTeardown, unconfiguredChains, unconfiguredFindings } from '../../src/core/ruleset-plan.js';
 import { renderFamily, renderJailRules } from '../../src/core/ruleset.js';
 import { layoutsFor } from '../../src/cli/context.js';
 
@@ -132,6 +132,28 @@ describe('planApply', () => {
     const plan = planApply(parseFilterTable(extra), renderFamily(config.jails, 4, layouts), 4);
     expect(plan.findings.map((finding) => finding.kind)).toEqual(['jump-unwanted']);
     expect(plan.script).toBe('*filter\n-D FORWARD -j xtban-ssh\nCOMMIT\n');
+  });
+});
+
+describe('jails no longer configured', () => {
+  // The applied table plus the chain, jump and rules of a jail "old" that the config has dropped, and
+  // chains of other tools whose names only look alike.
+  const withOld = appliedIPv4
+    .replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n:xtban-old - [0:0]\n:xtbanfoo - [0:0]\n:xtban-bad!name - [0:0]\n')
+    .replace('COMMIT', '-A INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-A xtban-old -m recent --update --seconds 60 --name xtban-old --mask 255.255.255.255 --rsource -j DROP\nCOMMIT');
+  const configured = new Set(renderFamily(config.jails, 4, layouts).map((jail) => jail.chain));
+
+  it('finds exactly the chains xtban made for jails the config no longer has', () => {
+    expect(unconfiguredChains(parseFilterTable(withOld), configured)).toEqual([{ jail: 'old', chain: 'xtban-old' }]);
+    expect(unconfiguredChains(parseFilterTable(appliedIPv4), configured)).toEqual([]);
+  });
+
+  it('removes their jumps and chains in the same batch, and nothing else', () => {
+    const current = parseFilterTable(withOld);
+    const plan = planApply(current, renderFamily(config.jails, 4, layouts), 4, unconfiguredChains(current, configured));
+    expect(plan.script).toBe('*filter\n-D INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-F xtban-old\n-X xtban-old\nCOMMIT\n');
+    expect(plan.findings.map((finding) => finding.kind)).toEqual(['jump-removed', 'chain-removed']);
+    expect(unconfiguredFindings(unconfiguredChains(current, configured), 4)[0]?.detail).toBe('chain xtban-old belongs to no configured jail and still drops traffic');
   });
 });
 

@@ -181,6 +181,36 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
       expect((await xtban('check')).exitCode).toBe(0);
       expect((await xtban('teardown')).exitCode).toBe(0);
     });
+
+    it('removes the chains of a jail dropped from the config, and of a family a jail no longer takes', async () => {
+      expect((await xtban('apply')).exitCode).toBe(0);
+      const full = config;
+      // web goes, ssh keeps only IPv4.
+      config = writeConfig(`[firewall]\nbackend = "${backend}"\n\n[jails.ssh]\nports = [22]\nwindow = "1h"\nlog = true\nfamily = "ipv4"\n`);
+      try {
+        const check = await xtban('check', '--json');
+        expect(check.exitCode).toBe(1);
+        const problems = JSON.parse(check.stdout).problems.map((problem: { family: number; jail: string; kind: string }) => `${problem.family}:${problem.jail}:${problem.kind}`);
+        expect(problems).toEqual(['4:web:chain-unconfigured', '6:ssh:chain-unconfigured']);
+        const applied = await xtban('apply');
+        expect(applied.exitCode, applied.stderr).toBe(0);
+        expect(applied.stdout).toContain('web: removed the chain of a jail no longer configured');
+        expect(await save(4)).not.toContain('xtban-web');
+        expect(await save(6)).not.toContain('xtban-ssh');
+        expect(await save(4)).toContain('-j xtban-ssh');
+        expect((await xtban('check')).exitCode).toBe(0);
+        expect((await xtban('apply')).stdout).toContain('nothing changed');
+        // teardown takes the name of a jail the config no longer has.
+        config = full;
+        expect((await xtban('apply')).exitCode).toBe(0);
+        config = writeConfig(`[firewall]\nbackend = "${backend}"\n\n[jails.ssh]\nports = [22]\nwindow = "1h"\nlog = true\n`);
+        expect((await xtban('teardown', '--jail', 'web')).exitCode).toBe(0);
+        expect(await save(4)).not.toContain('xtban-web');
+      } finally {
+        config = full;
+        await xtban('teardown');
+      }
+    });
   });
 }
 
