@@ -30,14 +30,37 @@ const RATE_UNITS: Record<string, string> = {
   d: 'day', day: 'day',
 };
 
-// Parses a LOG rate limit ("6/min") into the form iptables-save prints.
+// The limit match keeps a rate as a period in 1/10000 s (libxt_limit's XT_LIMIT_SCALE) and prints it
+// back in the largest unit that states it exactly enough: "60/min" is saved as "1/sec".
+const LIMIT_SCALE = 10_000;
+const SECONDS_PER: readonly (readonly [string, number])[] = [
+  ['day', 86_400],
+  ['hour', 3_600],
+  ['min', 60],
+  ['sec', 1],
+];
+
+// Parses a LOG rate limit ("6/min") into the form iptables-save prints, refusing what iptables refuses
+// (faster than 10000/sec): a rate written any other way would never compare equal, and apply would
+// rewrite the chain for ever.
 export function parseRate(input: string, where = 'rate'): string {
   const match = /^(\d{1,6})\/([a-z]+)$/.exec(input.trim());
   const unit = match ? RATE_UNITS[match[2] ?? ''] : undefined;
-  if (!match || unit === undefined || Number(match[1]) < 1) {
+  const count = Number(match?.[1] ?? 0);
+  if (!match || unit === undefined || count < 1) {
     throw inputError(`${where}: ${JSON.stringify(input)} is not a rate`, 'use N/sec, N/min, N/hour or N/day, for example 6/min');
   }
-  return `${Number(match[1])}/${unit}`;
+  const seconds = SECONDS_PER.find(([name]) => name === unit)?.[1] ?? 1;
+  const period = Math.floor((LIMIT_SCALE * seconds) / count);
+  if (period === 0) throw inputError(`${where}: ${JSON.stringify(input)} is faster than the 10000/sec iptables' limit match can count`, 'use at most 10000/sec');
+  // libxt_limit's print_rate: the first unit, from day down, after which the period no longer divides well.
+  let index = 1;
+  for (; index < SECONDS_PER.length; index++) {
+    const scaled = LIMIT_SCALE * (SECONDS_PER[index]?.[1] ?? 1);
+    if (period > scaled || Math.floor(scaled / period) < scaled % period) break;
+  }
+  const [name, per] = SECONDS_PER[index - 1] ?? ['sec', 1];
+  return `${Math.floor((LIMIT_SCALE * per) / period)}/${name}`;
 }
 
 // A LOG prefix must fit the kernel's 29 characters and survive iptables-restore's quoting.
