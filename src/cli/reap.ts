@@ -98,7 +98,9 @@ export async function runReap(context: KernelContext, jails: readonly JailConfig
     tierWindowsOf(context.config),
     Date.now(),
   );
-  store.touch(inputs.flatMap((input) => activityUpdates(input.jail.name, input.entries, clock)));
+  // Only a ban list's stamps are a ban's activity: a probe list stamps every new connection, and would
+  // keep (or bring back) a ban the address earned long ago.
+  store.touch(inputs.filter((input) => input.slot.role === 'ban').flatMap((input) => activityUpdates(input.jail.name, input.entries, clock)));
   report.restore = await restoreBans(context, jails);
   context.log.info(
     { step: 'reap', removed: report.removed.length, spared: report.spared.length, reinstated: report.reinstated.length, refreshed: report.refreshed.length, restored: report.restore.restored, kept: report.kept },

@@ -97,12 +97,12 @@ export async function collectStatus(
   const { layouts, lists, parameters, safelist } = context;
   const live = options.live;
   // Lists first, clock second: ages are then never negative.
-  const targets: { jail: JailConfig | null; list: string; windowSeconds: number | null }[] = jails.flatMap((jail) =>
-    (layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail, list: slot.name, windowSeconds: slot.windowSeconds })),
+  const targets: { jail: JailConfig | null; list: string; windowSeconds: number | null; role: 'ban' | 'detect' | 'probe' | null }[] = jails.flatMap((jail) =>
+    (layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail, list: slot.name, windowSeconds: slot.windowSeconds, role: slot.role })),
   );
   if (options.allLists) {
     const owned = new Set([...layouts.values()].flatMap((layout) => layout.slots.map((slot) => slot.name)));
-    for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: null, list: name, windowSeconds: null });
+    for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: null, list: name, windowSeconds: null, role: null });
   }
   const texts = await Promise.all(targets.map((target) => lists.read(target.list)));
   const clock = await readClock(options.clockDir);
@@ -126,7 +126,8 @@ export async function collectStatus(
       });
       const plan = planRestore({ jails, layouts, bans, kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
-      const updates = targets.flatMap((target, index) => (target.jail === null ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
+      // Only a ban list's stamps are a ban's activity (a probe list stamps every new connection).
+      const updates = targets.flatMap((target, index) => (target.jail === null || target.role !== 'ban' ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
       store.touch(updates);
     } catch (error) {
       storeNote = `the ban store could not be read (${error instanceof Error ? error.message : String(error)}): evictions are not counted`;

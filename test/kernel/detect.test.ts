@@ -51,4 +51,25 @@ describeKernel('detect', () => {
     expect((await xtban('unban', topology.addresses.attacker.ipv4)).exitCode).toBe(0);
     expect(await topology.probe(target, port)).toBe('open');
   });
+
+  it("never takes a probe list's stamps as a ban's activity: an expired ban stays expired when the address connects again", async () => {
+    const quick = join(work, 'quick.toml');
+    const run = (...args: string[]) => runXtban(topology, ['--config', quick, '--state-dir', join(work, 'quick-state'), ...args]);
+    writeFileSync(quick, `[safelist]\nown_addresses = false\n\n[jails.ssh]\nports = [${port}]\nwindow = "2s"\nfamily = "ipv4"\ndetect = { hitcount = 10, seconds = "60s" }\n`);
+    expect((await run('teardown')).exitCode).toBe(0);
+    expect((await run('apply')).exitCode).toBe(0);
+    const target = topology.addresses.fw.ipv4;
+    const attacker = topology.addresses.attacker.ipv4;
+    expect((await run('ban', attacker)).exitCode).toBe(0);
+    expect(await topology.probe(target, port)).toBe('dropped');
+    // Silent for longer than the window: the ban runs out. One new connection, far below the hitcount.
+    await sleep(2500);
+    expect(await topology.probe(target, port)).toBe('open');
+    const reaped = await run('reap', '--json');
+    expect(reaped.exitCode, reaped.stderr).toBe(0);
+    expect(await topology.probe(target, port)).toBe('open');
+    const bans = JSON.parse((await run('bans', '--json')).stdout) as { bans: { address: string; state: string }[] };
+    expect(bans.bans.find((ban) => ban.address === attacker)?.state).not.toBe('live');
+    expect((await run('teardown')).exitCode).toBe(0);
+  });
 });
