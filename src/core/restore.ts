@@ -1,4 +1,4 @@
-import type { Address } from './address.js';
+import { maskAddress, type Address } from './address.js';
 import { effectiveTier, isLive, type BanRecord } from './bans.js';
 import type { JailConfig } from '../config/schema.js';
 import { slotFor, type JailLayout } from './layout.js';
@@ -37,6 +37,8 @@ export function planRestore(input: {
   const room = new Map<string, number>();
   for (const [list, addresses] of input.kernel) if (addresses) room.set(list, input.capacity - addresses.size);
   const jails = new Map(input.jails.map((jail) => [jail.name, jail]));
+  // Masked bans of one network go back once.
+  const planned = new Set<string>();
   for (const ban of input.bans) {
     const jail = jails.get(ban.jail);
     const layout = input.layouts.get(ban.jail);
@@ -53,26 +55,29 @@ export function planRestore(input: {
       plan.skippedSafelisted.push({ jail: ban.jail, address: ban.address, reason: describeMatch(network, safe) });
       continue;
     }
-    const address: Address = { family: ban.family, text: ban.address };
+    // As the jail masks now: a ban made under an older, longer mask goes back as its network.
+    const address: Address = maskAddress({ family: ban.family, text: ban.address }, jail.mask[ban.family]);
     const slot = slotFor(layout, address, tier);
     if (!slot) continue;
     const present = input.kernel.get(slot.name);
     if (present === undefined) {
-      plan.listMissing.push({ jail: ban.jail, address: ban.address, list: slot.name });
+      plan.listMissing.push({ jail: ban.jail, address: address.text, list: slot.name });
       continue;
     }
-    if (present.has(ban.address)) {
+    const key = `${slot.name} ${address.text}`;
+    if (present.has(address.text) || planned.has(key)) {
       plan.alreadyPresent++;
       continue;
     }
-    plan.missing.push({ jail: ban.jail, address: ban.address, list: slot.name });
+    plan.missing.push({ jail: ban.jail, address: address.text, list: slot.name });
     const left = room.get(slot.name) ?? 0;
     if (left <= 0) {
-      plan.noRoom.push({ jail: ban.jail, address: ban.address, list: slot.name });
+      plan.noRoom.push({ jail: ban.jail, address: address.text, list: slot.name });
       continue;
     }
     room.set(slot.name, left - 1);
-    plan.writes.push({ jail: ban.jail, list: slot.name, address: ban.address, command: `+${ban.address}` });
+    planned.add(key);
+    plan.writes.push({ jail: ban.jail, list: slot.name, address: address.text, command: `+${address.text}` });
   }
   return plan;
 }

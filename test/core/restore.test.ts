@@ -65,3 +65,21 @@ describe('planRestore', () => {
     expect(full.noRoom.map((entry) => entry.address)).toEqual(['192.0.2.12', '192.0.2.14']);
   });
 });
+
+describe('planRestore after a mask change', () => {
+  it('puts bans made under a longer mask back as their network, each network once', () => {
+    const masked = parseConfigText('[jails.ssh]\nwindow = "1h"\nmask = { ipv4 = 24, ipv6 = 64 }\n', 'm.toml');
+    const now = 10 * HOUR;
+    const bans = [ban('198.51.100.7', now - 1000), ban('198.51.100.9', now - 1000), ban('2001:db8::7', now - 1000)];
+    const kernel = new Map([
+      ['xtban-ssh', new Set<string>()],
+      ['xtban-ssh.v6', new Set<string>()],
+    ]);
+    const plan = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now });
+    expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh +198.51.100.0', 'xtban-ssh.v6 +2001:db8::']);
+    // An entry of the old, unmasked form is not the ban the kernel would match: it is missing.
+    const old = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans: [bans[0] as BanRecord], kernel: new Map([['xtban-ssh', new Set(['198.51.100.7'])]]), capacity: 100, safelist: { entries: [] }, nowMs: now });
+    expect(old.missing).toEqual([{ jail: 'ssh', address: '198.51.100.0', list: 'xtban-ssh' }]);
+  });
+});
+

@@ -93,6 +93,40 @@ describeKernel('sliding-window bans with real packets', () => {
       expect(await topology.probe(target, port)).toBe('open');
     });
   }
+
+  it('makes the lists anew when the mask changes: the live bans go back masked and new bans match', async () => {
+    const target = topology.addresses.fw.ipv4;
+    // An address of its own: the attacker's /30 must not hold the firewall's own address.
+    const attacker = '192.0.2.77';
+    await topology.addAttackerAddresses([attacker]);
+    const probe = () => topology.probe(target, port, 400, attacker);
+    const before = config;
+    config = writeConfig(`[jails.ssh]\nports = [${port}]\nprotocol = "tcp"\nwindow = "1h"\naction = "DROP"\nfamily = "ipv4"\n`);
+    try {
+      expect((await xtban('apply')).exitCode).toBe(0);
+      expect((await xtban('ban', attacker)).exitCode).toBe(0);
+      expect(await probe()).toBe('dropped');
+      // The jail now bans whole /30s.
+      config = writeConfig(`[jails.ssh]\nports = [${port}]\nprotocol = "tcp"\nwindow = "1h"\naction = "DROP"\nfamily = "ipv4"\nmask = { ipv4 = 30 }\n`);
+      const applied = await xtban('apply');
+      expect(applied.exitCode, applied.stderr).toBe(0);
+      expect(applied.stdout).toContain('made the lists anew');
+      // The store's live ban went back as its network, and the kernel matches it.
+      expect(await listText(topology, 'xtban-ssh'), applied.stdout + applied.stderr).toContain('src=192.0.2.76 ');
+      expect(await probe()).toBe('dropped');
+      // A new ban, masked the new way, matches too.
+      expect((await xtban('unban', attacker)).exitCode).toBe(0);
+      expect(await probe()).toBe('open');
+      expect((await xtban('ban', attacker)).exitCode).toBe(0);
+      expect(await probe()).toBe('dropped');
+      // A second apply changes nothing.
+      expect((await xtban('apply')).stdout).toContain('nothing changed');
+    } finally {
+      config = before;
+      await xtban('teardown');
+      await xtban('apply');
+    }
+  });
 });
 
 for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
