@@ -137,7 +137,7 @@ export async function collectStatus(
     const jail = target.jail;
     const isSafe = jail === null ? undefined : (address: string, family: 4 | 6) => safelistMatch(safelist, { family, address, prefix: jail.mask[family] }) !== undefined;
     return buildListStatus(
-      { jail: jail?.name ?? null, list: target.list, windowSeconds: target.windowSeconds, entries: parsed[index], evicted: evicted.get(target.list) ?? 0, isSafelisted: isSafe },
+      { jail: jail?.name ?? null, list: target.list, windowSeconds: target.windowSeconds, entries: parsed[index], evicted: evicted.get(target.list) ?? 0, isSafelisted: isSafe, mask: jail?.mask },
       clock,
       parameters.ipListTot,
     );

@@ -1,5 +1,6 @@
 import { ageSeconds, isWithinWindow, secondsLeft, stampToWallMs, type KernelClock } from './jiffies.js';
 import type { RecentEntry } from './proc-format.js';
+import { maskAddress } from './address.js';
 
 // One kernel list entry as status reports it.
 export interface EntryStatus {
@@ -12,7 +13,9 @@ export interface EntryStatus {
   secondsLeft: number | null;
   hits: number;
   ttl: number;
-  state: 'live' | 'stale' | 'unknown';
+  // unmatched: the address has bits the jail's mask clears, so the jail's rules never match it (a ban
+  // made before the mask changed): it holds nothing back.
+  state: 'live' | 'stale' | 'unknown' | 'unmatched';
   // In a jail's list although the safelist covers it (unban it; the reaper removes it).
   safelisted: boolean;
 }
@@ -36,6 +39,15 @@ export interface ListStatus {
   entries: EntryStatus[];
 }
 
+// True when the jail's mask clears bits of the entry's address: its rules never match such an entry.
+// A full-length mask (the default) clears nothing, and costs nothing per entry.
+function unmatched(entry: RecentEntry, mask: { 4: number; 6: number } | undefined): boolean {
+  if (mask === undefined) return false;
+  const prefix = mask[entry.family];
+  if (prefix === (entry.family === 4 ? 32 : 128)) return false;
+  return maskAddress({ family: entry.family, text: entry.address }, prefix).text !== entry.address;
+}
+
 // The fill level at which status warns that evictions are near.
 export const CAPACITY_WARNING_PERCENT = 80;
 
@@ -49,6 +61,8 @@ export function buildListStatus(
     entries: readonly RecentEntry[] | undefined;
     evicted?: number;
     isSafelisted?: ((address: string, family: 4 | 6) => boolean) | undefined;
+    // The jail's mask (prefix length per family); undefined for a list of no jail.
+    mask?: { 4: number; 6: number } | undefined;
   },
   clock: KernelClock,
   capacity: number,
@@ -65,7 +79,7 @@ export function buildListStatus(
       secondsLeft: window === null ? null : secondsLeft(clock, entry.lastSeen, window),
       hits: entry.stamps.length,
       ttl: entry.ttl,
-      state: live === undefined ? 'unknown' : live ? 'live' : 'stale',
+      state: unmatched(entry, input.mask) ? 'unmatched' : live === undefined ? 'unknown' : live ? 'live' : 'stale',
       safelisted: input.isSafelisted?.(entry.address, entry.family) ?? false,
     };
   });

@@ -9,6 +9,25 @@ const fixture = (name: string) => readFileSync(new URL(`../../fixtures/proc/net/
 // The clock of the capture: jiffies from fixtures/proc/timer_list, wall time from fixtures/proc/captured-at.
 const clock: KernelClock = { hz: 250, jiffies: 4294974736, wallMs: 1795228676443, wordBits: 64, method: { hz: 'config.gz', jiffies: 'timer_list' } };
 
+describe('buildListStatus under a mask', () => {
+  it('never calls live an entry the jail\'s mask would never match (one made before the mask changed)', () => {
+    const status = buildListStatus({ jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList(fixture('ipv4')), mask: { 4: 24, 6: 64 } }, clock, 100);
+    // 192.0.2.10 and 198.51.100.7 have host bits a /24 clears; none of the entries is a network address.
+    expect(status.entries.map((entry) => [entry.address, entry.state])).toEqual([
+      ['192.0.2.10', 'unmatched'],
+      ['198.51.100.7', 'unmatched'],
+      ['192.0.2.1', 'unmatched'],
+      ['203.0.113.99', 'unmatched'],
+    ]);
+    expect(status.live).toBe(0);
+    // A ban written masked (the network address) is live as before.
+    const network = buildListStatus({ jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList('src=192.0.2.0 ttl: 0 last_seen: 4294973334 oldest_pkt: 1 4294973334\n'), mask: { 4: 24, 6: 64 } }, clock, 100);
+    expect(network.entries.map((entry) => entry.state)).toEqual(['live']);
+    const full = buildListStatus({ jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList(fixture('ipv4')), mask: { 4: 32, 6: 128 } }, clock, 100);
+    expect(full.live).toBe(2);
+  });
+});
+
 describe('buildListStatus', () => {
   it('splits live from stale by the kernel rule and gives exact wall-clock times', () => {
     const status = buildListStatus({ jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList(fixture('ipv4')) }, clock, 100);
