@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Family } from '../core/address.js';
 import { isLiveInTiers, planBan, type BanDecision, type BanRecord, type BanRequest } from '../core/bans.js';
@@ -186,14 +187,53 @@ function toRow(record: BanRecord): BanRow {
   };
 }
 
-function storeError(location: string, error: unknown): XtbanError {
+// What went wrong with the store, said as what failed: a full disk, a read-only file system, a
+// permission, a damaged file; each with what to do.
+export function storeError(location: string, error: unknown, isRoot: boolean = process.getuid?.() === 0): XtbanError {
   const code = (error as { code?: string }).code ?? '';
-  const permission = code === 'EACCES' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY';
-  return new XtbanError(`cannot open the ban store ${location}: ${error instanceof Error ? error.message : String(error)}`, {
-    exitCode: ExitCode.system,
-    hint: permission ? 'run as root, or point --state-dir (or XTBAN_STATE_DIR) at a directory you can write' : undefined,
-    cause: error,
-  });
+  const text = error instanceof Error ? error.message : String(error);
+  const fail = (what: string, hint: string) => new XtbanError(`ban store ${location}: ${what} (${text})`, { exitCode: ExitCode.system, hint, cause: error });
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || /database or disk is full/i.test(text)) {
+    return fail('the disk is full', `free space on the file system of ${dirname(location)}; nothing was recorded`);
+  }
+  if (code === 'EROFS' || /read-only file system/i.test(text) || code.startsWith('SQLITE_READONLY')) {
+    return fail('the file system or the file is read-only', `remount it read-write (or, under systemd, check ReadWritePaths=/StateDirectory=), or point --state-dir at a writable directory`);
+  }
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || /malformed|not a database/i.test(text)) {
+    return fail(
+      'the file is damaged',
+      `keep it for inspection (mv ${location} ${location}.damaged), then run xtban again to start an empty store; \`xtban status\` shows the bans the kernel still holds, to ban again`,
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code.startsWith('SQLITE_CANTOPEN')) {
+    return fail(
+      'permission denied',
+      isRoot ? `even root may not write there: a read-only mount or a sandbox (systemd's ProtectSystem=) is in the way; point --state-dir elsewhere` : 'run as root, or point --state-dir (or XTBAN_STATE_DIR) at a directory you can write',
+    );
+  }
+  return fail('cannot be used', 'check the file and its directory; `xtban status` shows what the kernel holds');
+}
+
+// A store file must start with SQLite's header: anything else is a damaged store, never an empty one.
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+function checkHeader(location: string): void {
+  let fd: number;
+  try {
+    fd = openSync(location, 'r');
+  } catch {
+    return;
+  }
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const read = readSync(fd, head, 0, head.length, 0);
+    // An empty file is what a store being created looks like to a second process: SQLite makes it.
+    if (read > 0 && !head.subarray(0, read).equals(SQLITE_HEADER.subarray(0, read))) {
+      throw Object.assign(new Error('the file does not start with the SQLite header'), { code: 'SQLITE_NOTADB' });
+    }
+    if (read > 0 && read < SQLITE_HEADER.length) throw Object.assign(new Error(`the file is cut short (${read} bytes)`), { code: 'SQLITE_CORRUPT' });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // better-sqlite3 finds its addon through the bindings package, which tries a dozen paths and reads a stack
@@ -218,7 +258,10 @@ export function openBanStore(stateDir: string): BanStore {
   const location = stateDir === ':memory:' ? ':memory:' : join(stateDir, STORE_FILE);
   let db: Database.Database;
   try {
-    if (stateDir !== ':memory:') makeStateDir(stateDir);
+    if (stateDir !== ':memory:') {
+      makeStateDir(stateDir);
+      checkHeader(location);
+    }
     db = new Database(location, { timeout: 30_000, nativeBinding: addonPath() });
     // WAL: readers never wait for the writer; FULL: a committed ban survives a power cut, not only a kill.
     db.pragma('journal_mode = WAL');

@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openBanStore } from '../../src/adapters/ban-store.js';
+import { openBanStore, storeError } from '../../src/adapters/ban-store.js';
 import { resolveStateDir } from '../../src/adapters/state-dir.js';
 import type { BanRequest } from '../../src/core/bans.js';
 import { XtbanError } from '../../src/core/errors.js';
@@ -50,7 +52,32 @@ describe('ban store', () => {
     })();
     expect(error).toBeInstanceOf(XtbanError);
     expect((error as XtbanError).exitCode).toBe(3);
-    expect((error as XtbanError).message).toContain('cannot open the ban store /proc/xtban-cannot-be-here/bans.sqlite');
+    expect((error as XtbanError).message).toContain('ban store /proc/xtban-cannot-be-here/bans.sqlite: ');
+  });
+
+  it('says what failed: a full disk, a read-only file system, a permission, a damaged file', () => {
+    const cases: [object, RegExp, RegExp][] = [
+      [Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }), /the disk is full/, /free space on the file system of \/var\/lib\/xtban/],
+      [Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }), /read-only/, /remount it read-write/],
+      [Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' }), /read-only/, /--state-dir/],
+      [Object.assign(new Error('file is not a database'), { code: 'SQLITE_NOTADB' }), /the file is damaged/, /bans\.sqlite\.damaged/],
+    ];
+    for (const [cause, what, hint] of cases) {
+      const error = storeError('/var/lib/xtban/bans.sqlite', cause, true);
+      expect(error.message).toMatch(what);
+      expect(error.hint).toMatch(hint);
+    }
+    const denied = Object.assign(new Error('unable to open database file'), { code: 'SQLITE_CANTOPEN' });
+    expect(storeError('/x/bans.sqlite', denied, true).hint).toMatch(/even root may not write there/);
+    expect(storeError('/x/bans.sqlite', denied, false).hint).toMatch(/run as root/);
+  });
+
+  it('refuses a store file that is not SQLite, never taking it as an empty store', () => {
+    const dir = scratchDir('xtban-store-');
+    writeFileSync(join(dir, 'bans.sqlite'), 'garbage garbage garbage garbage');
+    expect(() => openBanStore(dir)).toThrow(/the file is damaged/);
+    writeFileSync(join(dir, 'bans.sqlite'), 'SQLite');
+    expect(() => openBanStore(dir)).toThrow(/damaged|cut short/);
   });
 
   it('finds its directory from --state-dir, then XTBAN_STATE_DIR, then /var/lib/xtban', () => {
