@@ -1,7 +1,7 @@
 import type { Family } from '../core/address.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { parseFilterTable } from '../core/iptables-save.js';
-import { findDifferences, maskChanges, planApply, planTeardown, unconfiguredChains, unconfiguredFindings, withoutChains, type RestorePlan } from '../core/ruleset-plan.js';
+import { findDifferences, planApply, unconfiguredChains, unconfiguredFindings, type RestorePlan } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 import { dryRunFirewall, systemFirewall, type Firewall } from '../adapters/firewall.js';
 import type { Config } from '../config/schema.js';
@@ -36,21 +36,11 @@ export async function applyRuleset(
       options.onReadFailure(family, error);
     }
     const desired = renderFamily(config.jails, family, layouts);
-    let current = parseFilterTable(saved);
+    const current = parseFilterTable(saved);
     const configured = new Set(desired.map((jail) => jail.chain));
     const remove = unconfiguredChains(current, configured);
     if (!used && remove.length === 0) continue;
-    // A jail whose mask changed: its chain goes in a restore of its own first, so that its lists go too.
-    const remasked = maskChanges(current, desired, family);
-    let teardownScript = '';
-    if (remasked.length > 0) {
-      const teardown = planTeardown(current, remasked.map(({ jail }) => ({ jail: jail.jail, chain: jail.chain })), family);
-      teardownScript = teardown.script;
-      await firewall.restore(family, teardown.script);
-      current = options.dryRun ? withoutChains(current, new Set(remasked.map(({ jail }) => jail.chain))) : parseFilterTable(await firewall.save(family));
-    }
-    const applied = planApply(current, desired, family, remove);
-    const plan = remasked.length === 0 ? applied : { ...applied, findings: [...remasked.map(({ finding }) => finding), ...applied.findings], prelude: teardownScript };
+    const plan = planApply(current, desired, family, remove);
     plans.push(plan);
     if (plan.script === '') continue;
     await firewall.restore(family, plan.script);
@@ -75,7 +65,6 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
   'jump-differs': 'replaced the jump',
   'jump-duplicated': 'removed duplicate jumps',
   'jump-unwanted': 'removed the jump',
-  'mask-changed': 'made the lists anew',
   'chain-removed': 'removed the chain of a jail no longer configured',
   'jump-removed': 'removed the jump of a jail no longer configured',
 };
@@ -127,9 +116,7 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
       continue;
     }
     if (dryRun) {
-      const restore = `${plan.family === 4 ? 'iptables' : 'ip6tables'}-restore --noflush`;
-      if (plan.prelude) out.line(`# ${name}: would first feed this to ${restore} (the jail's mask changed: its lists must go)\n${plan.prelude.trimEnd()}`);
-      out.line(`# ${name}: would feed this to ${restore}`);
+      out.line(`# ${name}: would feed this to ${plan.family === 4 ? 'iptables' : 'ip6tables'}-restore --noflush`);
       out.line(plan.script.trimEnd());
       continue;
     }

@@ -56,9 +56,22 @@ export function banInProcess(context: KernelContext, jail: JailConfig, addresses
   return { decisions, outcomes };
 }
 
+// The store's addresses an unban of these (masked) addresses ends: the addresses themselves and the
+// bans made under a longer mask (before the jail's mask changed) that fall in their networks, which
+// restore would otherwise put back as those networks.
+export function coveredAddresses(jail: JailConfig, addresses: readonly Address[], open: () => readonly { family: 4 | 6; address: string }[]): string[] {
+  const texts = new Set(addresses.map((address) => address.text));
+  if (jail.mask[4] === 32 && jail.mask[6] === 128) return [...texts];
+  const networks = new Set(addresses.map((address) => maskAddress(address, jail.mask[address.family]).text));
+  for (const record of open()) {
+    if (networks.has(maskAddress({ family: record.family, text: record.address }, jail.mask[record.family]).text)) texts.add(record.address);
+  }
+  return [...texts];
+}
+
 // Ends the bans in the store and removes the addresses from every list of the jail that could hold them.
 export function unbanInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], source: string) {
-  const ended = context.store().unban(jail.name, addresses.map((address) => address.text), source, Date.now());
+  const ended = context.store().unban(jail.name, coveredAddresses(jail, addresses, () => context.store().open(jail.name)), source, Date.now());
   enqueueRemote(context, jail, 'unban', addresses.map((address) => address.text));
   const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
   const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, unbanWrites(targets, context.layouts));

@@ -1,4 +1,4 @@
-import { parseAddress, unbannableReason, type Address } from '../core/address.js';
+import { maskAddress, parseAddress, unbannableReason, type Address } from '../core/address.js';
 import { parseRecentList } from '../core/proc-format.js';
 import type { BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
@@ -7,7 +7,7 @@ import { banWrites, flushWrites, routeAddresses, unbanWrites, type ListWrite } f
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
-import { performWrites, type WriteOutcome } from './ban-service.js';
+import { coveredAddresses, performWrites, type WriteOutcome } from './ban-service.js';
 import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from './remote.js';
 
 interface ListCommandOptions extends GlobalOptions {
@@ -152,8 +152,16 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
     const now = Date.now();
     const ended = new Set<string>();
     for (const jail of jails) {
-      const mine = routed.filter((target) => target.jail === jail.name).map((target) => target.address.text);
-      if (mine.length > 0) for (const record of context.store().unban(jail.name, mine, options.source ?? 'cli', now)) ended.add(`${record.jail} ${record.address}`);
+      const targets = routed.filter((target) => target.jail === jail.name).map((target) => target.address);
+      const mine = targets.map((address) => address.text);
+      const covered = coveredAddresses(jail, targets, () => context.store().open(jail.name));
+      if (mine.length > 0) {
+        for (const record of context.store().unban(jail.name, covered, options.source ?? 'cli', now)) {
+          ended.add(`${record.jail} ${record.address}`);
+          // A ban made under a longer mask counts for the network it falls in.
+          ended.add(`${record.jail} ${maskAddress({ family: record.family, text: record.address }, jail.mask[record.family]).text}`);
+        }
+      }
       enqueueRemote(context, jail, 'unban', mine);
     }
     const missing = new Set(await missingLists(lists, writes));

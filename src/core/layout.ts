@@ -30,9 +30,13 @@ export function shardCount(capacity: number | undefined, ipListTot: number): num
   return Math.ceil(capacity / Math.max(1, Math.floor(ipListTot * SHARD_FILL)));
 }
 
-// The kernel list name for a family, tier and shard: `<list>`, then `.v6`, `.t<tier>` with tiers, `.<shard>` with shards.
-export function slotName(base: string, family: Family, tier: number | undefined, shard: number | undefined): string {
-  return `${base}${family === 6 ? '.v6' : ''}${tier === undefined ? '' : `.t${tier}`}${shard === undefined ? '' : `.${shard}`}`;
+// The kernel list name for a family, mask, tier and shard: `<list>`, then `.v6`, `.m<prefix>` with a mask
+// shorter than the address, `.t<tier>` with tiers, `.<shard>` with shards. The kernel keeps the mask a
+// list was made with for as long as the list lives: a list of another mask must be another list, so
+// that a mask change swaps the lists in the same atomic restore that swaps the rules.
+export function slotName(base: string, family: Family, tier: number | undefined, shard: number | undefined, prefix: number = family === 4 ? 32 : 128): string {
+  const mask = prefix === (family === 4 ? 32 : 128) ? '' : `.m${prefix}`;
+  return `${base}${family === 6 ? '.v6' : ''}${mask}${tier === undefined ? '' : `.t${tier}`}${shard === undefined ? '' : `.${shard}`}`;
 }
 
 // The jail's lists, in rule order: family, then tier, then shard.
@@ -43,11 +47,11 @@ export function jailLayout(jail: JailConfig, ipListTot: number): JailLayout {
   for (const family of jail.families) {
     jail.tierWindows.forEach((windowSeconds, tier) => {
       for (let shard = 0; shard < shards; shard++) {
-        slots.push({ name: slotName(jail.list, family, tiered ? tier : undefined, shards > 1 ? shard : undefined), family, tier, shard, windowSeconds, role: 'ban' });
+        slots.push({ name: slotName(jail.list, family, tiered ? tier : undefined, shards > 1 ? shard : undefined, jail.mask[family]), family, tier, shard, windowSeconds, role: 'ban' });
       }
     });
     if (jail.detect) {
-      const base = slotName(jail.list, family, undefined, undefined);
+      const base = slotName(jail.list, family, undefined, undefined, jail.mask[family]);
       slots.push({ name: `${base}.detect`, family, tier: 0, shard: 0, windowSeconds: jail.tierWindows[0] ?? 3600, role: 'detect' });
       slots.push({ name: `${base}.probe`, family, tier: 0, shard: 0, windowSeconds: jail.detect.seconds, role: 'probe' });
     }

@@ -19,8 +19,7 @@ export interface Finding {
     | 'list-missing'
     | 'chain-removed'
     | 'jump-removed'
-    | 'chain-unconfigured'
-    | 'mask-changed';
+    | 'chain-unconfigured';
   detail: string;
 }
 
@@ -30,8 +29,6 @@ export interface RestorePlan {
   findings: Finding[];
   // Empty when nothing needs to change: then iptables-restore is not run at all.
   script: string;
-  // A restore run before `script` (the chains of jails whose mask changed), shown by --dry-run.
-  prelude?: string;
 }
 
 function deleteLine(rule: string): string {
@@ -93,43 +90,6 @@ export function unconfiguredChains(current: FilterTable, configuredChains: Reado
 // The findings for those chains, as check and the daemon report them.
 export function unconfiguredFindings(chains: readonly { jail: string; chain: string }[], family: Family): Finding[] {
   return chains.map(({ jail, chain }) => ({ family, jail, kind: 'chain-unconfigured' as const, detail: `chain ${chain} belongs to no configured jail and still drops traffic` }));
-}
-
-// The mask each list is named with in a set of rules: "--name L --mask M" (recent match).
-function listMasks(rules: readonly string[]): Map<string, string> {
-  const masks = new Map<string, string>();
-  for (const rule of rules) for (const match of rule.matchAll(/--name (\S+) --mask (\S+)/g)) masks.set(match[1] ?? '', match[2] ?? '');
-  return masks;
-}
-
-// The jails whose lists the kernel made with another mask than the config now gives. A list keeps the
-// mask of the rule that first created it, so rewriting the rules is not enough: new bans (masked the new
-// way) would never match. Such a jail's chain must go first, in a restore of its own, so that the
-// kernel drops the list; the next restore makes it anew with the new mask.
-export function maskChanges(current: FilterTable, desired: readonly JailRules[], family: Family): { jail: JailRules; finding: Finding }[] {
-  const changes: { jail: JailRules; finding: Finding }[] = [];
-  for (const jail of desired) {
-    const rules = current.chains.get(jail.chain)?.rules;
-    if (!rules) continue;
-    const now = listMasks(rules);
-    for (const [list, mask] of listMasks(jail.chainRules)) {
-      const was = now.get(list);
-      if (was === undefined || was === mask) continue;
-      changes.push({ jail, finding: { family, jail: jail.jail, kind: 'mask-changed', detail: `list ${list} was made with mask ${was}, the jail now masks with ${mask}: the list is made anew (the store's live bans go back, masked)` } });
-      break;
-    }
-  }
-  return changes;
-}
-
-// The table as it is once the given chains and every jump to them are gone (what a teardown leaves).
-export function withoutChains(current: FilterTable, chains: ReadonlySet<string>): FilterTable {
-  const left = new Map<string, { policy: string; rules: string[] }>();
-  for (const [name, chain] of current.chains) {
-    if (chains.has(name)) continue;
-    left.set(name, { policy: chain.policy, rules: chain.rules.filter((rule) => ![...chains].some((gone) => jumpsTo(rule, gone))) });
-  }
-  return { chains: left };
 }
 
 // Plans the smallest restore that makes the table match: untouched when it already does, so a

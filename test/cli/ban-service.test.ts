@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admitAddress } from '../../src/cli/ban-service.js';
+import { admitAddress, coveredAddresses } from '../../src/cli/ban-service.js';
 import type { KernelContext } from '../../src/cli/context.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parseAddress } from '../../src/core/address.js';
@@ -17,5 +17,24 @@ describe('admitAddress (the daemon, serve)', () => {
       expect(admitAddress(context, jail, parseAddress(text)), text).toEqual({ refused: expect.stringMatching(/no host sends from/) as unknown });
     }
     expect(admitAddress(context, jail, parseAddress('192.0.2.7'))).toEqual({ address: { family: 4, text: '192.0.2.7' } });
+  });
+});
+
+describe('coveredAddresses', () => {
+  it('ends the bans made under a longer mask that fall in the network being unbanned, and only those', async () => {
+    const { parseConfigText } = await import('../../src/config/parse.js');
+    const config = parseConfigText('[jails.ssh]\nmask = { ipv4 = 24 }\n', 'm.toml');
+    const jail = config.jails[0];
+    if (!jail) throw new Error('no jail');
+    const open = () => [
+      { family: 4 as const, address: '198.51.100.7' },
+      { family: 4 as const, address: '198.51.100.0' },
+      { family: 4 as const, address: '198.51.101.7' },
+    ];
+    expect(coveredAddresses(jail, [{ family: 4, text: '198.51.100.0' }], open).sort()).toEqual(['198.51.100.0', '198.51.100.7']);
+    // Full masks: only the address itself, and the store is not even asked.
+    const full = parseConfigText('[jails.ssh]\n', 'f.toml').jails[0];
+    if (!full) throw new Error('no jail');
+    expect(coveredAddresses(full, [{ family: 4, text: '198.51.100.7' }], () => { throw new Error('asked'); })).toEqual(['198.51.100.7']);
   });
 });

@@ -13,6 +13,11 @@ describe('layout', () => {
   it('names lists by family, tier and shard', () => {
     expect(slotName('xtban-ssh', 4, undefined, undefined)).toBe('xtban-ssh');
     expect(slotName('xtban-ssh', 6, 2, 15)).toBe('xtban-ssh.v6.t2.15');
+    // A mask shorter than the address is in the name: a list keeps the mask it was made with.
+    expect(slotName('xtban-ssh', 4, undefined, undefined, 32)).toBe('xtban-ssh');
+    expect(slotName('xtban-ssh', 4, undefined, undefined, 24)).toBe('xtban-ssh.m24');
+    expect(slotName('xtban-ssh', 6, 1, 3, 64)).toBe('xtban-ssh.v6.m64.t1.3');
+    expect(slotName('xtban-ssh', 6, undefined, undefined, 128)).toBe('xtban-ssh.v6');
     const [jail] = parseConfigText('[jails.ssh]\ntiers = ["1h", "1d"]\ncapacity = 150\n', 't.toml').jails;
     if (!jail) throw new Error('config');
     const layout = jailLayout(jail, 100);

@@ -72,14 +72,15 @@ describe('planRestore after a mask change', () => {
     const now = 10 * HOUR;
     const bans = [ban('198.51.100.7', now - 1000), ban('198.51.100.9', now - 1000), ban('2001:db8::7', now - 1000)];
     const kernel = new Map([
-      ['xtban-ssh', new Set<string>()],
-      ['xtban-ssh.v6', new Set<string>()],
+      ['xtban-ssh.m24', new Set<string>()],
+      ['xtban-ssh.v6.m64', new Set<string>()],
     ]);
     const plan = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now });
-    expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh +198.51.100.0', 'xtban-ssh.v6 +2001:db8::']);
+    // Lists of another mask are other lists: the name says the mask.
+    expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh.m24 +198.51.100.0', 'xtban-ssh.v6.m64 +2001:db8::']);
     // An entry of the old, unmasked form is not the ban the kernel would match: it is missing.
-    const old = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans: [bans[0] as BanRecord], kernel: new Map([['xtban-ssh', new Set(['198.51.100.7'])]]), capacity: 100, safelist: { entries: [] }, nowMs: now });
-    expect(old.missing).toEqual([{ jail: 'ssh', address: '198.51.100.0', list: 'xtban-ssh' }]);
+    const old = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans: [bans[0] as BanRecord], kernel: new Map([['xtban-ssh.m24', new Set(['198.51.100.7'])]]), capacity: 100, safelist: { entries: [] }, nowMs: now });
+    expect(old.missing).toEqual([{ jail: 'ssh', address: '198.51.100.0', list: 'xtban-ssh.m24' }]);
   });
 });
 

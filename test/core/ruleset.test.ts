@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.js';
 import { parseFilterTable } from '../../src/core/iptables-save.js';
-import { findDifferences, maskChanges, planApply, planTeardown, unconfiguredChains, unconfiguredFindings, withoutChains } from '../../src/core/ruleset-plan.js';
+import { findDifferences, planApply, planTeardown, unconfiguredChains, unconfiguredFindings } from '../../src/core/ruleset-plan.js';
 import { renderFamily, renderJailRules } from '../../src/core/ruleset.js';
 import { layoutsFor } from '../../src/cli/context.js';
 
@@ -154,22 +154,6 @@ describe('jails no longer configured', () => {
     expect(plan.script).toBe('*filter\n-D INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-F xtban-old\n-X xtban-old\nCOMMIT\n');
     expect(plan.findings.map((finding) => finding.kind)).toEqual(['jump-removed', 'chain-removed']);
     expect(unconfiguredFindings(unconfiguredChains(current, configured), 4)[0]?.detail).toBe('chain xtban-old belongs to no configured jail and still drops traffic');
-  });
-});
-
-describe('maskChanges', () => {
-  it('finds the jails whose lists the kernel made with another mask, and what a teardown of them leaves', () => {
-    const masked = parseConfigText('[jails.ssh]\nports = [22]\nwindow = "1h"\nlog = { prefix = "xtban ssh: ", rate = "6/min" }\nmask = { ipv4 = 24 }\n', 'm.toml');
-    const current = parseFilterTable(appliedIPv4);
-    const desired = renderFamily(masked.jails, 4, layoutsFor(masked, 100));
-    const changes = maskChanges(current, desired, 4);
-    expect(changes.map(({ jail, finding }) => [jail.jail, finding.kind])).toEqual([['ssh', 'mask-changed']]);
-    expect(changes[0]?.finding.detail).toContain('list xtban-ssh was made with mask 255.255.255.255, the jail now masks with 255.255.255.0');
-    expect(maskChanges(current, renderFamily(config.jails, 4, layouts), 4)).toEqual([]);
-    const left = withoutChains(current, new Set(['xtban-ssh']));
-    expect(left.chains.has('xtban-ssh')).toBe(false);
-    expect(left.chains.get('INPUT')?.rules.some((rule) => rule.endsWith('-j xtban-ssh'))).toBe(false);
-    expect(left.chains.has('xtban-web')).toBe(true);
   });
 });
 

@@ -94,7 +94,7 @@ describeKernel('sliding-window bans with real packets', () => {
     });
   }
 
-  it('makes the lists anew when the mask changes: the live bans go back masked and new bans match', async () => {
+  it('changes lists with the mask: the live bans go back masked and new bans match', async () => {
     const target = topology.addresses.fw.ipv4;
     // An address of its own: the attacker's /30 must not hold the firewall's own address.
     const attacker = '192.0.2.77';
@@ -110,13 +110,19 @@ describeKernel('sliding-window bans with real packets', () => {
       config = writeConfig(`[jails.ssh]\nports = [${port}]\nprotocol = "tcp"\nwindow = "1h"\naction = "DROP"\nfamily = "ipv4"\nmask = { ipv4 = 30 }\n`);
       const applied = await xtban('apply');
       expect(applied.exitCode, applied.stderr).toBe(0);
-      expect(applied.stdout).toContain('made the lists anew');
+      // Lists of another mask are other lists (xtban-ssh.m30): the rules and the lists change together.
+      expect(applied.stdout).toContain('rewrote the chain');
+      expect((await topology.exec('fw', 'ls', ['/proc/net/xt_recent'])).stdout.trim()).toBe('xtban-ssh.m30');
       // The store's live ban went back as its network, and the kernel matches it.
-      expect(await listText(topology, 'xtban-ssh'), applied.stdout + applied.stderr).toContain('src=192.0.2.76 ');
+      expect(await listText(topology, 'xtban-ssh.m30'), applied.stdout + applied.stderr).toContain('src=192.0.2.76 ');
       expect(await probe()).toBe('dropped');
-      // A new ban, masked the new way, matches too.
+      // An unban ends the ban made before the change too: no reap or apply puts its network back.
       expect((await xtban('unban', attacker)).exitCode).toBe(0);
       expect(await probe()).toBe('open');
+      expect((await xtban('reap')).exitCode).toBe(0);
+      expect((await xtban('apply')).exitCode).toBe(0);
+      expect(await probe()).toBe('open');
+      // A new ban, masked the new way, matches too.
       expect((await xtban('ban', attacker)).exitCode).toBe(0);
       expect(await probe()).toBe('dropped');
       // A second apply changes nothing.
