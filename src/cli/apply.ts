@@ -4,6 +4,8 @@ import { parseFilterTable } from '../core/iptables-save.js';
 import { findDifferences, planApply, unconfiguredChains, unconfiguredFindings, type RestorePlan } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 import { dryRunFirewall, systemFirewall, type Firewall } from '../adapters/firewall.js';
+import { appliedChainsFile, noAppliedChains, type AppliedChains } from '../adapters/applied-chains.js';
+import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { JailLayout } from '../core/layout.js';
 import { kernelContext, type GlobalOptions } from './context.js';
@@ -20,8 +22,9 @@ export async function applyRuleset(
   config: Config,
   layouts: ReadonlyMap<string, JailLayout>,
   firewall: Firewall,
-  options: { dryRun: boolean; onReadFailure?: (family: Family, error: unknown) => void },
+  options: { dryRun: boolean; onReadFailure?: (family: Family, error: unknown) => void; applied?: AppliedChains },
 ): Promise<RestorePlan[]> {
+  const applied = options.applied ?? noAppliedChains();
   const plans: RestorePlan[] = [];
   const inUse = familiesInUse(config);
   for (const family of [4, 6] as const) {
@@ -38,21 +41,25 @@ export async function applyRuleset(
     const desired = renderFamily(config.jails, family, layouts);
     const current = parseFilterTable(saved);
     const configured = new Set(desired.map((jail) => jail.chain));
-    const remove = unconfiguredChains(current, configured);
+    const remove = unconfiguredChains(current, configured, applied.get(family));
     if (!used && remove.length === 0) continue;
     const plan = planApply(current, desired, family, remove);
     plans.push(plan);
-    if (plan.script === '') continue;
+    if (plan.script === '') {
+      if (!options.dryRun) applied.set(family, [...configured]);
+      continue;
+    }
     await firewall.restore(family, plan.script);
     if (options.dryRun) continue;
     const after = parseFilterTable(await firewall.save(family));
-    const left = [...findDifferences(after, desired), ...unconfiguredFindings(unconfiguredChains(after, configured), family)];
+    const left = [...findDifferences(after, desired), ...unconfiguredFindings(unconfiguredChains(after, configured, applied.get(family)), family)];
     if (left.length > 0) {
       throw new XtbanError(`${familyName(family)} ruleset still differs after apply: ${left.map((finding) => finding.detail).join('; ')}`, {
         exitCode: ExitCode.system,
         hint: 'another program may be changing the firewall at the same time; run `xtban check` to see the state',
       });
     }
+    applied.set(family, [...configured]);
   }
   return plans;
 }
@@ -86,6 +93,7 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
   const firewall = dryRun ? dryRunFirewall(real, (family, script) => printed.push({ family, script })) : real;
   const plans = await applyRuleset(config, layouts, firewall, {
     dryRun,
+    applied: appliedChainsFile(dirname(context.store().location)),
     onReadFailure: (family, error) =>
       out.note(`note: cannot read the ${familyName(family)} ruleset (${error instanceof Error ? error.message : String(error)}); showing the ruleset for an empty table`),
   });

@@ -3,6 +3,8 @@ import { selectJails } from '../core/jail-selection.js';
 import { findDifferences, unconfiguredChains, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 import { systemFirewall } from '../adapters/firewall.js';
+import { appliedChainsFile } from '../adapters/applied-chains.js';
+import { resolveStateDir } from '../adapters/state-dir.js';
 import { ExitCode } from '../core/errors.js';
 import { kernelContext, type GlobalOptions } from './context.js';
 import { familyName } from './output.js';
@@ -10,6 +12,7 @@ import { familyName } from './output.js';
 // `xtban check`: exit 0 when every chain, jump and list is in place (fail2ban's actioncheck contract).
 export async function checkCommand(options: GlobalOptions & { jail?: string }): Promise<number> {
   const { out, config, layouts, lists } = await kernelContext(options);
+  const applied = appliedChainsFile(resolveStateDir(options.stateDir));
   const jails = selectJails(config, options.jail);
   const firewall = systemFirewall(config.backend);
   const findings: Finding[] = [];
@@ -26,7 +29,7 @@ export async function checkCommand(options: GlobalOptions & { jail?: string }): 
       if (saved === undefined) continue;
       const current = parseFilterTable(saved);
       findings.push(...findDifferences(current, desired));
-      findings.push(...unconfiguredFindings(unconfiguredChains(current, new Set(renderFamily(config.jails, family, layouts).map((jail) => jail.chain))), family));
+      findings.push(...unconfiguredFindings(unconfiguredChains(current, new Set(renderFamily(config.jails, family, layouts).map((jail) => jail.chain)), applied.get(family)), family));
       continue;
     }
     if (desired.length === 0) continue;

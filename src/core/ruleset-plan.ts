@@ -79,11 +79,12 @@ export function findDifferences(current: FilterTable, desired: readonly JailRule
   return findings;
 }
 
-// The chains xtban made for jails the config no longer has ("xtban-" and a jail name that is not
-// configured): they, and their jumps, still drop traffic until apply removes them.
-export function unconfiguredChains(current: FilterTable, configuredChains: ReadonlySet<string>): { jail: string; chain: string }[] {
+// The chains xtban applied for jails the config no longer has (recorded when applied, and no longer
+// configured): they, and their jumps, still drop traffic until apply removes them. A chain xtban did
+// not record is never taken, whatever its name.
+export function unconfiguredChains(current: FilterTable, configuredChains: ReadonlySet<string>, appliedChains: ReadonlySet<string>): { jail: string; chain: string }[] {
   return [...current.chains.keys()]
-    .filter((chain) => chain.startsWith(CHAIN_PREFIX) && !configuredChains.has(chain) && isJailName(chain.slice(CHAIN_PREFIX.length)))
+    .filter((chain) => appliedChains.has(chain) && chain.startsWith(CHAIN_PREFIX) && !configuredChains.has(chain) && isJailName(chain.slice(CHAIN_PREFIX.length)))
     .map((chain) => ({ jail: chain.slice(CHAIN_PREFIX.length), chain }));
 }
 

@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+import { appliedChainsFile } from '../adapters/applied-chains.js';
 import type { Firewall } from '../adapters/firewall.js';
 import { applyRuleset, familiesInUse } from '../cli/apply.js';
 import type { KernelContext } from '../cli/context.js';
@@ -17,6 +19,7 @@ export interface RepairReport {
 // reload it re-applies the ruleset and puts the live bans back.
 export async function checkAndRepair(context: KernelContext, firewall: Firewall, options: { full: boolean } = { full: true }): Promise<RepairReport> {
   const findings: Finding[] = [];
+  const applied = appliedChainsFile(dirname(context.store().location));
   const present = new Set(await context.lists.names());
   for (const layout of context.layouts.values()) {
     for (const slot of layout.slots) {
@@ -36,11 +39,11 @@ export async function checkAndRepair(context: KernelContext, firewall: Firewall,
         throw error;
       }
       const current = parseFilterTable(saved);
-      findings.unshift(...findDifferences(current, desired), ...unconfiguredFindings(unconfiguredChains(current, new Set(desired.map((jail) => jail.chain))), family));
+      findings.unshift(...findDifferences(current, desired), ...unconfiguredFindings(unconfiguredChains(current, new Set(desired.map((jail) => jail.chain)), applied.get(family)), family));
     }
   }
   if (findings.length === 0) return { findings, restore: null };
-  await applyRuleset(context.config, context.layouts, firewall, { dryRun: false });
+  await applyRuleset(context.config, context.layouts, firewall, { dryRun: false, applied });
   const restore = await restoreBans(context, context.config.jails);
   return { findings, restore };
 }

@@ -143,17 +143,24 @@ describe('jails no longer configured', () => {
     .replace('COMMIT', '-A INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-A xtban-old -m recent --update --seconds 60 --name xtban-old --mask 255.255.255.255 --rsource -j DROP\nCOMMIT');
   const configured = new Set(renderFamily(config.jails, 4, layouts).map((jail) => jail.chain));
 
-  it('finds exactly the chains xtban made for jails the config no longer has', () => {
-    expect(unconfiguredChains(parseFilterTable(withOld), configured)).toEqual([{ jail: 'old', chain: 'xtban-old' }]);
-    expect(unconfiguredChains(parseFilterTable(appliedIPv4), configured)).toEqual([]);
+  // What this state directory's apply recorded: ssh, web, all and old. Not "xtban-allow", an
+  // administrator's own chain that only looks like xtban's.
+  const applied = new Set([...configured, 'xtban-old']);
+
+  it('finds exactly the chains xtban applied for jails the config no longer has', () => {
+    const lookalike = withOld.replace(':xtbanfoo - [0:0]\n', ':xtbanfoo - [0:0]\n:xtban-allow - [0:0]\n');
+    expect(unconfiguredChains(parseFilterTable(lookalike), configured, applied)).toEqual([{ jail: 'old', chain: 'xtban-old' }]);
+    expect(unconfiguredChains(parseFilterTable(appliedIPv4), configured, applied)).toEqual([]);
+    // Nothing recorded (a first apply after an upgrade, another state directory): nothing is taken.
+    expect(unconfiguredChains(parseFilterTable(lookalike), configured, new Set())).toEqual([]);
   });
 
   it('removes their jumps and chains in the same batch, and nothing else', () => {
     const current = parseFilterTable(withOld);
-    const plan = planApply(current, renderFamily(config.jails, 4, layouts), 4, unconfiguredChains(current, configured));
+    const plan = planApply(current, renderFamily(config.jails, 4, layouts), 4, unconfiguredChains(current, configured, applied));
     expect(plan.script).toBe('*filter\n-D INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-F xtban-old\n-X xtban-old\nCOMMIT\n');
     expect(plan.findings.map((finding) => finding.kind)).toEqual(['jump-removed', 'chain-removed']);
-    expect(unconfiguredFindings(unconfiguredChains(current, configured), 4)[0]?.detail).toBe('chain xtban-old belongs to no configured jail and still drops traffic');
+    expect(unconfiguredFindings(unconfiguredChains(current, configured, applied), 4)[0]?.detail).toBe('chain xtban-old belongs to no configured jail and still drops traffic');
   });
 });
 

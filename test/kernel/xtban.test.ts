@@ -222,8 +222,12 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
       expect((await xtban('teardown')).exitCode).toBe(0);
     });
 
-    it('removes the chains of a jail dropped from the config, and of a family a jail no longer takes', async () => {
+    it('removes the chains of a jail dropped from the config, and of a family a jail no longer takes, never a chain it did not make', async () => {
       expect((await xtban('apply')).exitCode).toBe(0);
+      // An administrator's own chain whose name only looks like xtban's.
+      await iptables(4, '-N', 'xtban-allow');
+      await iptables(4, '-A', 'xtban-allow', '-j', 'ACCEPT');
+      await iptables(4, '-A', 'INPUT', '-p', 'tcp', '--dport', '9000', '-j', 'xtban-allow');
       const full = config;
       // web goes, ssh keeps only IPv4.
       config = writeConfig(`[firewall]\nbackend = "${backend}"\n\n[jails.ssh]\nports = [22]\nwindow = "1h"\nlog = true\nfamily = "ipv4"\n`);
@@ -238,6 +242,7 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
         expect(await save(4)).not.toContain('xtban-web');
         expect(await save(6)).not.toContain('xtban-ssh');
         expect(await save(4)).toContain('-j xtban-ssh');
+        expect(await save(4)).toContain('-A INPUT -p tcp -m tcp --dport 9000 -j xtban-allow');
         expect((await xtban('check')).exitCode).toBe(0);
         expect((await xtban('apply')).stdout).toContain('nothing changed');
         // teardown takes the name of a jail the config no longer has.
@@ -249,6 +254,9 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
       } finally {
         config = full;
         await xtban('teardown');
+        await iptables(4, '-D', 'INPUT', '-p', 'tcp', '--dport', '9000', '-j', 'xtban-allow').catch(() => undefined);
+        await iptables(4, '-F', 'xtban-allow').catch(() => undefined);
+        await iptables(4, '-X', 'xtban-allow').catch(() => undefined);
       }
     });
   });
