@@ -71,8 +71,8 @@ export function daemonRunning(stateDir: string): boolean {
     flock(fd, 'un');
     return false;
   } catch (error) {
-    if (busy(error)) return true;
-    throw error;
+    // Anything but "held": no daemon can be relied on, so the command delivers itself.
+    return busy(error);
   } finally {
     closeSync(fd);
   }

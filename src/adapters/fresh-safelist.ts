@@ -51,7 +51,12 @@ export class FreshSafelist {
       if (known !== undefined && (key === known.key || `bad:${key}` === known.key)) continue;
       try {
         if (key === undefined) throw new Error('cannot be read');
-        const entries = parseSafelistText(readFileSync(file, 'utf8'), file);
+        const text = readFileSync(file, 'utf8');
+        // Being written (changed during the read, or emptied less than a second ago, as a rewrite in
+        // place does first): read again on a later batch; until then the last good entries stay.
+        if (fileKey(file) !== key) continue;
+        if (text.trim() === '' && (known?.entries.length ?? 0) > 0 && Date.now() - statSync(file).mtimeMs < 1000) continue;
+        const entries = parseSafelistText(text, file);
         this.files.set(file, { key, entries });
         changed = true;
       } catch (error) {

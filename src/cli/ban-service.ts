@@ -31,9 +31,10 @@ export interface BanOrigin {
 }
 
 // An address as a jail bans it (masked to the jail's prefix), or why it may not be banned there.
-export function admitAddress(context: KernelContext, jail: JailConfig, address: Address): { address: Address } | { refused: string } {
+export function admitAddress(context: KernelContext, jail: JailConfig, address: Address, purpose: 'ban' | 'lift' = 'ban'): { address: Address } | { refused: string } {
   if (!jail.families.includes(address.family)) return { refused: `jail ${jail.name} does not take IPv${address.family}` };
-  const unbannable = unbannableReason(address);
+  // Lifting or asking about an address is always allowed (a ban of 0.0.0.0 from before can be lifted).
+  const unbannable = purpose === 'ban' ? unbannableReason(address) : undefined;
   if (unbannable !== undefined) return { refused: unbannable };
   const prefix = jail.mask[address.family];
   const masked = maskAddress(address, prefix);

@@ -21,7 +21,7 @@ function answer(context: KernelContext, request: Request, peer: string, permitte
     return failed.length === 0 ? `ok flushed ${ended}` : `error ${failed[0]?.error ?? 'flush failed'}`;
   }
   if (request.verb === 'query') {
-    const admitted = admitAddress(withoutSafelist, jail, request.address);
+    const admitted = admitAddress(withoutSafelist, jail, request.address, 'lift');
     if ('refused' in admitted) return `error ${admitted.refused}`;
     const record = context.store().get(jail.name, admitted.address.text);
     if (!record) return 'ok not-banned';
@@ -30,7 +30,7 @@ function answer(context: KernelContext, request: Request, peer: string, permitte
   }
   const admitted: Address[] = [];
   for (const address of request.addresses) {
-    const result = admitAddress(request.verb === 'ban' ? context : withoutSafelist, jail, address);
+    const result = request.verb === 'ban' ? admitAddress(context, jail, address) : admitAddress(withoutSafelist, jail, address, 'lift');
     if ('refused' in result) return `error ${result.refused}; nothing written`;
     admitted.push(result.address);
   }

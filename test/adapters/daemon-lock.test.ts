@@ -16,12 +16,18 @@ describe('the daemon lock', () => {
     (await lockDaemon(dir)).release();
   });
 
-  it('is not fooled by a file naming a live process that holds no lock (a stale pid, an unrelated process)', () => {
+  it('is not fooled by a file naming a live process that holds no lock (a stale pid, an unrelated process)', async () => {
     const dir = scratchDir('xtban-lock-');
-    writeFileSync(daemonLockFile(dir), `${process.pid}\n`);
-    expect(daemonRunning(dir)).toBe(false);
-    writeFileSync(daemonLockFile(dir), '1\n');
-    expect(daemonRunning(dir)).toBe(false);
+    // A live process of this user, which a pid check would take for the daemon.
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(daemonLockFile(dir), `${other.pid}\n`);
+      expect(daemonRunning(dir)).toBe(false);
+    } finally {
+      const exited = new Promise((resolve) => other.once('exit', resolve));
+      other.kill('SIGKILL');
+      await exited;
+    }
   });
 
   it('is released by the kernel when the holder dies, however it dies', async () => {

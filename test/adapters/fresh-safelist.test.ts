@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FreshSafelist, withFreshSafelist } from '../../src/adapters/fresh-safelist.js';
@@ -43,6 +43,22 @@ describe('FreshSafelist', () => {
     await nextTurn();
     expect(safe(fresh.current(), '198.51.100.1')).toBe(true);
     expect(errors).toHaveLength(2);
+  });
+
+  it('does not believe a file emptied a moment ago (a rewrite in place truncates first)', async () => {
+    const dir = scratchDir('xtban-fresh-');
+    const file = join(dir, 'safe.txt');
+    writeFileSync(file, '198.51.100.1\n');
+    const fresh = new FreshSafelist({ addresses: [], files: [file], ownAddresses: false }, 'test.toml', { entries: [] }, () => undefined);
+    expect(safe(fresh.current(), '198.51.100.1')).toBe(true);
+    writeFileSync(file, '');
+    await nextTurn();
+    expect(safe(fresh.current(), '198.51.100.1')).toBe(true);
+    // Emptied for more than a second: the administrator meant it.
+    const old = new Date(Date.now() - 5000);
+    utimesSync(file, old, old);
+    await nextTurn();
+    expect(safe(fresh.current(), '198.51.100.1')).toBe(false);
   });
 
   it('reads the interface addresses again for each batch, not for each admission', async () => {

@@ -39,6 +39,7 @@ describeKernel('xtban serve', () => {
       'unban ssh 192.0.2.16',
       '@abc-1 ban web 192.0.2.17',
       '@abc-2 ban ssh 192.0.2.18; x',
+      'unban ssh 0.0.0.0',
     ];
     const result = await xtban(['serve', '--jails', 'ssh'], `${lines.join('\n')}\n`);
     expect(result.exitCode).toBe(0);
@@ -60,6 +61,8 @@ describeKernel('xtban serve', () => {
     // A refusal carries its request's id, found while parsing or later: the client's outbox moves past it.
     expect(answers[15]).toBe('@abc-1 error jail web is not permitted here');
     expect(answers[16]).toMatch(/^@abc-2 error unexpected character ";"/);
+    // What may never be banned may still be lifted (a ban from before this rule).
+    expect(answers[17]).toBe('ok unbanned 0');
     const listed = (await topology.exec('fw', 'cat', ['/proc/net/xt_recent/xtban-ssh'])).stdout;
     expect(listed.split('\n').filter((line) => line.startsWith('src='))).toEqual([expect.stringMatching(/^src=192\.0\.2\.15 /)]);
     expect((await topology.exec('fw', 'cat', ['/proc/net/xt_recent/xtban-web'])).stdout).toBe('');
