@@ -260,7 +260,7 @@ describeKernel('safelist', () => {
     const banned = await h.run(open, 'ban', '192.0.2.77');
     expect(banned.exitCode, banned.stderr).toBe(0);
     expect(banned.stdout).toContain('banned 192.0.2.0 in net');
-    expect(await h.list('xtban-net')).toContain('src=192.0.2.0 ');
+    expect(await h.list('xtban-net.m24')).toContain('src=192.0.2.0 ');
     // The attacker 192.0.2.2 was never named, but its /24 was.
     expect(await h.topology.probe(h.topology.addresses.fw.ipv4, h.port)).toBe('dropped');
     expect((await h.run(open, 'unban', '192.0.2.2')).exitCode).toBe(0);
