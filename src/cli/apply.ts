@@ -5,7 +5,7 @@ import { findDifferences, planApply, unconfiguredChains, unconfiguredFindings, t
 import { renderFamily } from '../core/ruleset.js';
 import { dryRunFirewall, systemFirewall, type Firewall } from '../adapters/firewall.js';
 import { appliedChainsFile, noAppliedChains, type AppliedChains } from '../adapters/applied-chains.js';
-import { dirname } from 'node:path';
+import { resolveStateDir } from '../adapters/state-dir.js';
 import type { Config } from '../config/schema.js';
 import type { JailLayout } from '../core/layout.js';
 import { kernelContext, type GlobalOptions } from './context.js';
@@ -80,20 +80,21 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
 export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }): Promise<number> {
   const context = await kernelContext(options);
   try {
-    return await apply(context, options.dryRun === true);
+    return await apply(context, options.dryRun === true, resolveStateDir(options.stateDir));
   } finally {
     context.closeStore();
   }
 }
 
-async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun: boolean): Promise<number> {
+async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun: boolean, stateDir: string): Promise<number> {
   const { out, config, log, layouts, lists } = context;
   const real = systemFirewall(config.backend);
   const printed: { family: Family; script: string }[] = [];
   const firewall = dryRun ? dryRunFirewall(real, (family, script) => printed.push({ family, script })) : real;
   const plans = await applyRuleset(config, layouts, firewall, {
     dryRun,
-    applied: appliedChainsFile(dirname(context.store().location)),
+    // A dry run reads the record but never opens the store (it needs no root for the state directory).
+    applied: appliedChainsFile(stateDir),
     onReadFailure: (family, error) =>
       out.note(`note: cannot read the ${familyName(family)} ruleset (${error instanceof Error ? error.message : String(error)}); showing the ruleset for an empty table`),
   });
