@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
-import { formatNetwork, parseNetwork } from '../core/address.js';
+import { formatNetwork } from '../core/address.js';
 import { parseSafelistText, type SafeEntry, type Safelist } from '../core/safelist.js';
 import type { Config, SafelistConfig } from '../config/schema.js';
-import { ownAddresses } from './safelist-source.js';
+import { configuredEntries, ownAddresses } from './safelist-source.js';
 
 // The safelist a long-running process checks each admission against, as it is now. Every batch of
 // admissions (one turn of the event loop: one chunk of a log, one change of a blocklist) first stats the
@@ -26,7 +26,7 @@ export class FreshSafelist {
     private readonly onError: (message: string) => void,
     private readonly readOwn: () => SafeEntry[] = ownAddresses,
   ) {
-    this.fixed = config.addresses.map((text, index) => ({ network: parseNetwork(text), origin: `${source} safelist.addresses[${index}]` }));
+    this.fixed = configuredEntries(config, source);
     // Each file is read again now; should that fail, what the initial safelist (read, and checked, at
     // start) holds for it stays in force.
     for (const file of config.files) this.files.set(file, { key: '', entries: initial.entries.filter((entry) => entry.origin.startsWith(`${file}:`)) });

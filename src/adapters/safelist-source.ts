@@ -24,9 +24,14 @@ export function ownAddresses(): SafeEntry[] {
   return entries;
 }
 
+// The entries the config file itself names (safelist.addresses), with where each was declared.
+export function configuredEntries(config: SafelistConfig, source: string): SafeEntry[] {
+  return config.addresses.map((text, index) => ({ network: parseNetwork(text), origin: `${source} safelist.addresses[${index}]` }));
+}
+
 // Reads the safelist afresh (every command: a change takes effect on the next one).
 export async function loadSafelist(config: SafelistConfig, source: string): Promise<Safelist> {
-  const entries: SafeEntry[] = config.addresses.map((text, index) => ({ network: parseNetwork(text), origin: `${source} safelist.addresses[${index}]` }));
+  const entries: SafeEntry[] = configuredEntries(config, source);
   for (const file of config.files) {
     let text: string;
     try {

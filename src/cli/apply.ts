@@ -52,7 +52,7 @@ export async function applyRuleset(
     await firewall.restore(family, plan.script);
     if (options.dryRun) continue;
     const after = parseFilterTable(await firewall.save(family));
-    const left = [...findDifferences(after, desired), ...unconfiguredFindings(unconfiguredChains(after, configured, applied.get(family)), family)];
+    const left = [...findDifferences(after, desired), ...unconfiguredFindings(after, desired, applied.get(family), family)];
     if (left.length > 0) {
       throw new XtbanError(`${familyName(family)} ruleset still differs after apply: ${left.map((finding) => finding.detail).join('; ')}`, {
         exitCode: ExitCode.system,

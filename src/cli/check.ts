@@ -1,6 +1,6 @@
 import { parseFilterTable } from '../core/iptables-save.js';
 import { selectJails } from '../core/jail-selection.js';
-import { findDifferences, unconfiguredChains, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
+import { findDifferences, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 import { systemFirewall } from '../adapters/firewall.js';
 import { appliedChainsFile } from '../adapters/applied-chains.js';
@@ -29,7 +29,8 @@ export async function checkCommand(options: GlobalOptions & { jail?: string }): 
       if (saved === undefined) continue;
       const current = parseFilterTable(saved);
       findings.push(...findDifferences(current, desired));
-      findings.push(...unconfiguredFindings(unconfiguredChains(current, new Set(renderFamily(config.jails, family, layouts).map((jail) => jail.chain)), applied.get(family)), family));
+      // Against every configured jail of the family (here `jails` is all of them).
+      findings.push(...unconfiguredFindings(current, desired, applied.get(family), family));
       continue;
     }
     if (desired.length === 0) continue;

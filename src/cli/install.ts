@@ -3,7 +3,7 @@ import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, read
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, XtbanError } from '../core/errors.js';
-import { planInstall, withBinary, type InstallStep, type ShippedFile } from '../core/install-plan.js';
+import { planInstall, validateBinaryPath, type InstallStep, type ShippedFile } from '../core/install-plan.js';
 import { createOutput } from './output.js';
 import type { GlobalOptions } from './context.js';
 
@@ -96,7 +96,7 @@ export async function installCommand(options: InstallOptions): Promise<number> {
   const fail2banDir = options.fail2banDir ?? '/etc/fail2ban/action.d';
   const binary = options.bin ?? installedBinary(root);
   try {
-    withBinary('', binary);
+    validateBinaryPath(binary);
   } catch (error) {
     throw new XtbanError(`--bin: ${(error as Error).message}`, { hint: 'give the absolute path of the xtban command, for example --bin /usr/local/bin/xtban' });
   }

@@ -21,11 +21,17 @@ export interface InstallStep {
   mode: number;
 }
 
-// A shipped file with the CLI's real path in place of SHIPPED_BINARY (ExecStart=, ExecStartPre=, the
-// action's `xtban =`). The path must be absolute and plain: systemd and fail2ban split on spaces.
-export function withBinary(text: string, binary: string): string {
+// The CLI's path as the units and the action may name it: absolute and plain (systemd and fail2ban split
+// on spaces; a newline would start a directive of its own).
+export function validateBinaryPath(binary: string): string {
   if (!/^\/[A-Za-z0-9._/+-]+$/.test(binary)) throw new Error(`the xtban binary must be an absolute path of letters, digits and . _ / + -: ${JSON.stringify(binary)}`);
-  return text.split(SHIPPED_BINARY).join(binary);
+  return binary;
+}
+
+// A shipped file with the CLI's real path in place of SHIPPED_BINARY (ExecStart=, ExecStartPre=, the
+// action's `xtban =`).
+export function withBinary(text: string, binary: string): string {
+  return text.split(SHIPPED_BINARY).join(validateBinaryPath(binary));
 }
 
 // One step per file: what to write, given what each target holds now (undefined: missing).

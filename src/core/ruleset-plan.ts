@@ -88,9 +88,15 @@ export function unconfiguredChains(current: FilterTable, configuredChains: Reado
     .map((chain) => ({ jail: chain.slice(CHAIN_PREFIX.length), chain }));
 }
 
-// The findings for those chains, as check and the daemon report them.
-export function unconfiguredFindings(chains: readonly { jail: string; chain: string }[], family: Family): Finding[] {
-  return chains.map(({ jail, chain }) => ({ family, jail, kind: 'chain-unconfigured' as const, detail: `chain ${chain} belongs to no configured jail and still drops traffic` }));
+// Those chains as findings, for the jails a family's table should hold: what check, the daemon and
+// apply's own verification report.
+export function unconfiguredFindings(current: FilterTable, desired: readonly JailRules[], appliedChains: ReadonlySet<string>, family: Family): Finding[] {
+  return unconfiguredChains(current, new Set(desired.map((jail) => jail.chain)), appliedChains).map(({ jail, chain }) => ({
+    family,
+    jail,
+    kind: 'chain-unconfigured' as const,
+    detail: `chain ${chain} belongs to no configured jail and still drops traffic`,
+  }));
 }
 
 // Plans the smallest restore that makes the table match: untouched when it already does, so a

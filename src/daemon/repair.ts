@@ -5,7 +5,7 @@ import { applyRuleset, familiesInUse } from '../cli/apply.js';
 import type { KernelContext } from '../cli/context.js';
 import { restoreBans, type RestoreReport } from '../cli/restore.js';
 import { parseFilterTable } from '../core/iptables-save.js';
-import { findDifferences, unconfiguredChains, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
+import { findDifferences, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
 
 export interface RepairReport {
@@ -39,7 +39,7 @@ export async function checkAndRepair(context: KernelContext, firewall: Firewall,
         throw error;
       }
       const current = parseFilterTable(saved);
-      findings.unshift(...findDifferences(current, desired), ...unconfiguredFindings(unconfiguredChains(current, new Set(desired.map((jail) => jail.chain)), applied.get(family)), family));
+      findings.unshift(...findDifferences(current, desired), ...unconfiguredFindings(current, desired, applied.get(family), family));
     }
   }
   if (findings.length === 0) return { findings, restore: null };

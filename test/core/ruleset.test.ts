@@ -160,7 +160,7 @@ describe('jails no longer configured', () => {
     const plan = planApply(current, renderFamily(config.jails, 4, layouts), 4, unconfiguredChains(current, configured, applied));
     expect(plan.script).toBe('*filter\n-D INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-F xtban-old\n-X xtban-old\nCOMMIT\n');
     expect(plan.findings.map((finding) => finding.kind)).toEqual(['jump-removed', 'chain-removed']);
-    expect(unconfiguredFindings(unconfiguredChains(current, configured, applied), 4)[0]?.detail).toBe('chain xtban-old belongs to no configured jail and still drops traffic');
+    expect(unconfiguredFindings(current, renderFamily(config.jails, 4, layouts), applied, 4)[0]?.detail).toBe('chain xtban-old belongs to no configured jail and still drops traffic');
   });
 });
 
