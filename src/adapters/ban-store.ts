@@ -15,7 +15,7 @@ export interface BanEvent {
   time: number;
   jail: string;
   address: string;
-  action: 'ban' | 'refresh' | 'repeat' | 'unban' | 'flush' | 'evicted' | 'restored' | 'reaped';
+  action: 'ban' | 'refresh' | 'repeat' | 'unban' | 'flush' | 'evicted' | 'unplaced' | 'moved' | 'rehomed' | 'restored' | 'reaped';
   source: string;
   detail: string | null;
 }
@@ -58,6 +58,9 @@ export interface BanStore {
   // Appends events that change no ban (evictions found, bans put back).
   note(events: readonly BanEvent[]): void;
   events(jail?: string, limit?: number): BanEvent[];
+  // How many entries full lists gave up, bans found no room, and bans moved shard, per jail, ever
+  // (every process records them: the CLI, fail2ban's action, the daemon).
+  placementCounts(): { jail: string; action: 'evicted' | 'unplaced' | 'moved'; count: number }[];
   // Queues requests for central firewalls; they survive restarts until a firewall answers them.
   enqueue(items: readonly Omit<OutboxItem, 'seq' | 'created'>[], nowMs: number): void;
   pending(target: string, limit: number): OutboxItem[];
@@ -65,6 +68,12 @@ export interface BanStore {
   outboxSizes(): Map<string, number>;
   // A random name for this store, so that request ids from different servers never collide.
   instance(): string;
+  // This host's secret for choosing a ban's shard: made at first use, kept for good (placement stays
+  // stable across restarts and cannot be predicted from outside).
+  shardKey(): Buffer;
+  // Small facts kept with the bans (for example, that the bans were moved to their keyed shards).
+  meta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
   // Request ids `xtban serve` has carried out, so that a request delivered twice acts once.
   delivered(id: string): boolean;
   markDelivered(id: string, nowMs: number): void;
@@ -97,6 +106,7 @@ CREATE TABLE IF NOT EXISTS events (
   detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_jail ON events (jail, time);
+CREATE INDEX IF NOT EXISTS events_of_placement ON events (jail, action) WHERE action IN ('evicted', 'unplaced', 'moved');
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   target TEXT NOT NULL,
@@ -290,6 +300,11 @@ export function openBanStore(stateDir: string): BanStore {
   }));
   const selectDelivered = lazy(() => db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?'));
   const insertDelivered = lazy(() => db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)'));
+  const countPlacement = lazy(() =>
+    db.prepare<[], { jail: string; action: 'evicted' | 'unplaced' | 'moved'; count: number }>(
+      "SELECT jail, action, COUNT(*) AS count FROM events WHERE action IN ('evicted', 'unplaced', 'moved') GROUP BY jail, action",
+    ),
+  );
   const selectEvents = lazy(() => db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?'));
   const selectJailEvents = lazy(() => db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?'));
 
@@ -299,6 +314,7 @@ export function openBanStore(stateDir: string): BanStore {
   const countOutbox = lazy(() => db.prepare<[], { target: string; count: number }>('SELECT target, COUNT(*) AS count FROM outbox GROUP BY target'));
   const selectMeta = lazy(() => db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'));
   const insertMeta = lazy(() => db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'));
+  const replaceMeta = lazy(() => db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'));
   const enqueueAll = lazy(() => db.transaction((items: readonly Omit<OutboxItem, 'seq' | 'created'>[], nowMs: number) => {
     for (const item of items) insertOutbox().run(item.target, item.verb, item.jail, item.address, nowMs);
   }));
@@ -384,6 +400,7 @@ export function openBanStore(stateDir: string): BanStore {
       if (events.length > 0) guarded(() => noteAll().immediate(events));
     },
     events: (jail, limit = 100) => guarded(() => (jail === undefined ? selectEvents().all(limit) : selectJailEvents().all(jail, limit))),
+    placementCounts: () => guarded(() => countPlacement().all()),
     enqueue: (items, nowMs) => {
       if (items.length > 0) guarded(() => enqueueAll().immediate(items, nowMs));
     },
@@ -397,6 +414,18 @@ export function openBanStore(stateDir: string): BanStore {
         insertMeta().run('instance', randomBytes(6).toString('hex'));
         return selectMeta().get('instance')?.value ?? 'xtban';
       }),
+    shardKey: () =>
+      guarded(() => {
+        insertMeta().run('shard_key', randomBytes(32).toString('hex'));
+        const text = selectMeta().get('shard_key')?.value ?? '';
+        // A key must be what was made: a changed one would move every ban's shard unseen.
+        if (!/^[0-9a-f]{64}$/.test(text)) throw Object.assign(new Error(`its shard key is not 64 hex digits`), { code: 'SQLITE_CORRUPT' });
+        return Buffer.from(text, 'hex');
+      }),
+    meta: (key) => guarded(() => selectMeta().get(key)?.value),
+    setMeta: (key, value) => {
+      guarded(() => replaceMeta().run(key, value));
+    },
     delivered: (id) => guarded(() => selectDelivered().get(id) !== undefined),
     markDelivered: (id, nowMs) => {
       guarded(() => insertDelivered().run(id, nowMs));

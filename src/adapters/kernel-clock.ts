@@ -126,7 +126,8 @@ async function readUptime(path: string, nowMs: () => number): Promise<Attempt<Re
   }
 }
 
-function defaultWordBits(): WordBits {
+// The width of the kernel's unsigned long, guessed from the architecture node runs on.
+export function defaultWordBits(): WordBits {
   return ARCH_64.has(process.arch) ? 64 : 32;
 }
 

@@ -12,6 +12,8 @@ export interface RecentLists {
   names(): Promise<string[]>;
   // undefined when the list does not exist (no rule names it in this network namespace).
   read(list: string): Promise<string | undefined>;
+  // The same, at once: a ban reads its lists' fill just before writing, inside one turn of the event loop.
+  readNow(list: string): string | undefined;
   // One open, one write, one close.
   write(list: string, command: string): void;
   // Many writes in order, each list opened once; the error of each, or undefined.
@@ -43,7 +45,7 @@ export function listWriteError(list: string, command: string, directory: string,
 // file costs four round trips (17 lists of a sharded jail: 2.4 ms against 1.2 ms read in turn). Latin-1:
 // the kernel prints ASCII only, and taking bytes as they are skips UTF-8 decoding (8.5 MB, 100,000
 // entries: 9 ms against 21); a byte above 127 in a captured file still fails the parser's line check.
-async function readList(directory: string, list: string): Promise<string | undefined> {
+function readList(directory: string, list: string): string | undefined {
   try {
     // One readFile: the kernel drops the list lock between reads, so fewer reads is a truer snapshot.
     return readFileSync(join(directory, list), 'latin1');
@@ -71,7 +73,8 @@ export function procLists(directory = PROC_LISTS_DIR): RecentLists {
   return {
     directory,
     names: () => listNames(directory),
-    read: (list) => readList(directory, list),
+    read: async (list) => readList(directory, list),
+    readNow: (list) => readList(directory, list),
     write(list, command) {
       const error = writeOne(join(directory, list), list, command, directory);
       if (error) throw error;

@@ -1,8 +1,12 @@
 import { maskAddress, unbannableReason, type Address } from '../core/address.js';
-import type { BanDecision } from '../core/bans.js';
+import { isLiveInTiers, type BanDecision } from '../core/bans.js';
 import type { JailConfig } from '../config/schema.js';
 import { tierWindowsOf } from '../core/jail-selection.js';
-import { banWrites, unbanWrites } from '../core/list-commands.js';
+import { banWrites, unbanWrites, type Placements } from '../core/list-commands.js';
+import { PlacementPlanner, type ListFill } from '../core/placement.js';
+import { parseRecentList } from '../core/proc-format.js';
+import { defaultWordBits } from '../adapters/kernel-clock.js';
+import type { BanEvent } from '../adapters/ban-store.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import type { ListWrite } from '../core/list-commands.js';
@@ -43,18 +47,78 @@ export function admitAddress(context: KernelContext, jail: JailConfig, address: 
   return safe ? { refused: describeMatch(network, safe) } : { address: masked };
 }
 
+// A jail's ban lists as they are now (address to the jiffies it was last seen), or undefined for a
+// missing list: read just before writing, so that a ban never evicts a live one unseen.
+export function readBanFill(context: KernelContext, jail: string): ListFill {
+  const fill = new Map<string, Map<string, number> | undefined>();
+  for (const slot of context.layouts.get(jail)?.slots ?? []) {
+    if (slot.role !== 'ban') continue;
+    const text = context.lists.readNow(slot.name);
+    fill.set(slot.name, text === undefined ? undefined : new Map(parseRecentList(text, `${context.lists.directory}/${slot.name}`).map((entry) => [entry.address, entry.lastSeen])));
+  }
+  return fill;
+}
+
+// One planner per jail for one batch of bans: the lists as read now; the store's live bans are the
+// entries a full list may not give up.
+export function plannersFor(context: KernelContext, nowMs: number): (jail: string) => PlacementPlanner {
+  const planners = new Map<string, PlacementPlanner>();
+  return (name) => {
+    let planner = planners.get(name);
+    const layout = context.layouts.get(name);
+    const jail = context.config.jails.find((candidate) => candidate.name === name);
+    if (!layout || !jail) throw new Error(`no list layout for jail ${name}`);
+    if (!planner) {
+      const key = context.store().shardKey();
+      const isLiveBan = (address: string) => {
+        const record = context.store().get(name, address);
+        return record !== undefined && isLiveInTiers(record, jail.tierWindows, nowMs);
+      };
+      planner = new PlacementPlanner({ layout, key, capacity: context.parameters.ipListTot, fill: readBanFill(context, name), wordBits: defaultWordBits(), isLiveBan });
+      planners.set(name, planner);
+    }
+    return planner;
+  };
+}
+
+// What writing a batch of bans did: each write's outcome, where each ban went, and the events that
+// say so (an entry that made room, a ban no list had room for).
+export interface BanWriteReport {
+  outcomes: WriteOutcome[];
+  placements: Placements;
+}
+
+// Places and writes the bans of these decisions (jails that ban locally only), and records in the
+// store every entry a full list gave up and every ban that found no room: nothing is evicted unseen.
+export function writeBans(context: KernelContext, decisions: readonly BanDecision[], source: string, nowMs: number): BanWriteReport {
+  if (decisions.length === 0) return { outcomes: [], placements: new Map() };
+  const { writes, placements } = banWrites(decisions, context.layouts, plannersFor(context, nowMs));
+  const outcomes = performWrites(context.lists, writes);
+  const events: BanEvent[] = [];
+  for (const [key, placement] of placements) {
+    const [jail = '', address = ''] = key.split(' ');
+    if (placement.kind === 'placed' && placement.evicts !== undefined) {
+      events.push({ time: nowMs, jail, address: placement.evicts, action: 'evicted', source, detail: `${placement.list} was full: made room for ${address} (not a live ban)` });
+    }
+    if (placement.kind === 'placed' && placement.moved) {
+      events.push({ time: nowMs, jail, address, action: 'moved', source, detail: `into ${placement.list}: its own shard ${placement.preferred} is full` });
+    }
+    if (placement.kind === 'full') {
+      events.push({ time: nowMs, jail, address, action: 'unplaced', source, detail: `every list of its tier is full of live bans (${placement.lists.join(', ')})` });
+    }
+  }
+  context.store().note(events);
+  return { outcomes, placements };
+}
+
 // Records the bans (one transaction) and writes them to the kernel; failures stay in the store for restore.
 export function banInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) {
   const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, ...origin }));
-  const decisions: BanDecision[] = context.store().ban(
-    requests,
-    tierWindowsOf(context.config),
-    Date.now(),
-    (made) => remoteBanRequests([jail], made),
-  );
+  const now = Date.now();
+  const decisions: BanDecision[] = context.store().ban(requests, tierWindowsOf(context.config), now, (made) => remoteBanRequests([jail], made));
   // remote_only: the bans go to the central firewalls, not into this host's lists.
-  const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, banWrites(decisions, context.layouts));
-  return { decisions, outcomes };
+  const { outcomes, placements } = jail.remoteOnly ? { outcomes: [], placements: new Map() as Placements } : writeBans(context, decisions, origin.source, now);
+  return { decisions, outcomes, placements };
 }
 
 // The store's addresses an unban of these (masked) addresses ends: the addresses themselves and the

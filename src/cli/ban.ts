@@ -3,11 +3,11 @@ import { parseRecentList } from '../core/proc-format.js';
 import type { BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
 import { selectJails, tierWindowsOf } from '../core/jail-selection.js';
-import { banWrites, flushWrites, routeAddresses, unbanWrites, type ListWrite } from '../core/list-commands.js';
+import { flushWrites, routeAddresses, unbanWrites, type ListWrite } from '../core/list-commands.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
-import { coveredAddresses, performWrites, type WriteOutcome } from './ban-service.js';
+import { coveredAddresses, performWrites, writeBans, type WriteOutcome } from './ban-service.js';
 import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from './remote.js';
 
 interface ListCommandOptions extends GlobalOptions {
@@ -34,14 +34,15 @@ export function parseAddressArguments(values: readonly string[], purpose: 'ban' 
 }
 
 // The lists among these writes that the kernel does not have (no rule names them).
-async function missingLists(lists: RecentLists, writes: readonly ListWrite[]): Promise<string[]> {
+async function missingLists(lists: RecentLists, names: readonly (ListWrite | string)[]): Promise<string[]> {
   const present = new Set(await lists.names());
-  return [...new Set(writes.map((write) => write.list))].filter((list) => !present.has(list));
+  return [...new Set(names.map((name) => (typeof name === 'string' ? name : name.list)))].filter((list) => !present.has(list));
 }
 
-function exitFor(outcomes: readonly WriteOutcome[]): number {
-  const failed = outcomes.filter((outcome) => !outcome.ok).length;
-  return failed === 0 ? ExitCode.ok : failed === outcomes.length ? ExitCode.system : ExitCode.partial;
+// All written: 0; some not (a kernel refusal, or a ban no list had room for): 1; none: 3.
+function exitFor(outcomes: readonly WriteOutcome[], unplaced = 0): number {
+  const failed = outcomes.filter((outcome) => !outcome.ok).length + unplaced;
+  return failed === 0 ? ExitCode.ok : failed === outcomes.length + unplaced ? ExitCode.system : ExitCode.partial;
 }
 
 const SOURCE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -77,19 +78,21 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
     permanent: options.permanent === true,
   }));
   try {
-    // The bans and their requests for central firewalls are committed together: neither is lost without the other.
-    const decisions = context.store().ban(requests, tierWindowsOf(config), Date.now(), (made) => remoteBanRequests(jails, made));
     // remote_only jails ban on their central firewalls only, not in this host's lists.
     const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
-    const writes = banWrites(decisions.filter((decision) => local.has(decision.record.jail)), layouts);
-    const missing = await missingLists(lists, writes);
+    // Every list a ban could go to must exist before anything is recorded: nothing is written otherwise.
+    const needed = routed.filter((target) => local.has(target.jail)).flatMap((target) => (layouts.get(target.jail)?.slots ?? []).filter((slot) => slot.role === 'ban' && slot.family === target.address.family).map((slot) => slot.name));
+    const missing = await missingLists(lists, needed);
     if (missing.length > 0) {
-      throw new XtbanError(`recorded ${decisions.length} ban${decisions.length === 1 ? '' : 's'} in the store, but list${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in ${lists.directory}`, {
+      throw new XtbanError(`list${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in ${lists.directory}; nothing was banned`, {
         exitCode: ExitCode.system,
-        hint: 'run `xtban apply` first: a list exists only while a rule names it; apply restores the recorded bans',
+        hint: 'run `xtban apply` first: a list exists only while a rule names it',
       });
     }
-    const outcomes = performWrites(lists, writes);
+    const now = Date.now();
+    // The bans and their requests for central firewalls are committed together: neither is lost without the other.
+    const decisions = context.store().ban(requests, tierWindowsOf(config), now, (made) => remoteBanRequests(jails, made));
+    const { outcomes, placements } = writeBans(context, decisions.filter((decision) => local.has(decision.record.jail)), source, now);
     for (const outcome of outcomes) {
       const fields = { component: 'lists', action: outcome.command.startsWith('+') ? 'ban' : 'unban-old-tier', jail: outcome.jail, list: outcome.list, address: outcome.address, source };
       if (outcome.ok) log.info(fields, 'ban written');
@@ -101,7 +104,9 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       action: 'ban',
       results: decisions.map((decision) => {
         const write = written.get(`${decision.record.jail} ${decision.record.address}`);
-        return { ...decision.record, kind: decision.kind, list: write?.list ?? null, ok: write?.ok ?? false, ...(write?.error ? { error: write.error } : {}) };
+        const placement = placements.get(`${decision.record.jail} ${decision.record.address}`);
+        const where = placement?.kind === 'placed' ? { preferredList: placement.preferred, ...(placement.evicts === undefined ? {} : { evicted: placement.evicts }) } : placement?.kind === 'full' ? { unplaced: placement.lists } : {};
+        return { ...decision.record, kind: decision.kind, list: write?.list ?? null, ok: write?.ok ?? false, ...where, ...(write?.error ? { error: write.error } : {}) };
       }),
       skipped,
     });
@@ -113,19 +118,27 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
         out.line(`banned ${record.address} in ${record.jail} (on its central firewalls only)`);
         continue;
       }
+      const placement = placements.get(`${record.jail} ${record.address}`);
+      if (placement?.kind === 'full') {
+        out.note(`not placed: ${record.address} in ${record.jail}: every list of its tier is full of live bans (${placement.lists.join(', ')}), and writing would evict one; recorded, enforced once there is room (\`xtban reap\`, \`xtban restore\`); raise capacity (more shards) or ip_list_tot`);
+        continue;
+      }
       if (!write?.ok) {
         out.note(`error: ban ${record.address} in ${record.jail}: ${write?.error ?? 'no list for this tier'} (recorded; \`xtban restore\` retries)`);
         continue;
       }
       const tier = config.jails.find((jail) => jail.name === record.jail)?.tierWindows.length ?? 1;
-      const extras = [record.permanent ? 'permanent' : '', tier > 1 ? `tier ${record.tier + 1} of ${tier}` : '', record.offences > 1 ? `offence ${record.offences}` : '', decision.kind === 'refresh' ? 'refreshed' : '']
+      const moved = placement?.kind === 'placed' && placement.moved ? `its own shard ${placement.preferred} is full` : '';
+      const evicted = placement?.kind === 'placed' && placement.evicts !== undefined ? `the full list gave up ${placement.evicts}, not a live ban` : '';
+      const extras = [record.permanent ? 'permanent' : '', tier > 1 ? `tier ${record.tier + 1} of ${tier}` : '', record.offences > 1 ? `offence ${record.offences}` : '', decision.kind === 'refresh' ? 'refreshed' : '', moved, evicted]
         .filter((part) => part !== '')
         .join(', ');
       out.line(`banned ${record.address} in ${record.jail} (list ${write.list}${extras ? `; ${extras}` : ''})`);
     }
     for (const skip of skipped) out.note(`skipped ${skip.address} for ${skip.jail}: ${skip.reason}`);
     reportDeliveries(out, deliveries);
-    return exitFor(outcomes);
+    const unplaced = [...placements.values()].filter((placement) => placement.kind === 'full').length;
+    return exitFor(outcomes, unplaced);
   } finally {
     context.closeStore();
   }
@@ -206,24 +219,30 @@ export async function flushCommand(options: ListCommandOptions): Promise<number>
   const { out, config, layouts, lists } = context;
   const jails = selectJails(config, options.jail);
   try {
+    // remote_only jails hold nothing in this host's lists: their flush goes to the central firewalls.
+    const writes: ListWrite[] = jails.filter((jail) => !jail.remoteOnly).flatMap((jail) => flushWrites(jail.name, layouts.get(jail.name)));
+    // A list that is missing stops the flush before anything is ended: the store and the kernel stay as one.
+    const missing = await missingLists(lists, writes);
+    if (missing.length > 0) {
+      throw new XtbanError(`list${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in ${lists.directory}; nothing was flushed`, {
+        exitCode: ExitCode.system,
+        hint: 'run `xtban apply` first (a list exists only while a rule names it), or `xtban unban` the addresses',
+      });
+    }
     const now = Date.now();
     const ended = new Map(jails.map((jail) => [jail.name, context.store().flush(jail.name, 'cli', now)]));
     for (const jail of jails) enqueueRemote(context, jail, 'flush', []);
-    const writes: ListWrite[] = jails.flatMap((jail) => flushWrites(jail.name, layouts.get(jail.name)));
-    const missing = new Set(await missingLists(lists, writes));
-    const outcomes = performWrites(lists, writes.filter((write) => !missing.has(write.list)));
+    const outcomes = performWrites(lists, writes);
     out.result({
       action: 'flush',
       jails: jails.map((jail) => ({ jail: jail.name, endedInStore: ended.get(jail.name) ?? 0 })),
       results: outcomes.map(({ jail, list, ok, error }) => ({ jail, list, ok, ...(error ? { error } : {}) })),
-      missingLists: [...missing],
     });
     for (const jail of jails) out.line(`ended ${ended.get(jail.name) ?? 0} ban(s) of ${jail.name} in the store`);
     for (const outcome of outcomes) {
       if (outcome.ok) out.line(`flushed list ${outcome.list} (${outcome.jail})`);
       else out.note(`error: flush ${outcome.list}: ${outcome.error}`);
     }
-    for (const list of missing) out.note(`note: list ${list} does not exist (nothing to flush there)`);
     reportDeliveries(out, await deliverIfNoDaemon(context, jails.flatMap((jail) => jail.remotes)));
     return exitFor(outcomes);
   } finally {

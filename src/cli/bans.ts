@@ -2,7 +2,7 @@ import { effectiveTier, expiresAt, isLive, type BanRecord } from '../core/bans.j
 import { formatDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
-import { slotFor } from '../core/layout.js';
+import { tierSlots } from '../core/placement.js';
 import { kernelContext, type GlobalOptions } from './context.js';
 import { renderTable } from './output.js';
 import { readKernelView } from './restore.js';
@@ -36,8 +36,9 @@ export async function bansCommand(options: GlobalOptions & { jail?: string; stat
           const window = jail.tierWindows[tier] ?? jail.windowSeconds;
           const state = stateOf(record, window, now);
           const layout = layouts.get(jail.name);
-          const slot = layout && slotFor(layout, { family: record.family, text: record.address }, tier);
-          const inKernel = slot ? (kernel.get(slot.name)?.has(record.address) ?? false) : false;
+          // Whichever shard of its tier holds it (a ban goes to another when its own is full).
+          const slot = layout && tierSlots(layout, record.family, tier).find((candidate) => kernel.get(candidate.name)?.has(record.address));
+          const inKernel = slot !== undefined;
           const expires = state === 'live' ? expiresAt(record, window) : null;
           return { ...record, state, windowSeconds: window, expiresAt: expires, list: slot?.name ?? null, inKernel };
         }),

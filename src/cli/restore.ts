@@ -5,11 +5,16 @@ import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
 import { performWrites } from './ban-service.js';
+import { defaultWordBits } from '../adapters/kernel-clock.js';
 
-// Reads every list of these jails once: the canonical addresses it holds, or undefined when missing.
+// The store's note that its bans sit in their keyed shards (set after the one move from the old hash).
+const PLACEMENT_META = 'shard_placement';
+
+// Reads every list of these jails once: the canonical addresses it holds and when each was last seen,
+// or undefined when missing.
 export async function readKernelView(context: KernelContext, jails: readonly JailConfig[]): Promise<KernelView> {
   const lists = await readJailLists(context, jails);
-  return new Map(lists.map(({ slot, entries }) => [slot.name, entries && new Set(entries.map((entry) => entry.address))]));
+  return new Map(lists.map(({ slot, entries }) => [slot.name, entries && new Map(entries.map((entry) => [entry.address, entry.lastSeen]))]));
 }
 
 export interface RestoreReport {
@@ -26,17 +31,30 @@ export async function restoreBans(context: KernelContext, jails: readonly JailCo
   const kernel = await readKernelView(context, jails);
   // Every jail: bans of jails no longer configured are reported too. One jail: only its bans.
   const only = jails.length === 1 && context.config.jails.length > 1 ? jails[0]?.name : undefined;
-  const bans = context.store().open(only);
-  const plan = planRestore({ jails, layouts: context.layouts, bans, kernel, capacity: context.parameters.ipListTot, safelist: context.safelist, nowMs: Date.now() });
+  const store = context.store();
+  const bans = store.open(only);
+  // A store that placed bans by the public hash moves them to their keyed shards once.
+  const rehome = store.meta(PLACEMENT_META) !== 'keyed';
+  const plan = planRestore({ jails, layouts: context.layouts, bans, kernel, capacity: context.parameters.ipListTot, safelist: context.safelist, nowMs: Date.now(), key: store.shardKey(), wordBits: defaultWordBits(), rehome });
   const outcomes = performWrites(context.lists, plan.writes);
   const failed = outcomes.filter((outcome) => !outcome.ok).map(({ jail, address, list, error }) => ({ jail, address, list, error: error ?? 'failed' }));
-  const restored = outcomes.length - failed.length;
+  const moves = new Set(plan.moved.map((move) => `${move.jail} ${move.address}`));
+  const restored = outcomes.filter((outcome) => outcome.ok && outcome.command.startsWith('+') && !moves.has(`${outcome.jail} ${outcome.address}`)).length;
   const elapsedMs = performance.now() - started;
   const now = Date.now();
-  context.store().note(
-    outcomes.filter((outcome) => outcome.ok).map((outcome) => ({ time: now, jail: outcome.jail, address: outcome.address, action: 'restored' as const, source: 'restore', detail: outcome.list })),
+  store.note([
+    ...outcomes
+      .filter((outcome) => outcome.ok && outcome.command.startsWith('+') && !moves.has(`${outcome.jail} ${outcome.address}`))
+      .map((outcome) => ({ time: now, jail: outcome.jail, address: outcome.address, action: 'restored' as const, source: 'restore', detail: outcome.list })),
+    ...plan.evicts.map((evict) => ({ time: now, jail: evict.jail, address: evict.address, action: 'evicted' as const, source: 'restore', detail: `${evict.list} was full: made room for ${evict.by} (not a live ban)` })),
+    ...plan.spilled.map((spill) => ({ time: now, jail: spill.jail, address: spill.address, action: 'moved' as const, source: 'restore', detail: `into ${spill.list}: its own shard ${spill.preferred} is full` })),
+    ...plan.moved.map((move) => ({ time: now, jail: move.jail, address: move.address, action: 'rehomed' as const, source: 'restore', detail: `from ${move.from} to its own shard ${move.to}` })),
+  ]);
+  if (rehome && plan.listMissing.length === 0 && failed.length === 0) store.setMeta(PLACEMENT_META, 'keyed');
+  context.log.info(
+    { step: 'restore', restored, alreadyPresent: plan.alreadyPresent, missing: plan.missing.length, noRoom: plan.noRoom.length, evicted: plan.evicts.length, moved: plan.moved.length, safelisted: plan.skippedSafelisted.length, failed: failed.length },
+    'restore done',
   );
-  context.log.info({ step: 'restore', restored, alreadyPresent: plan.alreadyPresent, missing: plan.missing.length, noRoom: plan.noRoom.length, safelisted: plan.skippedSafelisted.length, failed: failed.length }, 'restore done');
   return { plan, restored, failed, elapsedMs };
 }
 
@@ -46,7 +64,9 @@ export function reportRestore(context: KernelContext, report: RestoreReport): nu
   const { plan } = report;
   out.line(`restore: ${report.restored} ban(s) put back, ${plan.alreadyPresent} already in the kernel`);
   for (const skip of plan.skippedSafelisted) out.line(`  skipped ${skip.address} (${skip.jail}): ${skip.reason}`);
-  for (const full of plan.noRoom) out.note(`  no room for ${full.address} in ${full.list} (${full.jail}): the list is full; raise capacity (shards) or ip_list_tot`);
+  for (const full of plan.noRoom) out.note(`  no room for ${full.address} (${full.jail}): every list of its tier is full of live bans (${full.list}); nothing was evicted; raise capacity (more shards) or ip_list_tot`);
+  for (const evict of plan.evicts) out.line(`  ${evict.list} was full: ${evict.address} (not a live ban) made room for ${evict.by}`);
+  if (plan.moved.length > 0) out.line(`  moved ${plan.moved.length} ban(s) to their own shard (placement is now keyed to this host)`);
   for (const missing of plan.listMissing.slice(0, 5)) out.note(`  list ${missing.list} missing for ${missing.address} (${missing.jail}): run \`xtban apply\``);
   if (plan.listMissing.length > 5) out.note(`  ... and ${plan.listMissing.length - 5} more bans whose list is missing`);
   for (const unknown of plan.unknownJail.slice(0, 5)) out.note(`  ${unknown.address}: jail ${unknown.jail} is not in the config; left in the store`);
@@ -64,6 +84,8 @@ export function restoreJson(report: RestoreReport): Record<string, unknown> {
     putBack: plan.writes.map(({ jail, address, list }) => ({ jail, address, list })),
     skippedSafelisted: plan.skippedSafelisted,
     noRoom: plan.noRoom,
+    evicted: plan.evicts,
+    moved: plan.moved,
     listMissing: plan.listMissing,
     unknownJail: plan.unknownJail,
     failed: report.failed,

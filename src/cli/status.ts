@@ -119,12 +119,12 @@ export async function collectStatus(
     try {
       const store = context.store();
       bans = store.open();
-      const kernel = new Map<string, Set<string> | undefined>();
+      const kernel = new Map<string, Map<string, number> | undefined>();
       targets.forEach((target, index) => {
         const entries = parsed[index];
-        if (target.jail !== null) kernel.set(target.list, entries && new Set(entries.map((entry) => entry.address)));
+        if (target.jail !== null) kernel.set(target.list, entries && new Map(entries.map((entry) => [entry.address, entry.lastSeen])));
       });
-      const plan = planRestore({ jails, layouts, bans, kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs });
+      const plan = planRestore({ jails, layouts, bans, kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs, key: store.shardKey(), wordBits: clock.wordBits });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
       // Only a ban list's stamps are a ban's activity (a probe list stamps every new connection).
       const updates = targets.flatMap((target, index) => (target.jail === null || target.role !== 'ban' ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
@@ -146,7 +146,7 @@ export async function collectStatus(
     .filter((report) => report.exists && report.usePercent >= CAPACITY_WARNING_PERCENT)
     .map((report) => `list ${report.list} is ${report.usePercent}% full (${report.used}/${report.capacity}): when full, the kernel silently evicts the least recently used entry, which may be a live ban`);
   for (const report of reports) {
-    if (report.evicted > 0) warnings.push(`list ${report.list}: ${report.evicted} live ban(s) of the store are missing (evicted when the list was full, or lost in a reload); \`xtban restore\` puts them back where there is room`);
+    if (report.evicted > 0) warnings.push(`list ${report.list}: ${report.evicted} live ban(s) of the store are missing (not placed because every list of their tier was full, lost in a reload, or evicted by another writer); \`xtban restore\` puts them back where there is room`);
     if (report.safelisted > 0) warnings.push(`list ${report.list}: ${report.safelisted} safelisted address(es) are in the list; \`xtban unban\` them`);
   }
   if (storeNote) warnings.push(storeNote);

@@ -1,4 +1,4 @@
-import type { Address, Family } from './address.js';
+import type { Family } from './address.js';
 import type { JailConfig } from '../config/schema.js';
 
 // One kernel list of a jail: the addresses of one family, one tier, one shard. Role 'ban' lists hold
@@ -57,32 +57,4 @@ export function jailLayout(jail: JailConfig, ipListTot: number): JailLayout {
     }
   }
   return { jail: jail.name, shards, slots };
-}
-
-// FNV-1a over the canonical address: stable across processes, versions and machines.
-export function stableHash(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash >>> 0;
-}
-
-// The one list that holds this address at this tier.
-export function slotFor(layout: JailLayout, address: Address, tier: number): ListSlot | undefined {
-  const shard = layout.shards > 1 ? stableHash(address.text) % layout.shards : 0;
-  return banSlotIndex(layout).get(`${address.family}/${tier}/${shard}`);
-}
-
-// Ban slots by family, tier and shard, built once per layout: a restore looks one up per ban.
-const banSlotIndexes = new WeakMap<JailLayout, Map<string, ListSlot>>();
-function banSlotIndex(layout: JailLayout): Map<string, ListSlot> {
-  let index = banSlotIndexes.get(layout);
-  if (!index) {
-    index = new Map();
-    for (const slot of layout.slots) if (slot.role === 'ban') index.set(`${slot.family}/${slot.tier}/${slot.shard}`, slot);
-    banSlotIndexes.set(layout, index);
-  }
-  return index;
 }

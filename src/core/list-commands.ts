@@ -2,7 +2,8 @@ import { maskAddress, type Address } from './address.js';
 import type { JailConfig } from '../config/schema.js';
 import type { BanDecision } from './bans.js';
 import { inputError } from './errors.js';
-import { slotFor, type JailLayout } from './layout.js';
+import type { JailLayout } from './layout.js';
+import { tierSlots, type Placement, type PlacementPlanner } from './placement.js';
 
 // One proc write: which list, which command, and why.
 export interface ListWrite {
@@ -55,22 +56,30 @@ function layoutOf(layouts: ReadonlyMap<string, JailLayout>, jail: string): JailL
   return layout;
 }
 
-// The writes a set of ban decisions needs: +ADDR into the list of the ban's tier and shard, and
-// -ADDR from the list of the tier it left (a repeat offence moves up).
-export function banWrites(decisions: readonly BanDecision[], layouts: ReadonlyMap<string, JailLayout>): ListWrite[] {
+// Where each ban of a batch went, by jail and address.
+export type Placements = Map<string, Placement>;
+
+// The writes a set of ban decisions needs: +ADDR into a list of the ban's tier that has room (its own
+// shard first), and -ADDR from every list of the tier it left (a repeat offence moves up). A ban that
+// only a live ban's eviction could make room for gets no write: its placement says so.
+export function banWrites(decisions: readonly BanDecision[], layouts: ReadonlyMap<string, JailLayout>, plannerFor: (jail: string) => PlacementPlanner): { writes: ListWrite[]; placements: Placements } {
   const writes: ListWrite[] = [];
+  const placements: Placements = new Map();
   for (const { record, previousTier } of decisions) {
     const layout = layoutOf(layouts, record.jail);
+    const planner = plannerFor(record.jail);
     const address: Address = { family: record.family, text: record.address };
-    const slot = slotFor(layout, address, record.tier);
-    if (!slot) continue;
-    writes.push({ jail: record.jail, list: slot.name, address: record.address, command: `+${record.address}` });
+    const placement = planner.place(address, record.tier);
+    placements.set(`${record.jail} ${record.address}`, placement);
+    // A missing list gets its write all the same: the kernel's refusal says which and what to do.
+    if (placement.kind !== 'full') writes.push({ jail: record.jail, list: placement.list, address: record.address, command: `+${record.address}` });
+    // Out of the old tier after it is in the new one: never in neither.
     if (previousTier !== undefined && previousTier !== record.tier) {
-      const left = slotFor(layout, address, previousTier);
-      if (left) writes.push({ jail: record.jail, list: left.name, address: record.address, command: `-${record.address}` });
+      for (const slot of tierSlots(layout, record.family, previousTier)) writes.push({ jail: record.jail, list: slot.name, address: record.address, command: `-${record.address}` });
+      planner.remove(address, previousTier);
     }
   }
-  return writes;
+  return { writes, placements };
 }
 
 // The writes that empty every list of a jail ("/").
@@ -78,15 +87,14 @@ export function flushWrites(jail: string, layout: JailLayout | undefined): ListW
   return (layout?.slots ?? []).map((slot) => ({ jail, list: slot.name, address: '', command: '/' }));
 }
 
-// The writes an unban needs: -ADDR from the address's list in every tier of its jail.
+// The writes an unban needs: -ADDR from every list of its jail that could hold the address.
 export function unbanWrites(routed: readonly RoutedAddress[], layouts: ReadonlyMap<string, JailLayout>): ListWrite[] {
   const writes: ListWrite[] = [];
   for (const { jail, address } of routed) {
     const layout = layoutOf(layouts, jail);
-    const tiers = new Set(layout.slots.filter((slot) => slot.role === 'ban').map((slot) => slot.tier));
-    for (const tier of tiers) {
-      const slot = slotFor(layout, address, tier);
-      if (slot) writes.push({ jail, list: slot.name, address: address.text, command: `-${address.text}` });
+    // Every shard of every tier: a ban goes to another shard when its own is full.
+    for (const slot of layout.slots) {
+      if (slot.role === 'ban' && slot.family === address.family) writes.push({ jail, list: slot.name, address: address.text, command: `-${address.text}` });
     }
     // A ban the kernel made by itself (in-kernel detection) is lifted too.
     for (const slot of layout.slots) {

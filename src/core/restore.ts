@@ -1,29 +1,41 @@
 import { maskAddress, type Address } from './address.js';
 import { effectiveTier, isLive, type BanRecord } from './bans.js';
 import type { JailConfig } from '../config/schema.js';
-import { slotFor, type JailLayout } from './layout.js';
+import type { WordBits } from './jiffies.js';
+import type { JailLayout } from './layout.js';
 import type { ListWrite } from './list-commands.js';
+import { PlacementPlanner, type ListFill } from './placement.js';
 import { describeMatch, safelistMatch, type Safelist } from './safelist.js';
 
-// What the kernel holds, per list: the canonical addresses in it, or undefined when the list is missing.
-export type KernelView = ReadonlyMap<string, ReadonlySet<string> | undefined>;
+// What the kernel holds, per list: each canonical address and the jiffies it was last seen, or
+// undefined when the list is missing.
+export type KernelView = ListFill;
 
 export interface RestorePlan {
   writes: ListWrite[];
   alreadyPresent: number;
-  // Live bans missing from a list that exists: evicted by a full list, emptied by a reload, or never written.
+  // Live bans missing from their lists: evicted by a full list, emptied by a reload, or never written.
+  // `list` is where the ban goes back (or would have, had there been room).
   missing: { jail: string; address: string; list: string }[];
   skippedSafelisted: { jail: string; address: string; reason: string }[];
-  // Bans that could not go back because their list is full.
+  // Bans that cannot go back without evicting a live ban: every list of their tier is full.
   noRoom: { jail: string; address: string; list: string }[];
   // Bans whose list does not exist: `xtban apply` creates it (and restores them).
   listMissing: { jail: string; address: string; list: string }[];
   // Live bans of jails that are no longer in the config.
   unknownJail: { jail: string; address: string }[];
+  // Entries a full list gives up for a ban that goes back; never a live ban.
+  evicts: { jail: string; address: string; list: string; by: string }[];
+  // Bans moved into their own (keyed) shard from another one, when `rehome` is asked for.
+  moved: { jail: string; address: string; from: string; to: string }[];
+  // Bans that go back into another shard than their own, which is full.
+  spilled: { jail: string; address: string; list: string; preferred: string }[];
 }
 
-// The live bans of the store that belong in the kernel, where each belongs, and which are missing.
-// Pure: the store's records, the lists as read, capacity and the clock come in.
+// The live bans of the store that belong in the kernel, where each goes, and which are missing.
+// Pure: the store's records, the lists as read, the shard key, capacity and the clock come in. With
+// `rehome`, bans found in another shard than their own move to it where it has room (once, when the
+// store gets its shard key).
 export function planRestore(input: {
   jails: readonly JailConfig[];
   layouts: ReadonlyMap<string, JailLayout>;
@@ -32,17 +44,17 @@ export function planRestore(input: {
   capacity: number;
   safelist: Safelist;
   nowMs: number;
+  key: Buffer;
+  wordBits: WordBits;
+  rehome?: boolean;
 }): RestorePlan {
-  const plan: RestorePlan = { writes: [], alreadyPresent: 0, missing: [], skippedSafelisted: [], noRoom: [], listMissing: [], unknownJail: [] };
-  const room = new Map<string, number>();
-  for (const [list, addresses] of input.kernel) if (addresses) room.set(list, input.capacity - addresses.size);
+  const plan: RestorePlan = { writes: [], alreadyPresent: 0, missing: [], skippedSafelisted: [], noRoom: [], listMissing: [], unknownJail: [], evicts: [], moved: [], spilled: [] };
   const jails = new Map(input.jails.map((jail) => [jail.name, jail]));
-  // Masked bans of one network go back once.
-  const planned = new Set<string>();
+  // What goes back, per jail, as the jail masks now: the bans a full list must not give up.
+  const wanted = new Map<string, { ban: BanRecord; address: Address; tier: number }[]>();
   for (const ban of input.bans) {
     const jail = jails.get(ban.jail);
-    const layout = input.layouts.get(ban.jail);
-    if (!jail || !layout) {
+    if (!jail || !input.layouts.has(ban.jail)) {
       if (ban.endedAt === null) plan.unknownJail.push({ jail: ban.jail, address: ban.address });
       continue;
     }
@@ -55,29 +67,52 @@ export function planRestore(input: {
       plan.skippedSafelisted.push({ jail: ban.jail, address: ban.address, reason: describeMatch(network, safe) });
       continue;
     }
-    // As the jail masks now: a ban made under an older, longer mask goes back as its network.
+    // A ban made under an older, longer mask goes back as its network.
     const address: Address = maskAddress({ family: ban.family, text: ban.address }, jail.mask[ban.family]);
-    const slot = slotFor(layout, address, tier);
-    if (!slot) continue;
-    const present = input.kernel.get(slot.name);
-    if (present === undefined) {
-      plan.listMissing.push({ jail: ban.jail, address: address.text, list: slot.name });
-      continue;
-    }
-    const key = `${slot.name} ${address.text}`;
-    if (present.has(address.text) || planned.has(key)) {
+    wanted.set(ban.jail, [...(wanted.get(ban.jail) ?? []), { ban, address, tier }]);
+  }
+  for (const [name, items] of wanted) {
+    const layout = input.layouts.get(name);
+    if (!layout) continue;
+    const live = new Set(items.map((item) => item.address.text));
+    const planner = new PlacementPlanner({ layout, key: input.key, capacity: input.capacity, fill: input.kernel, wordBits: input.wordBits, isLiveBan: (address) => live.has(address) });
+    // Bans already in the kernel first, so that none is counted missing because another took its room.
+    const absent: typeof items = [];
+    for (const item of items) {
+      const where = planner.find(item.address, item.tier);
+      if (where === undefined) {
+        absent.push(item);
+        continue;
+      }
       plan.alreadyPresent++;
-      continue;
+      const move = input.rehome ? planner.rehome(item.address, item.tier) : undefined;
+      if (move) {
+        plan.moved.push({ jail: name, address: item.address.text, ...move });
+        plan.writes.push({ jail: name, list: move.to, address: item.address.text, command: `+${item.address.text}` });
+        plan.writes.push({ jail: name, list: move.from, address: item.address.text, command: `-${item.address.text}` });
+      }
     }
-    plan.missing.push({ jail: ban.jail, address: address.text, list: slot.name });
-    const left = room.get(slot.name) ?? 0;
-    if (left <= 0) {
-      plan.noRoom.push({ jail: ban.jail, address: address.text, list: slot.name });
-      continue;
+    for (const { address, tier } of absent) {
+      const placement = planner.place(address, tier);
+      if (placement.kind === 'present') {
+        // Another ban of the same network went back a moment ago.
+        plan.alreadyPresent++;
+        continue;
+      }
+      if (placement.kind === 'missing') {
+        plan.listMissing.push({ jail: name, address: address.text, list: placement.list });
+        continue;
+      }
+      if (placement.kind === 'full') {
+        plan.missing.push({ jail: name, address: address.text, list: placement.preferred });
+        plan.noRoom.push({ jail: name, address: address.text, list: placement.lists.join(', ') });
+        continue;
+      }
+      plan.missing.push({ jail: name, address: address.text, list: placement.preferred });
+      if (placement.moved) plan.spilled.push({ jail: name, address: address.text, list: placement.list, preferred: placement.preferred });
+      if (placement.evicts !== undefined) plan.evicts.push({ jail: name, address: placement.evicts, list: placement.list, by: address.text });
+      plan.writes.push({ jail: name, list: placement.list, address: address.text, command: `+${address.text}` });
     }
-    room.set(slot.name, left - 1);
-    planned.add(key);
-    plan.writes.push({ jail: ban.jail, list: slot.name, address: address.text, command: `+${address.text}` });
   }
   return plan;
 }

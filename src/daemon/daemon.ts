@@ -102,7 +102,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   const refreshMetrics = async () => {
     const snapshot = await collectStatus(context, context.config.jails, { allLists: false, live: true });
-    metrics.observe(snapshot, snapshot.bans ?? context.store().open(), context.config.jails, Date.now());
+    metrics.observe(snapshot, snapshot.bans ?? context.store().open(), context.config.jails, Date.now(), context.store().placementCounts());
   };
   const writeMetricsFile = async () => {
     if (settings.metricsFile === undefined) return;

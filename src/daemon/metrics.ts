@@ -15,7 +15,7 @@ export interface Metrics {
   lastCheck: Gauge;
   lastReap: Gauge;
   // Sets the gauges that describe the kernel and the store from a fresh status snapshot.
-  observe(snapshot: StatusSnapshot, bans: readonly BanRecord[], jails: readonly JailConfig[], nowMs: number): void;
+  observe(snapshot: StatusSnapshot, bans: readonly BanRecord[], jails: readonly JailConfig[], nowMs: number, placement?: readonly { jail: string; action: 'evicted' | 'unplaced' | 'moved'; count: number }[]): void;
 }
 
 export function createMetrics(): Metrics {
@@ -31,6 +31,12 @@ export function createMetrics(): Metrics {
   const liveBans = gauge('xtban_bans_live', 'Live bans in the store', ['jail']);
   const bySource = gauge('xtban_bans_live_by_source', 'Live bans in the store by the source that made them', ['jail', 'source']);
   const permanent = gauge('xtban_bans_permanent', 'Permanent bans in the store', ['jail']);
+  // Counted from the store's events, so bans of every process count (the CLI, fail2ban's action, serve).
+  const placementEvents = {
+    evicted: gauge('xtban_list_evictions_total', 'Entries a full list gave up for a new ban (never a live ban: those are kept)', ['jail']),
+    unplaced: gauge('xtban_bans_unplaced_total', 'Bans no list had room for without evicting a live ban (recorded, enforced once there is room)', ['jail']),
+    moved: gauge('xtban_bans_moved_shard_total', 'Bans placed in another shard than their own because it was full', ['jail']),
+  };
 
   return {
     registry,
@@ -40,8 +46,10 @@ export function createMetrics(): Metrics {
     reloads: counter('xtban_config_reloads_total', 'Config reloads, by result', ['result']),
     lastCheck: gauge('xtban_last_check_timestamp_seconds', 'When the ruleset was last checked'),
     lastReap: gauge('xtban_last_reap_timestamp_seconds', 'When the reaper last ran'),
-    observe(snapshot, bans, jails, nowMs) {
-      for (const metric of [entries, capacity, liveEntries, staleEntries, evicted, liveBans, bySource, permanent]) metric.reset();
+    observe(snapshot, bans, jails, nowMs, placement = []) {
+      for (const metric of [entries, capacity, liveEntries, staleEntries, evicted, liveBans, bySource, permanent, ...Object.values(placementEvents)]) metric.reset();
+      for (const jail of jails) for (const metric of Object.values(placementEvents)) metric.set({ jail: jail.name }, 0);
+      for (const row of placement) placementEvents[row.action].set({ jail: row.jail }, row.count);
       for (const report of snapshot.reports) {
         if (report.jail === null || !report.exists) continue;
         const labels = { jail: report.jail, list: report.list };

@@ -29,8 +29,8 @@ export function startSources(context: () => KernelContext, log: Logger, banned: 
   const flushTimer = setInterval(() => state.flush(), 1000);
 
   const ban = (jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) => {
-    const { decisions, outcomes } = banInProcess(context(), jail, addresses, origin);
-    for (const line of banLogLines(jail.name, origin, decisions, outcomes)) log[line.level](line.fields, line.message);
+    const { decisions, outcomes, placements } = banInProcess(context(), jail, addresses, origin);
+    for (const line of banLogLines(jail.name, origin, decisions, outcomes, placements)) log[line.level](line.fields, line.message);
     for (const decision of decisions) if (decision.kind !== 'refresh') banned(jail.name, origin.source);
   };
 

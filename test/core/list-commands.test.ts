@@ -5,6 +5,7 @@ import { parseAddress } from '../../src/core/address.js';
 import { planBan } from '../../src/core/bans.js';
 import { selectJails } from '../../src/core/jail-selection.js';
 import { banWrites, routeAddresses, unbanWrites } from '../../src/core/list-commands.js';
+import { PlacementPlanner } from '../../src/core/placement.js';
 
 const config = parseConfigText(
   '[jails.ssh]\n[jails.web]\nfamily = "ipv4"\nlist = "web"\nmask = { ipv4 = 24 }\n[jails.six]\nfamily = "ipv6"\ntiers = ["1m", "1h"]\n',
@@ -32,15 +33,25 @@ describe('routeAddresses', () => {
   });
 });
 
+// A planner over empty lists of every jail (or with one address already listed).
+function plannerOf(listed?: [string, string]): (jail: string) => PlacementPlanner {
+  return (jail) => {
+    const layout = layouts.get(jail);
+    if (!layout) throw new Error(jail);
+    const fill = new Map(layout.slots.map((slot) => [slot.name, new Map(listed && listed[0] === slot.name ? [[listed[1], 5]] : [])]));
+    return new PlacementPlanner({ layout, key: Buffer.alloc(32), capacity: 100, fill, wordBits: 64, isLiveBan: () => true });
+  };
+}
+
 describe('banWrites and unbanWrites', () => {
   const request = { jail: 'six', address: '2001:db8::7', family: 6 as const, source: 'cli', reason: null, permanent: false };
 
   it('writes a new ban into the first tier and a repeat offence into the next, leaving the old tier', () => {
     const first = planBan(undefined, request, [60, 3600], 0);
-    expect(banWrites([first], layouts)).toEqual([{ jail: 'six', list: 'xtban-six.v6.t0', address: '2001:db8::7', command: '+2001:db8::7' }]);
+    expect(banWrites([first], layouts, plannerOf()).writes).toEqual([{ jail: 'six', list: 'xtban-six.v6.t0', address: '2001:db8::7', command: '+2001:db8::7' }]);
     const again = planBan(first.record, request, [60, 3600], 61_000);
     expect(again.kind).toBe('repeat');
-    expect(banWrites([again], layouts)).toEqual([
+    expect(banWrites([again], layouts, plannerOf(['xtban-six.v6.t0', '2001:db8::7'])).writes).toEqual([
       { jail: 'six', list: 'xtban-six.v6.t1', address: '2001:db8::7', command: '+2001:db8::7' },
       { jail: 'six', list: 'xtban-six.v6.t0', address: '2001:db8::7', command: '-2001:db8::7' },
     ]);

@@ -8,6 +8,13 @@ import { parseSafelistText } from '../../src/core/safelist.js';
 const config = parseConfigText('[jails.ssh]\nwindow = "1h"\n', 'r.toml');
 const layouts = layoutsFor(config, 100);
 const HOUR = 3_600_000;
+const key = Buffer.alloc(32, 7);
+const clock = { key, wordBits: 64 as const };
+
+// A list as read: each address last seen at jiffies 1000.
+function listed(...addresses: string[]): Map<string, number> {
+  return new Map(addresses.map((address) => [address, 1000]));
+}
 
 function ban(address: string, at: number, extra: Partial<BanRecord> = {}): BanRecord {
   const family = address.includes(':') ? 6 : 4;
@@ -29,10 +36,10 @@ describe('planRestore', () => {
   it('puts back live and permanent bans that are missing, skips the rest, and is idempotent', () => {
     const safelist = { entries: parseSafelistText('192.0.2.14\n', 'safe') };
     const kernel = new Map([
-      ['xtban-ssh', new Set<string>()],
-      ['xtban-ssh.v6', new Set(['2001:db8::14'])],
+      ['xtban-ssh', listed()],
+      ['xtban-ssh.v6', listed('2001:db8::14')],
     ]);
-    const plan = planRestore({ jails: config.jails, layouts, bans, kernel, capacity: 100, safelist, nowMs: now });
+    const plan = planRestore({ jails: config.jails, layouts, bans, kernel, capacity: 100, safelist, nowMs: now, ...clock });
     expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh +192.0.2.10', 'xtban-ssh +192.0.2.12']);
     expect(plan.alreadyPresent).toBe(1);
     expect(plan.missing.map((missing) => missing.address)).toEqual(['192.0.2.10', '192.0.2.12']);
@@ -40,29 +47,32 @@ describe('planRestore', () => {
     expect(plan.unknownJail).toEqual([{ jail: 'gone', address: '198.51.100.1' }]);
 
     const after = new Map([
-      ['xtban-ssh', new Set(['192.0.2.10', '192.0.2.12'])],
-      ['xtban-ssh.v6', new Set(['2001:db8::14'])],
+      ['xtban-ssh', listed('192.0.2.10', '192.0.2.12')],
+      ['xtban-ssh.v6', listed('2001:db8::14')],
     ]);
-    const again = planRestore({ jails: config.jails, layouts, bans, kernel: after, capacity: 100, safelist, nowMs: now });
+    const again = planRestore({ jails: config.jails, layouts, bans, kernel: after, capacity: 100, safelist, nowMs: now, ...clock });
     expect(again.writes).toEqual([]);
     expect(again.alreadyPresent).toBe(3);
   });
 
-  it('reports bans whose list is missing or full instead of writing them', () => {
-    const missing = planRestore({ jails: config.jails, layouts, bans, kernel: new Map(), capacity: 100, safelist: { entries: [] }, nowMs: now });
+  it('reports bans whose list is missing, or full of live bans, instead of writing them; an entry that is no live ban makes room', () => {
+    const missing = planRestore({ jails: config.jails, layouts, bans, kernel: new Map(), capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
     expect(missing.writes).toEqual([]);
     expect(missing.listMissing.map((entry) => entry.list)).toEqual(['xtban-ssh', 'xtban-ssh', 'xtban-ssh', 'xtban-ssh.v6']);
     const full = planRestore({
       jails: config.jails,
       layouts,
       bans,
-      kernel: new Map([['xtban-ssh', new Set(['192.0.2.99'])], ['xtban-ssh.v6', new Set<string>()]]),
+      kernel: new Map([['xtban-ssh', listed('192.0.2.99')], ['xtban-ssh.v6', listed()]]),
       capacity: 2,
       safelist: { entries: [] },
       nowMs: now,
+      ...clock,
     });
-    expect(full.writes.map((write) => write.address)).toEqual(['192.0.2.10', '2001:db8::14']);
-    expect(full.noRoom.map((entry) => entry.address)).toEqual(['192.0.2.12', '192.0.2.14']);
+    // 192.0.2.99 is no ban of the store: it makes room for the second ban; the third would evict a live one.
+    expect(full.writes.map((write) => write.address)).toEqual(['192.0.2.10', '192.0.2.12', '2001:db8::14']);
+    expect(full.evicts).toEqual([{ jail: 'ssh', address: '192.0.2.99', list: 'xtban-ssh', by: '192.0.2.12' }]);
+    expect(full.noRoom.map((entry) => entry.address)).toEqual(['192.0.2.14']);
   });
 });
 
@@ -72,15 +82,43 @@ describe('planRestore after a mask change', () => {
     const now = 10 * HOUR;
     const bans = [ban('198.51.100.7', now - 1000), ban('198.51.100.9', now - 1000), ban('2001:db8::7', now - 1000)];
     const kernel = new Map([
-      ['xtban-ssh.m24', new Set<string>()],
-      ['xtban-ssh.v6.m64', new Set<string>()],
+      ['xtban-ssh.m24', listed()],
+      ['xtban-ssh.v6.m64', listed()],
     ]);
-    const plan = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now });
+    const plan = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
     // Lists of another mask are other lists: the name says the mask.
     expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh.m24 +198.51.100.0', 'xtban-ssh.v6.m64 +2001:db8::']);
     // An entry of the old, unmasked form is not the ban the kernel would match: it is missing.
-    const old = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans: [bans[0] as BanRecord], kernel: new Map([['xtban-ssh.m24', new Set(['198.51.100.7'])]]), capacity: 100, safelist: { entries: [] }, nowMs: now });
+    const old = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans: [bans[0] as BanRecord], kernel: new Map([['xtban-ssh.m24', listed('198.51.100.7')]]), capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
     expect(old.missing).toEqual([{ jail: 'ssh', address: '198.51.100.0', list: 'xtban-ssh.m24' }]);
   });
 });
 
+
+describe('planRestore across shards', () => {
+  const sharded = parseConfigText('[jails.ssh]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 300\n', 's.toml');
+  const shardLayouts = layoutsFor(sharded, 100);
+  const names = (shardLayouts.get('ssh')?.slots ?? []).map((slot) => slot.name);
+  const now = 10 * HOUR;
+
+  it('finds a ban in any shard of its tier, and moves it to its own shard once when asked (rehome)', () => {
+    expect(names).toEqual(['xtban-ssh.0', 'xtban-ssh.1', 'xtban-ssh.2', 'xtban-ssh.3', 'xtban-ssh.4']);
+    const bans = Array.from({ length: 40 }, (_, index) => ban(`192.0.2.${index + 1}`, now - 1000));
+    // Every ban sits in shard 0, as an old placement may have left it.
+    const kernel = new Map(names.map((name, index) => [name, index === 0 ? listed(...bans.map((record) => record.address)) : listed()]));
+    const stay = planRestore({ jails: sharded.jails, layouts: shardLayouts, bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
+    expect(stay.writes).toEqual([]);
+    expect(stay.alreadyPresent).toBe(40);
+    const moved = planRestore({ jails: sharded.jails, layouts: shardLayouts, bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock, rehome: true });
+    expect(moved.moved.length).toBeGreaterThan(20);
+    expect(moved.moved.length).toBeLessThan(40);
+    for (const move of moved.moved) {
+      expect(move.from).toBe('xtban-ssh.0');
+      expect(move.to).not.toBe('xtban-ssh.0');
+    }
+    // Each move adds to its own shard before it leaves the old one: never out of both.
+    const first = moved.writes.slice(0, 2).map((write) => write.command[0]);
+    expect(first).toEqual(['+', '-']);
+    expect(moved.alreadyPresent).toBe(40);
+  });
+});

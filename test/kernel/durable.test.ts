@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
 import { CLI_MAIN, sleep, workDir } from './helpers/work.js';
@@ -127,21 +128,66 @@ describeKernel('capacity, eviction and shards', () => {
   });
   afterAll(async () => h?.topology.destroy());
 
-  it('reports the 50 bans a default list evicted out of 150', async () => {
+  it('of 150 bans into a default list, places 100 and says the 50 others cannot be placed: no live ban is evicted', async () => {
     const config = file('[jails.web]\nports = [80]\nwindow = "1h"\nfamily = "ipv4"\n');
     expect((await h.run(config, 'apply')).exitCode).toBe(0);
     const addresses = Array.from({ length: 150 }, (_, i) => `198.51.100.${i + 1}`);
-    expect((await h.run(config, 'ban', ...addresses)).exitCode).toBe(0);
-    expect(count(await h.list('xtban-web'))).toBe(100);
+    const banned = await h.run(config, 'ban', '--json', ...addresses);
+    // Some placed, some not: a partial result.
+    expect(banned.exitCode, banned.stderr).toBe(1);
+    const results = JSON.parse(banned.stdout).results as { address: string; ok: boolean; unplaced?: string[] }[];
+    expect(results.filter((result) => result.ok).map((result) => result.address)).toEqual(addresses.slice(0, 100));
+    expect(results.filter((result) => result.unplaced).map((result) => result.address)).toEqual(addresses.slice(100));
+    const human = await h.run(config, 'ban', '198.51.100.200');
+    expect(human.exitCode).toBe(3);
+    expect(human.stderr).toContain('not placed: 198.51.100.200 in web: every list of its tier is full of live bans (xtban-web)');
+    // The first 100 are all still there: nothing was written over them.
+    const listed = await h.list('xtban-web');
+    expect(count(listed)).toBe(100);
+    for (const address of addresses.slice(0, 100)) expect(listed).toContain(`src=${address} `);
     const status = await h.run(config, 'status', '--json');
     const list = JSON.parse(status.stdout).lists.find((candidate: { list: string }) => candidate.list === 'xtban-web');
-    expect(list).toMatchObject({ used: 100, capacity: 100, free: 0, evicted: 50 });
+    expect(list).toMatchObject({ used: 100, capacity: 100, free: 0, evicted: 51 });
     expect(status.stderr).toContain('list xtban-web is 100% full');
     expect(status.stderr).toContain('options xt_recent ip_list_tot=1000');
-    expect(status.stderr).toContain('50 live ban(s) of the store are missing');
+    expect(status.stderr).toContain('51 live ban(s) of the store are missing');
     const restore = await h.run(config, 'restore', '--json');
     expect(restore.exitCode).toBe(1);
-    expect(JSON.parse(restore.stdout).noRoom).toHaveLength(50);
+    expect(JSON.parse(restore.stdout).noRoom).toHaveLength(51);
+    // Every ban that found no room is on record as such (the metrics count these events).
+    const store = new Database(join(h.stateDir, 'bans.sqlite'), { readonly: true });
+    try {
+      const rows = store.prepare("SELECT action, COUNT(*) AS count FROM events WHERE jail = 'web' AND action IN ('evicted', 'unplaced') GROUP BY action").all();
+      expect(rows).toEqual([{ action: 'unplaced', count: 51 }]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('keeps a permanent ban when 150 addresses chosen for its shard by the old public hash (FNV-1a) are banned', async () => {
+    const config = file(`[jails.big]\nports = [${h.port}]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 1000\n`);
+    expect((await h.run(config, 'apply')).exitCode).toBe(0);
+    const victim = '192.0.2.77';
+    await h.topology.addAttackerAddresses([victim]);
+    expect((await h.run(config, 'ban', '--permanent', victim)).exitCode).toBe(0);
+    const fnv = (text: string) => {
+      let hash = 0x811c9dc5;
+      for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+      return hash >>> 0;
+    };
+    const shards = 17;
+    const chosen: string[] = [];
+    for (let i = 0; chosen.length < 150; i++) {
+      const address = `203.0.${113 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+      if (fnv(address) % shards === fnv(victim) % shards) chosen.push(address);
+    }
+    const banned = await h.run(config, 'ban', ...chosen);
+    expect(banned.exitCode, banned.stderr).toBe(0);
+    const status = JSON.parse((await h.run(config, 'status', '--jail', 'big', '--json')).stdout);
+    expect(status.lists).toHaveLength(shards);
+    expect(status.lists.reduce((sum: number, list: { used: number }) => sum + list.used, 0)).toBe(151);
+    expect(status.lists.some((list: { entries: { address: string }[] }) => list.entries.some((entry) => entry.address === victim))).toBe(true);
+    expect(await h.topology.probe(h.topology.addresses.fw.ipv4, h.port, 400, victim)).toBe('dropped');
   });
 
   it('holds and enforces 1,000 bans with capacity = 1000', async () => {

@@ -1,0 +1,139 @@
+import { createHmac } from 'node:crypto';
+import type { Address } from './address.js';
+import { timeAfter, type WordBits } from './jiffies.js';
+import type { JailLayout, ListSlot } from './layout.js';
+
+// A list as read just before writing: the entries it holds (canonical address to the jiffies it was
+// last seen), or undefined when the list does not exist.
+export type ListFill = ReadonlyMap<string, ReadonlyMap<string, number> | undefined>;
+
+// The shard an address prefers. Keyed with a secret made once per host and kept in the store, so an
+// attacker cannot choose addresses that all fall on the shard of a ban they want evicted (FNV-1a, as
+// before, is public); the same key gives the same shard after every restart.
+export function preferredShard(key: Buffer, address: Address, shards: number): number {
+  if (shards <= 1) return 0;
+  return createHmac('sha256', key).update(`${address.family}/${address.text}`).digest().readUInt32BE(0) % shards;
+}
+
+// A jail's ban lists of one family and tier, in shard order.
+export function tierSlots(layout: JailLayout, family: 4 | 6, tier: number): ListSlot[] {
+  return layout.slots.filter((slot) => slot.role === 'ban' && slot.family === family && slot.tier === tier);
+}
+
+// Where one ban goes:
+// - present: the address is already in one of its tier's lists, which takes the write (a refresh);
+// - placed: into its own shard, or into the next one with room when that is full (`moved`); `evicts`
+//   names the entry a full list gives up for it, which is never a live ban;
+// - missing: its tier's lists do not exist (apply makes them);
+// - full: every list of its tier is full of live bans: writing would evict one, so nothing is written.
+export type Placement =
+  | { kind: 'present'; list: string }
+  | { kind: 'placed'; list: string; preferred: string; moved: boolean; evicts?: string }
+  | { kind: 'missing'; list: string }
+  | { kind: 'full'; lists: string[]; preferred: string };
+
+export interface PlacementInput {
+  layout: JailLayout;
+  key: Buffer;
+  capacity: number;
+  fill: ListFill;
+  wordBits: WordBits;
+  // Would losing this entry of this list lose a live ban (a permanent one, or one whose window runs)?
+  isLiveBan: (address: string) => boolean;
+}
+
+// Places bans one after another, each seeing the lists as the ones before left them. Pure: the lists
+// as read, the key and a live-ban test come in; the fill it works on is its own copy.
+export class PlacementPlanner {
+  private readonly fill = new Map<string, Map<string, number> | undefined>();
+  // The jiffies a placed entry counts as last seen: newer than anything read, so never an LRU victim.
+  private readonly newest: number;
+
+  constructor(private readonly input: PlacementInput) {
+    let newest = 0;
+    for (const [list, entries] of input.fill) {
+      this.fill.set(list, entries === undefined ? undefined : new Map(entries));
+      for (const seen of entries?.values() ?? []) if (newest === 0 || timeAfter(seen, newest, input.wordBits)) newest = seen;
+    }
+    // A write stamps the entry now, after every stamp read: strictly newer, so never tied with them.
+    this.newest = newest + 1;
+  }
+
+  // Where `address` (masked as the jail bans it) goes at `tier`, and the fill updated as if written.
+  place(address: Address, tier: number): Placement {
+    const slots = tierSlots(this.input.layout, address.family, tier);
+    const first = slots[0];
+    if (!first) return { kind: 'missing', list: `(no list for tier ${tier + 1})` };
+    const missing = slots.find((slot) => this.fill.get(slot.name) === undefined);
+    if (missing) return { kind: 'missing', list: missing.name };
+    for (const slot of slots) {
+      const entries = this.fill.get(slot.name);
+      if (entries?.has(address.text)) {
+        entries.set(address.text, this.newest);
+        return { kind: 'present', list: slot.name };
+      }
+    }
+    const start = preferredShard(this.input.key, address, slots.length);
+    const preferred = slots[start] ?? first;
+    const order = slots.map((_, offset) => slots[(start + offset) % slots.length] ?? first);
+    for (const slot of order) {
+      const entries = this.fill.get(slot.name);
+      if (entries && entries.size < this.input.capacity) {
+        entries.set(address.text, this.newest);
+        return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred };
+      }
+    }
+    // Every list is full: the kernel would drop each list's least recently used entry. Only a list
+    // whose victim is not a live ban may take the address.
+    for (const slot of order) {
+      const entries = this.fill.get(slot.name);
+      if (!entries) continue;
+      const victims = this.leastRecentlyUsed(entries);
+      if (victims.some((victim) => this.input.isLiveBan(victim))) continue;
+      // Entries last seen in the same jiffy leave in an order only the kernel knows: all must be expendable.
+      const victim = victims[0];
+      if (victim === undefined) continue;
+      entries.delete(victim);
+      entries.set(address.text, this.newest);
+      return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred, evicts: victim };
+    }
+    return { kind: 'full', lists: slots.map((slot) => slot.name), preferred: preferred.name };
+  }
+
+  // The list of its tier that holds the address now, if any.
+  find(address: Address, tier: number): string | undefined {
+    return tierSlots(this.input.layout, address.family, tier).find((slot) => this.fill.get(slot.name)?.has(address.text))?.name;
+  }
+
+  // Moves an address found in another shard than its own into its own, when that has room: the move
+  // a store makes once, when it gets its shard key. Returns the move, or undefined when it stays.
+  rehome(address: Address, tier: number): { from: string; to: string } | undefined {
+    const slots = tierSlots(this.input.layout, address.family, tier);
+    const own = slots[preferredShard(this.input.key, address, slots.length)];
+    const from = this.find(address, tier);
+    if (!own || from === undefined || from === own.name) return undefined;
+    const target = this.fill.get(own.name);
+    if (!target || target.size >= this.input.capacity) return undefined;
+    this.fill.get(from)?.delete(address.text);
+    target.set(address.text, this.newest);
+    return { from, to: own.name };
+  }
+
+  // Removes an address from its tier's lists in the planner's view (an unban, a tier move).
+  remove(address: Address, tier: number): void {
+    for (const slot of tierSlots(this.input.layout, address.family, tier)) this.fill.get(slot.name)?.delete(address.text);
+  }
+
+  // The entries the kernel could evict next: those last seen earliest.
+  private leastRecentlyUsed(entries: ReadonlyMap<string, number>): string[] {
+    let oldest: number | undefined;
+    let victims: string[] = [];
+    for (const [address, seen] of entries) {
+      if (oldest === undefined || timeAfter(oldest, seen, this.input.wordBits)) {
+        oldest = seen;
+        victims = [address];
+      } else if (seen === oldest) victims.push(address);
+    }
+    return victims;
+  }
+}
