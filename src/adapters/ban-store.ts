@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Family } from '../core/address.js';
@@ -236,14 +236,46 @@ function checkHeader(location: string): void {
   try {
     const head = Buffer.alloc(SQLITE_HEADER.length);
     const read = readSync(fd, head, 0, head.length, 0);
-    // An empty file is what a store being created looks like to a second process: SQLite makes it.
-    if (read > 0 && !head.subarray(0, read).equals(SQLITE_HEADER.subarray(0, read))) {
+    // A store is put in place whole (createStoreFile): an empty or short file is a damaged one.
+    if (read === 0) throw Object.assign(new Error('the file is empty (0 bytes)'), { code: 'SQLITE_CORRUPT' });
+    if (!head.subarray(0, read).equals(SQLITE_HEADER.subarray(0, read))) {
       throw Object.assign(new Error('the file does not start with the SQLite header'), { code: 'SQLITE_NOTADB' });
     }
-    if (read > 0 && read < SQLITE_HEADER.length) throw Object.assign(new Error(`the file is cut short (${read} bytes)`), { code: 'SQLITE_CORRUPT' });
+    if (read < SQLITE_HEADER.length) throw Object.assign(new Error(`the file is cut short (${read} bytes)`), { code: 'SQLITE_CORRUPT' });
   } finally {
     closeSync(fd);
   }
+}
+
+// Makes a new store beside its place and links it in whole, so that a store file is never seen empty
+// or half made: two processes that start at once both make one, and the first link wins.
+function createStoreFile(location: string): void {
+  const temporary = `${location}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    const fresh = new Database(temporary, { nativeBinding: addonPath() });
+    try {
+      fresh.pragma('journal_mode = WAL');
+      fresh.exec(SCHEMA);
+    } finally {
+      // Closing the last connection checkpoints the WAL into the file and removes it.
+      fresh.close();
+    }
+    try {
+      linkSync(temporary, location);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  } finally {
+    for (const path of [temporary, `${temporary}-wal`, `${temporary}-shm`]) rmSync(path, { force: true });
+  }
+}
+
+// PRAGMA quick_check on open: damaged pages are found before a command trusts the store (about 36 ms
+// for 100,000 bans and 200,000 events, under a millisecond for a thousand).
+function quickCheck(db: Database.Database): void {
+  const problems = db.pragma('quick_check(5)', { simple: false }) as { quick_check: string }[];
+  const found = problems.map((row) => row.quick_check).filter((text) => text !== 'ok');
+  if (found.length > 0) throw Object.assign(new Error(`PRAGMA quick_check found: ${found.join('; ')}`), { code: 'SQLITE_CORRUPT' });
 }
 
 // better-sqlite3 finds its addon through the bindings package, which tries a dozen paths and reads a stack
@@ -270,12 +302,14 @@ export function openBanStore(stateDir: string): BanStore {
   try {
     if (stateDir !== ':memory:') {
       makeStateDir(stateDir);
+      if (!existsSync(location)) createStoreFile(location);
       checkHeader(location);
     }
-    db = new Database(location, { timeout: 30_000, nativeBinding: addonPath() });
+    db = new Database(location, { timeout: 30_000, nativeBinding: addonPath(), fileMustExist: stateDir !== ':memory:' });
     // WAL: readers never wait for the writer; FULL: a committed ban survives a power cut, not only a kill.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    quickCheck(db);
     db.exec(SCHEMA);
   } catch (error) {
     throw storeError(location, error);

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { appliedChainsFile } from '../adapters/applied-chains.js';
 import type { Firewall } from '../adapters/firewall.js';
-import { applyRuleset, familiesInUse } from '../cli/apply.js';
+import { applyFailure, applyRuleset, familiesInUse } from '../cli/apply.js';
 import type { KernelContext } from '../cli/context.js';
 import { restoreBans, type RestoreReport } from '../cli/restore.js';
 import { parseFilterTable } from '../core/iptables-save.js';
@@ -43,7 +43,10 @@ export async function checkAndRepair(context: KernelContext, firewall: Firewall,
     }
   }
   if (findings.length === 0) return { findings, restore: null };
-  await applyRuleset(context.config, context.layouts, firewall, { dryRun: false, applied });
+  const { failures } = await applyRuleset(context.config, context.layouts, firewall, { dryRun: false, applied });
+  // The family that applied gets its bans back even when the other failed; the failure is then said.
   const restore = await restoreBans(context, context.config.jails);
+  const failed = applyFailure(failures);
+  if (failed) throw failed;
   return { findings, restore };
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openBanStore, storeError } from '../../src/adapters/ban-store.js';
@@ -78,6 +78,40 @@ describe('ban store', () => {
     expect(() => openBanStore(dir)).toThrow(/the file is damaged/);
     writeFileSync(join(dir, 'bans.sqlite'), 'SQLite');
     expect(() => openBanStore(dir)).toThrow(/damaged|cut short/);
+  });
+
+  it('refuses an empty store file: a store is always put in place whole', () => {
+    const dir = scratchDir('xtban-store-');
+    writeFileSync(join(dir, 'bans.sqlite'), '');
+    expect(() => openBanStore(dir)).toThrow(/the file is damaged \(the file is empty/);
+    // A new state directory gets a whole store at once, and leaves no temporary file behind.
+    const fresh = scratchDir('xtban-store-');
+    openBanStore(fresh).close();
+    expect(readdirSync(fresh).filter((name) => name.includes('.new-'))).toEqual([]);
+    expect(readFileSync(join(fresh, 'bans.sqlite')).subarray(0, 15).toString('latin1')).toBe('SQLite format 3');
+  });
+
+  it('finds damaged pages on open (PRAGMA quick_check) and stops with the way out', () => {
+    const dir = scratchDir('xtban-store-');
+    const store = openBanStore(dir);
+    store.ban(Array.from({ length: 2000 }, (_, i) => request(`10.0.${i >> 8}.${i & 255}`)), tiers, 1000);
+    store.close();
+    const path = join(dir, 'bans.sqlite');
+    const bytes = readFileSync(path);
+    const pageSize = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
+    // Garbage over a page in the middle of the file: the header stays good, the b-tree does not.
+    const page = Math.floor(bytes.length / pageSize / 2);
+    bytes.fill(0xa5, page * pageSize, (page + 1) * pageSize);
+    writeFileSync(path, bytes);
+    let caught: unknown;
+    try {
+      openBanStore(dir).close();
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(XtbanError);
+    expect((caught as XtbanError).message).toMatch(/the file is damaged/);
+    expect((caught as XtbanError).hint).toMatch(/bans\.sqlite\.damaged/);
   });
 
   it('finds its directory from --state-dir, then XTBAN_STATE_DIR, then /var/lib/xtban', () => {

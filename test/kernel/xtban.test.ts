@@ -162,6 +162,13 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
       expect(banned.exitCode).toBe(3);
       expect(banned.stderr).toContain('not found in /proc/net/xt_recent');
       expect(banned.stderr).toContain('run `xtban apply` first');
+      expect(banned.stderr).toContain('nothing was banned');
+      const flushed = await xtban('flush');
+      expect(flushed.exitCode).toBe(3);
+      expect(flushed.stderr).toContain('nothing was flushed');
+      // Nothing reached the store either: no ban to put back later, no flush event.
+      const recorded = JSON.parse((await xtban('bans', '--json')).stdout) as { bans: unknown[] };
+      expect(recorded.bans).toEqual([]);
 
       const dry = await xtban('apply', '--dry-run');
       expect(dry.exitCode, dry.stderr).toBe(0);
