@@ -144,9 +144,10 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .command('serve')
     .description('answer ban requests on stdin, one per line: the forced command of an ssh key on a central firewall')
     .requiredOption('--jails <list>', 'comma-separated jails this key may act on; every other jail is refused')
+    .option('--key <name>', 'the name of this key: its bans are recorded as remote:NAME, and [serve.keys.NAME] rights = "own" | "ban-only" | "full" in the config say what else it may do (default: "own", end only its own bans; without --key its bans are recorded as remote)')
     .addHelpText(
       'after',
-      `\nProtocol (one request per line, one answer per request, "ok ..." or "error ..."):\n  ping\n  ban JAIL ADDR [ADDR...]\n  unban JAIL ADDR [ADDR...]\n  query JAIL ADDR\n  flush JAIL\nA request may start with @ID: delivered again, it is answered "ok duplicate" and does nothing.\n${examples("xtban serve --jails ssh,web", 'printf "ping\\nban ssh 192.0.2.7\\n" | xtban serve --jails ssh')}\nIn authorized_keys:\n  command="/usr/local/bin/xtban serve --jails ssh,web",restrict ssh-ed25519 AAAA... xtban@server\n`,
+      `\nProtocol (one request per line, one answer per request, "ok ...", "error refused: ..." or "error failed: ..."):\n  ping\n  ban JAIL ADDR [ADDR...]\n  unban JAIL ADDR [ADDR...]\n  query JAIL ADDR\n  flush JAIL\nA request may start with @ID: delivered again, it is answered "ok duplicate" and does nothing.\n"refused" is for good (sending it again gets the same answer); "failed" may pass (send it again later).\nWith rights "own" (the default), unban and flush end only the bans this key made: "ok unbanned 1; 1 not ours, kept: ADDR".\n${examples("xtban serve --jails ssh,web --key web1", 'printf "ping\\nban ssh 192.0.2.7\\n" | xtban serve --jails ssh')}\nIn authorized_keys:\n  command="/usr/local/bin/xtban serve --jails ssh,web --key web1",restrict ssh-ed25519 AAAA... xtban@web1\nIn the config (optional; without it the key may end only its own bans):\n  [serve.keys.web1]\n  rights = "full"\n`,
     )
     .action(run(async () => (await import('./serve.js')).serveCommand as Action));
 
