@@ -198,9 +198,9 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
   const remote = program.command('remote').description('central firewalls reached over ssh ([remotes] in the config)');
   remote
     .command('check')
-    .description('for every target: reachable, host key known, key accepted, xtban serve answering, jails permitted; says what to fix')
+    .description('for every target: reachable, host key known, key accepted, xtban serve answering, jails permitted, requests queued and requests the firewall refused for good (set aside); says what to fix; exit 1 when anything is wrong or set aside')
     .addOption(jsonOption())
-    .addHelpText('after', examples('xtban remote check', 'xtban remote check --json'))
+    .addHelpText('after', examples('xtban remote check', 'xtban remote check --json', 'xtban remote forget-dead fw   # once the refusals it lists are fixed'))
     .action(run(async () => (await import('./remote.js')).remoteCheckCommand as Action));
   remote
     .command('deliver')
@@ -208,6 +208,13 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .addOption(jsonOption())
     .addHelpText('after', examples('xtban remote deliver'))
     .action(run(async () => (await import('./remote.js')).remoteDeliverCommand as Action));
+  remote
+    .command('forget-dead')
+    .description('remove the requests a firewall refused for good (which `remote check` lists), for one target or, without one, for all')
+    .argument('[target]', 'a [remotes] name (default: every target)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban remote forget-dead fw', 'xtban remote forget-dead --json'))
+    .action(run(async () => (await import('./remote.js')).remoteForgetDeadCommand as Action));
 
   const config = program.command('config').description('validate or print the config file');
   config

@@ -103,6 +103,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const refreshMetrics = async () => {
     const snapshot = await collectStatus(context, context.config.jails, { allLists: false, live: true });
     metrics.observe(snapshot, snapshot.bans ?? context.store().open(), context.config.jails, Date.now());
+    if (context.config.remotes.size > 0) metrics.observeRemotes([...context.config.remotes.keys()], context.store().outboxSizes(), context.store().deadLetterCounts());
   };
   const writeMetricsFile = async () => {
     if (settings.metricsFile === undefined) return;
@@ -213,6 +214,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       delivering.add(target.name);
       deliverOutbox({ ...context, log: logs.sources }, target)
         .then((report) => {
+          if (report.refused.length > 0) metrics.deadLettered.inc({ target: target.name }, report.refused.length);
           if (report.delivered > 0) logs.sources.info({ target: target.name, delivered: report.delivered, left: report.left }, 'delivered to central firewall');
         })
         .catch((error: unknown) => logs.sources.error({ target: target.name, error: message(error) }, 'delivery failed'))
