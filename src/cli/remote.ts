@@ -109,7 +109,7 @@ export async function remoteDeliverCommand(options: GlobalOptions): Promise<numb
     for (const target of context.config.remotes.values()) reports.push(await deliverOutbox(context, target));
     context.out.result({ targets: reports });
     for (const report of reports) {
-      context.out.line(`${report.target}: ${report.delivered} delivered, ${report.refused.length} refused, ${report.left} left${report.failure ? ` (${report.failure})` : ''}`);
+      context.out.line(`${report.target}: ${report.delivered} delivered, ${report.refused.length} refused for good and set aside, ${report.left} left${report.failure ? ` (${report.failure})` : ''}`);
       if (report.hint) context.out.note(`  hint: ${report.hint}`);
     }
     return reports.some((report) => report.left > 0) ? ExitCode.partial : ExitCode.ok;

@@ -37,3 +37,10 @@ export function settleBatch(sent: readonly SentRequest[], answers: readonly stri
   }
   return settlement;
 }
+
+// How long the daemon waits before it tries a target again after this many deliveries in a row that
+// stopped short (unreachable, or a request that failed and may pass): 1 s, doubling, at most 30 s, so
+// that a firewall down or a kernel refusing writes is not asked (and logged) twice a second.
+export function retryDelayMs(failuresInARow: number): number {
+  return failuresInARow <= 0 ? 0 : Math.min(30_000, 1000 * 2 ** (failuresInARow - 1));
+}

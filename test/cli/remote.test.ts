@@ -4,7 +4,6 @@ import type { Exchange } from '../../src/adapters/remote.js';
 import type { KernelContext } from '../../src/cli/context.js';
 import { deliverOutbox, type Transport } from '../../src/cli/remote.js';
 import type { RemoteTarget } from '../../src/config/schema.js';
-import { settleBatch } from '../../src/core/delivery.js';
 
 const target: RemoteTarget = { name: 'fw', host: 'fw.example.net', port: undefined, user: undefined, key: undefined, knownHosts: undefined, strictHostKeyChecking: true };
 
@@ -105,25 +104,5 @@ describe('deliverOutbox', () => {
     expect(await deliverOutbox(context, target, send)).toMatchObject({ delivered: 3, left: 0 });
     expect(firewall.carriedOut).toEqual(['ban 192.0.2.1', 'ban 192.0.2.3', 'ban 192.0.2.4']);
     expect(store.deadLetterCounts().get('fw')).toBe(1);
-  });
-});
-
-describe('settleBatch', () => {
-  const sent = [1, 2, 3, 4].map((seq) => ({ seq, line: `@i-${seq} ban ssh 192.0.2.${seq}` }));
-  const idOf = (seq: number) => `i-${seq}`;
-
-  it('acknowledges and sets aside up to the first request not done, whatever order the answers come in', () => {
-    expect(settleBatch(sent, ['@i-2 error refused: no', '@i-1 ok banned 1', '@i-4 ok banned 1', '@i-3 ok duplicate'], idOf)).toEqual({
-      acknowledged: [1, 3, 4],
-      refused: [{ seq: 2, request: '@i-2 ban ssh 192.0.2.2', answer: '@i-2 error refused: no' }],
-      stoppedAt: undefined,
-    });
-    expect(settleBatch(sent, ['@i-1 ok', '@i-2 error failed: kernel', '@i-3 ok', '@i-4 error refused: x'], idOf)).toEqual({
-      acknowledged: [1],
-      refused: [],
-      stoppedAt: { seq: 2, request: '@i-2 ban ssh 192.0.2.2', answer: '@i-2 error failed: kernel' },
-    });
-    // An answer missing (the session ended), another store's id, or noise: stop there.
-    expect(settleBatch(sent, ['@i-1 ok', '@other-2 ok', 'Connection closed', '@i-3 ok'], idOf).stoppedAt).toEqual({ seq: 2, request: '@i-2 ban ssh 192.0.2.2', answer: undefined });
   });
 });
