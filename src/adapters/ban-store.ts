@@ -31,6 +31,13 @@ export interface OutboxItem {
   created: number;
 }
 
+// A request a central firewall refused for good, moved out of the outbox so that it blocks nothing.
+export interface DeadLetter extends OutboxItem {
+  refusedAt: number;
+  // The firewall's answer, as it came.
+  answer: string;
+}
+
 // The durable store of bans: every change is one SQLite transaction, committed before the kernel is touched.
 export interface BanStore {
   readonly location: string;
@@ -50,6 +57,17 @@ export interface BanStore {
   unban(jail: string, addresses: readonly string[], source: string, nowMs: number): BanRecord[];
   // Ends every open ban of the jail; returns how many.
   flush(jail: string, source: string, nowMs: number): number;
+  // Ends the open bans of these addresses (or, for 'all', of the whole jail) that `may` allows, and
+  // leaves the others untouched, in one transaction: serve's unban and flush for a key that may end
+  // only its own bans. Returns the records ended and the open records kept.
+  endWhere(
+    jail: string,
+    addresses: readonly string[] | 'all',
+    may: (record: BanRecord) => boolean,
+    how: 'unban' | 'flush',
+    source: string,
+    nowMs: number,
+  ): { ended: BanRecord[]; kept: BanRecord[] };
   // Ends the open bans among these that are over by `nowMs` (the reaper removed their entries); a ban
   // refreshed since the reaper looked stays open. Returns how many were ended.
   endIfOver(items: readonly { jail: string; address: string }[], tierWindows: (jail: string) => readonly number[], nowMs: number): number;
@@ -65,7 +83,15 @@ export interface BanStore {
   enqueue(items: readonly Omit<OutboxItem, 'seq' | 'created'>[], nowMs: number): void;
   pending(target: string, limit: number): OutboxItem[];
   acknowledge(seqs: readonly number[]): void;
+  // Acknowledges these requests and moves the refused ones into the dead letters, in one transaction
+  // (a refused request is never in both, and never lost between them).
+  settle(acknowledged: readonly number[], refused: readonly { seq: number; answer: string }[], nowMs: number): void;
   outboxSizes(): Map<string, number>;
+  // Dead letters per target, and the newest of a target's (newest first).
+  deadLetterCounts(): Map<string, number>;
+  deadLetters(target: string, limit: number): DeadLetter[];
+  // Removes a target's dead letters (every target's without one); returns how many.
+  forgetDeadLetters(target?: string): number;
   // A random name for this store, so that request ids from different servers never collide.
   instance(): string;
   // This host's secret for choosing a ban's shard: made at first use, kept for good (placement stays
@@ -116,6 +142,17 @@ CREATE TABLE IF NOT EXISTS outbox (
   created INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_by_target ON outbox (target, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  seq INTEGER PRIMARY KEY,
+  target TEXT NOT NULL,
+  verb TEXT NOT NULL,
+  jail TEXT NOT NULL,
+  address TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  refused_at INTEGER NOT NULL,
+  answer TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_target ON dead_letters (target, seq);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -332,6 +369,23 @@ export function openBanStore(stateDir: string): BanStore {
   const acknowledgeAll = lazy(() => db.transaction((seqs: readonly number[]) => {
     for (const seq of seqs) deleteOutbox().run(seq);
   }));
+  // The outbox's seq is kept: dead letters read in the order the requests were made.
+  const insertDead = lazy(() => db.prepare<[number, string, number]>(
+    'INSERT OR REPLACE INTO dead_letters (seq, target, verb, jail, address, created, refused_at, answer) SELECT seq, target, verb, jail, address, created, ?, ? FROM outbox WHERE seq = ?',
+  ));
+  const settleAll = lazy(() => db.transaction((acknowledged: readonly number[], refused: readonly { seq: number; answer: string }[], nowMs: number) => {
+    for (const { seq, answer } of refused) {
+      insertDead().run(nowMs, answer, seq);
+      deleteOutbox().run(seq);
+    }
+    for (const seq of acknowledged) deleteOutbox().run(seq);
+  }));
+  const countDead = lazy(() => db.prepare<[], { target: string; count: number }>('SELECT target, COUNT(*) AS count FROM dead_letters GROUP BY target'));
+  const selectDead = lazy(() => db.prepare<[string, number], DeadLetter>(
+    'SELECT seq, target, verb, jail, address, created, refused_at AS refusedAt, answer FROM dead_letters WHERE target = ? ORDER BY seq DESC LIMIT ?',
+  ));
+  const deleteDead = lazy(() => db.prepare<[string]>('DELETE FROM dead_letters WHERE target = ?'));
+  const deleteAllDead = lazy(() => db.prepare<[]>('DELETE FROM dead_letters'));
   const selectDelivered = lazy(() => db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?'));
   const insertDelivered = lazy(() => db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)'));
   const countPlacement = lazy(() =>
@@ -386,6 +440,26 @@ export function openBanStore(stateDir: string): BanStore {
     insertEvent().run(nowMs, jail, '*', 'flush', source, `${changes} bans ended`);
     return changes;
   }));
+  const endSome = lazy(() => db.transaction(
+    (jail: string, addresses: readonly string[] | 'all', may: (record: BanRecord) => boolean, how: 'unban' | 'flush', source: string, nowMs: number) => {
+      const open = addresses === 'all' ? selectOpenJail().all(jail).map(fromRawRow) : addresses.flatMap((address) => {
+        const row = selectOne().get(jail, address);
+        return row && row.ended_at === null ? [fromRow(row)] : [];
+      });
+      const ended: BanRecord[] = [];
+      const kept: BanRecord[] = [];
+      for (const record of open) {
+        if (!may(record)) {
+          kept.push(record);
+          continue;
+        }
+        endOne().run(nowMs, how, jail, record.address);
+        insertEvent().run(nowMs, jail, record.address, how, source, null);
+        ended.push(record);
+      }
+      return { ended, kept };
+    },
+  ));
   const endOver = lazy(() => db.transaction((items: readonly { jail: string; address: string }[], tierWindows: (jail: string) => readonly number[], nowMs: number) => {
     let ended = 0;
     for (const item of items) {
@@ -428,6 +502,7 @@ export function openBanStore(stateDir: string): BanStore {
     ban: (requests, tierWindows, nowMs, outbox) => guarded(() => banAll().immediate(requests, tierWindows, nowMs, outbox)),
     unban: (jail, addresses, source, nowMs) => guarded(() => unbanAll().immediate(jail, addresses, source, nowMs)),
     flush: (jail, source, nowMs) => guarded(() => flushJail().immediate(jail, source, nowMs)),
+    endWhere: (jail, addresses, may, how, source, nowMs) => guarded(() => endSome().immediate(jail, addresses, may, how, source, nowMs)),
     endIfOver: (items, tierWindows, nowMs) => (items.length === 0 ? 0 : guarded(() => endOver().immediate(items, tierWindows, nowMs))),
     touch: (updates) => (updates.length === 0 ? 0 : guarded(() => touchAll().immediate(updates))),
     note: (events) => {
@@ -442,6 +517,12 @@ export function openBanStore(stateDir: string): BanStore {
     acknowledge: (seqs) => {
       if (seqs.length > 0) guarded(() => acknowledgeAll().immediate(seqs));
     },
+    settle: (acknowledged, refused, nowMs) => {
+      if (acknowledged.length > 0 || refused.length > 0) guarded(() => settleAll().immediate(acknowledged, refused, nowMs));
+    },
+    deadLetterCounts: () => guarded(() => new Map(countDead().all().map((row) => [row.target, row.count]))),
+    deadLetters: (target, limit) => guarded(() => selectDead().all(target, limit)),
+    forgetDeadLetters: (target) => guarded(() => (target === undefined ? deleteAllDead().run() : deleteDead().run(target)).changes),
     outboxSizes: () => guarded(() => new Map(countOutbox().all().map((row) => [row.target, row.count]))),
     instance: () =>
       guarded(() => {

@@ -1,5 +1,5 @@
 import { maskAddress, unbannableReason, type Address } from '../core/address.js';
-import { isLiveInTiers, type BanDecision } from '../core/bans.js';
+import { isLiveInTiers, type BanDecision, type BanRecord } from '../core/bans.js';
 import type { JailConfig } from '../config/schema.js';
 import { tierWindowsOf } from '../core/jail-selection.js';
 import { banWrites, unbanWrites, type Placements } from '../core/list-commands.js';
@@ -7,6 +7,7 @@ import { PlacementPlanner, type ListFill } from '../core/placement.js';
 import { parseRecentList } from '../core/proc-format.js';
 import { defaultWordBits } from '../adapters/kernel-clock.js';
 import type { BanEvent } from '../adapters/ban-store.js';
+import { entriesToLift } from '../core/serve-rights.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import type { ListWrite } from '../core/list-commands.js';
@@ -141,4 +142,24 @@ export function unbanInProcess(context: KernelContext, jail: JailConfig, address
   const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
   const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, unbanWrites(targets, context.layouts));
   return { ended, outcomes };
+}
+
+// Ends only the bans `may` allows among these addresses' (or the whole jail's), and lifts from the
+// kernel only the entries of bans it ended that no kept ban shares: serve's unban and flush for a key
+// that may end only its own bans. Kept bans keep their record and their kernel entry.
+export function endAllowedInProcess(
+  context: KernelContext,
+  jail: JailConfig,
+  addresses: readonly Address[] | 'all',
+  may: (record: BanRecord) => boolean,
+  how: 'unban' | 'flush',
+  source: string,
+) {
+  const covered = addresses === 'all' ? 'all' : coveredAddresses(jail, addresses, () => context.store().open(jail.name));
+  const { ended, kept } = context.store().endWhere(jail.name, covered, may, how, source, Date.now());
+  const lift = entriesToLift(ended, kept, jail.mask);
+  enqueueRemote(context, jail, 'unban', lift.map((address) => address.text));
+  const targets = lift.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
+  const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, unbanWrites(targets, context.layouts));
+  return { ended, kept, outcomes };
 }

@@ -147,7 +147,7 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
 // One line per central firewall: sent, or queued with the reason and what to fix.
 function reportDeliveries(out: { line(text: string): void; note(text: string): void }, reports: readonly DeliveryReport[]): void {
   for (const report of reports) {
-    if (report.failure === undefined) out.line(`sent to ${report.target}: ${report.delivered} request(s)${report.refused.length > 0 ? `, ${report.refused.length} refused there` : ''}`);
+    if (report.failure === undefined) out.line(`sent to ${report.target}: ${report.delivered} request(s)${report.refused.length > 0 ? `, ${report.refused.length} refused there for good and set aside (\`xtban remote check\` lists them)` : ''}`);
     else out.note(`queued for ${report.target} (${report.left} waiting): ${report.failure}${report.hint ? `\n  hint: ${report.hint}` : ''}`);
     for (const refusal of report.refused) out.note(`  ${report.target} refused ${JSON.stringify(refusal.request)}: ${refusal.answer}`);
   }

@@ -144,9 +144,10 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .command('serve')
     .description('answer ban requests on stdin, one per line: the forced command of an ssh key on a central firewall')
     .requiredOption('--jails <list>', 'comma-separated jails this key may act on; every other jail is refused')
+    .option('--key <name>', 'the name of this key: its bans are recorded as remote:NAME, and [serve.keys.NAME] rights = "own" | "ban-only" | "full" in the config say what else it may do (default: "own", end only its own bans; without --key its bans are recorded as remote)')
     .addHelpText(
       'after',
-      `\nProtocol (one request per line, one answer per request, "ok ..." or "error ..."):\n  ping\n  ban JAIL ADDR [ADDR...]\n  unban JAIL ADDR [ADDR...]\n  query JAIL ADDR\n  flush JAIL\nA request may start with @ID: delivered again, it is answered "ok duplicate" and does nothing.\n${examples("xtban serve --jails ssh,web", 'printf "ping\\nban ssh 192.0.2.7\\n" | xtban serve --jails ssh')}\nIn authorized_keys:\n  command="/usr/local/bin/xtban serve --jails ssh,web",restrict ssh-ed25519 AAAA... xtban@server\n`,
+      `\nProtocol (one request per line, one answer per request, "ok ...", "error refused: ..." or "error failed: ..."):\n  ping\n  ban JAIL ADDR [ADDR...]\n  unban JAIL ADDR [ADDR...]\n  query JAIL ADDR\n  flush JAIL\nA request may start with @ID: delivered again, it is answered "ok duplicate" and does nothing.\n"refused" is for good (sending it again gets the same answer); "failed" may pass (send it again later).\nWith rights "own" (the default), unban and flush end only the bans this key made: "ok unbanned 1; 1 not ours, kept: ADDR".\n${examples("xtban serve --jails ssh,web --key web1", 'printf "ping\\nban ssh 192.0.2.7\\n" | xtban serve --jails ssh')}\nIn authorized_keys:\n  command="/usr/local/bin/xtban serve --jails ssh,web --key web1",restrict ssh-ed25519 AAAA... xtban@web1\nIn the config (optional; without it the key may end only its own bans):\n  [serve.keys.web1]\n  rights = "full"\n`,
     )
     .action(run(async () => (await import('./serve.js')).serveCommand as Action));
 
@@ -197,9 +198,9 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
   const remote = program.command('remote').description('central firewalls reached over ssh ([remotes] in the config)');
   remote
     .command('check')
-    .description('for every target: reachable, host key known, key accepted, xtban serve answering, jails permitted; says what to fix')
+    .description('for every target: reachable, host key known, key accepted, xtban serve answering, jails permitted, requests queued and requests the firewall refused for good (set aside); says what to fix; exit 1 when anything is wrong or set aside')
     .addOption(jsonOption())
-    .addHelpText('after', examples('xtban remote check', 'xtban remote check --json'))
+    .addHelpText('after', examples('xtban remote check', 'xtban remote check --json', 'xtban remote forget-dead fw   # once the refusals it lists are fixed'))
     .action(run(async () => (await import('./remote.js')).remoteCheckCommand as Action));
   remote
     .command('deliver')
@@ -207,6 +208,13 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .addOption(jsonOption())
     .addHelpText('after', examples('xtban remote deliver'))
     .action(run(async () => (await import('./remote.js')).remoteDeliverCommand as Action));
+  remote
+    .command('forget-dead')
+    .description('remove the requests a firewall refused for good (which `remote check` lists), for one target or, without one, for all')
+    .argument('[target]', 'a [remotes] name (default: every target)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban remote forget-dead fw', 'xtban remote forget-dead --json'))
+    .action(run(async () => (await import('./remote.js')).remoteForgetDeadCommand as Action));
 
   const config = program.command('config').description('validate or print the config file');
   config

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
-import { diagnose, exchange } from '../adapters/remote.js';
+import { diagnose, exchange, type Exchange } from '../adapters/remote.js';
+import { settleBatch } from '../core/delivery.js';
 import type { OutboxItem } from '../adapters/ban-store.js';
 import type { BanDecision } from '../core/bans.js';
 import type { JailConfig, RemoteTarget } from '../config/schema.js';
@@ -10,6 +11,8 @@ import { renderTable } from './output.js';
 import { SERVE_PROTOCOL } from '../core/serve-protocol.js';
 
 const BATCH = 1000;
+// How many of a target's dead letters `remote check` shows.
+const DEAD_LETTERS_SHOWN = 5;
 
 function stateDirOf(context: KernelContext): string {
   return dirname(context.store().location);
@@ -32,49 +35,58 @@ export function enqueueRemote(context: KernelContext, jail: JailConfig, verb: Ou
 export interface DeliveryReport {
   target: string;
   delivered: number;
+  // Refused for good by the firewall in this delivery: moved aside as dead letters.
   refused: { request: string; answer: string }[];
   left: number;
   failure: string | undefined;
   hint: string | undefined;
 }
 
+// How requests reach a firewall: `exchange` over ssh, or a stand-in in tests.
+export type Transport = (target: RemoteTarget, lines: readonly string[], controlDir: string | undefined) => Promise<Exchange>;
+
 // Sends a target's queued requests in order, in batches over one ssh session each. A request the
-// firewall answered (ok, or error: refused on purpose) leaves the queue; after a transport failure the
-// rest stays for later. Request ids make a redelivery harmless.
-export async function deliverOutbox(context: KernelContext, target: RemoteTarget): Promise<DeliveryReport> {
+// firewall carried out leaves the queue; one it refused for good ("error refused: ...") is moved aside
+// into the dead letters, so it never blocks the rest; at one that failed and may pass ("error failed:
+// ...", no answer, ssh failing) delivery stops, and it and the later ones stay queued, in order.
+// Request ids make a redelivery harmless.
+export async function deliverOutbox(context: KernelContext, target: RemoteTarget, send: Transport = exchange): Promise<DeliveryReport> {
   const store = context.store();
   const instance = store.instance();
+  const idOf = (seq: number) => `${instance}-${seq}`;
   const report: DeliveryReport = { target: target.name, delivered: 0, refused: [], left: 0, failure: undefined, hint: undefined };
+  let firewallFailed = false;
   for (;;) {
     const items = store.pending(target.name, BATCH);
     if (items.length === 0) break;
-    const lines = items.map((item) => `@${instance}-${item.seq} ${item.verb} ${item.jail}${item.address === '' ? '' : ` ${item.address}`}`);
-    const result = await exchange(target, lines, stateDirOf(context));
-    const answered: number[] = [];
-    for (const answer of result.answers) {
-      const match = /^@[A-Za-z0-9]+-(\d+) (ok|error)\b(.*)$/.exec(answer);
-      if (!match) continue;
-      const seq = Number(match[1]);
-      answered.push(seq);
-      if (match[2] === 'ok') report.delivered++;
-      else report.refused.push({ request: lines[items.findIndex((item) => item.seq === seq)] ?? String(seq), answer });
+    const sent = items.map((item) => ({ seq: item.seq, line: `@${idOf(item.seq)} ${item.verb} ${item.jail}${item.address === '' ? '' : ` ${item.address}`}` }));
+    const result = await send(target, sent.map((request) => request.line), stateDirOf(context));
+    const settlement = settleBatch(sent, result.answers, idOf);
+    store.settle(settlement.acknowledged, settlement.refused.map(({ seq, answer }) => ({ seq, answer })), Date.now());
+    report.delivered += settlement.acknowledged.length;
+    for (const { request, answer } of settlement.refused) {
+      report.refused.push({ request, answer });
+      // Once per request: it has left the queue.
+      context.log.warn({ component: 'remote', target: target.name, request, answer }, 'the firewall refused a request for good: moved aside (xtban remote check lists it)');
     }
-    // In order: acknowledge only an unbroken run from the first request.
-    const run: number[] = [];
-    for (const item of items) {
-      if (!answered.includes(item.seq)) break;
-      run.push(item.seq);
-    }
-    store.acknowledge(run);
-    if (!result.ok || run.length < items.length) {
-      report.failure = result.ok ? 'the firewall answered only part of the batch' : result.failure;
-      report.hint = result.ok ? undefined : diagnose(result.failure);
+    const stopped = settlement.stoppedAt;
+    if (stopped !== undefined || !result.ok) {
+      firewallFailed = stopped?.answer !== undefined;
+      if (stopped?.answer !== undefined) {
+        report.failure = `the firewall could not carry out ${stopped.request} now: ${stopped.answer}`;
+        report.hint = 'it is sent again later; on the firewall, `xtban check` and `xtban status` show what its kernel lacks';
+      } else if (stopped !== undefined) {
+        report.failure = result.ok ? 'the firewall answered only part of the batch' : result.failure;
+        report.hint = result.ok ? undefined : diagnose(result.failure);
+      }
       break;
     }
   }
   report.left = store.outboxSizes().get(target.name) ?? 0;
-  for (const refusal of report.refused) context.log.warn({ component: 'remote', target: target.name, request: refusal.request, answer: refusal.answer }, 'the firewall refused a request');
-  if (report.failure) context.log.warn({ component: 'remote', target: target.name, failure: report.failure, left: report.left }, 'firewall unreachable: requests stay queued');
+  if (report.failure) {
+    const what = firewallFailed ? 'the firewall failed to carry out a request (it may pass): requests stay queued' : 'firewall unreachable: requests stay queued';
+    context.log.warn({ component: 'remote', target: target.name, failure: report.failure, left: report.left }, what);
+  }
   return report;
 }
 
@@ -97,7 +109,7 @@ export async function remoteDeliverCommand(options: GlobalOptions): Promise<numb
     for (const target of context.config.remotes.values()) reports.push(await deliverOutbox(context, target));
     context.out.result({ targets: reports });
     for (const report of reports) {
-      context.out.line(`${report.target}: ${report.delivered} delivered, ${report.refused.length} refused, ${report.left} left${report.failure ? ` (${report.failure})` : ''}`);
+      context.out.line(`${report.target}: ${report.delivered} delivered, ${report.refused.length} refused for good and set aside, ${report.left} left${report.failure ? ` (${report.failure})` : ''}`);
       if (report.hint) context.out.note(`  hint: ${report.hint}`);
     }
     return reports.some((report) => report.left > 0) ? ExitCode.partial : ExitCode.ok;
@@ -112,6 +124,7 @@ export async function remoteCheckCommand(options: GlobalOptions): Promise<number
   try {
     if (context.config.remotes.size === 0) throw inputError(`no [remotes] in ${context.config.source}`, 'define [remotes.NAME] with host (and port, user, key, known_hosts)');
     const sizes = context.store().outboxSizes();
+    const deadCounts = context.store().deadLetterCounts();
     const results = [];
     for (const target of context.config.remotes.values()) {
       const wanted = context.config.jails.filter((jail) => jail.remotes.includes(target.name)).map((jail) => jail.name);
@@ -133,17 +146,49 @@ export async function remoteCheckCommand(options: GlobalOptions): Promise<number
           fix = `add them to --jails of the forced command (command="xtban serve --jails ${[...permitted, ...missing].filter((name) => name !== '').join(',')}")`;
         }
       }
-      results.push({ target: target.name, host: target.host, ok: problem === undefined, jails: wanted, queued: sizes.get(target.name) ?? 0, problem: problem ?? null, fix: fix ?? null });
+      const rights = / rights (\S+) /.exec(answer)?.[1] ?? null;
+      const deadLetters = deadCounts.get(target.name) ?? 0;
+      const newestDeadLetters = context.store().deadLetters(target.name, DEAD_LETTERS_SHOWN).map((letter) => ({
+        request: `${letter.verb} ${letter.jail}${letter.address === '' ? '' : ` ${letter.address}`}`,
+        queuedAt: new Date(letter.created).toISOString(),
+        refusedAt: new Date(letter.refusedAt).toISOString(),
+        answer: letter.answer,
+      }));
+      results.push({ target: target.name, host: target.host, ok: problem === undefined, jails: wanted, rights, queued: sizes.get(target.name) ?? 0, deadLetters, newestDeadLetters, problem: problem ?? null, fix: fix ?? null });
     }
     context.out.result({ targets: results });
     context.out.line(
       renderTable([
-        ['TARGET', 'HOST', 'STATE', 'JAILS', 'QUEUED'],
-        ...results.map((result) => [result.target, result.host, result.ok ? 'ok' : 'FAIL', result.jails.join(',') || '-', String(result.queued)]),
+        ['TARGET', 'HOST', 'STATE', 'JAILS', 'RIGHTS', 'QUEUED', 'REFUSED'],
+        ...results.map((result) => [result.target, result.host, result.ok ? 'ok' : 'FAIL', result.jails.join(',') || '-', result.rights ?? '-', String(result.queued), String(result.deadLetters)]),
       ]),
     );
     for (const result of results) if (!result.ok) context.out.line(`${result.target}: ${result.problem}\n  fix: ${result.fix}`);
-    return results.every((result) => result.ok) ? ExitCode.ok : ExitCode.partial;
+    for (const result of results) {
+      if (result.deadLetters === 0) continue;
+      context.out.line(`${result.target}: ${result.deadLetters} request(s) refused for good by the firewall and set aside (newest first):`);
+      for (const letter of result.newestDeadLetters) context.out.line(`  ${letter.refusedAt}  ${letter.request}  ->  ${letter.answer}`);
+      context.out.line(`  fix: correct what the answers say (on the firewall: --jails, --key rights, the safelist; here: the jail's remote), then \`xtban remote forget-dead ${result.target}\``);
+    }
+    // Requests set aside are a warning: the firewall never acted on them.
+    return results.every((result) => result.ok && result.deadLetters === 0) ? ExitCode.ok : ExitCode.partial;
+  } finally {
+    context.closeStore();
+  }
+}
+
+// `xtban remote forget-dead [TARGET]`: removes the requests a firewall refused for good (every
+// target's without one), once the administrator has read them and fixed what they say.
+export async function remoteForgetDeadCommand(target: string | undefined, options: GlobalOptions): Promise<number> {
+  const context = await kernelContext(options);
+  try {
+    if (target !== undefined && !context.config.remotes.has(target) && !context.store().deadLetterCounts().has(target)) {
+      throw inputError(`remote forget-dead: no target named ${JSON.stringify(target)} in ${context.config.source} and no requests set aside for one`, '`xtban remote check` lists the targets and what each has set aside');
+    }
+    const forgotten = context.store().forgetDeadLetters(target);
+    context.out.result({ target: target ?? null, forgotten });
+    context.out.line(`${forgotten} request(s) set aside${target === undefined ? '' : ` for ${target}`} forgotten`);
+    return ExitCode.ok;
   } finally {
     context.closeStore();
   }

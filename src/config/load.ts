@@ -13,7 +13,7 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
 }
 
 // Bump when the shape of Config changes, so that an old cache is never read.
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 const CACHE_FILE = 'config-cache.json';
 
 // Config is plain data but for two maps.

@@ -7,6 +7,7 @@ import { chainName, validateJailName, validateListName } from '../core/names.js'
 import { parseLogPrefix, parsePortSpec, parseRate, type PortSpec } from '../core/rule-values.js';
 import { compileFilter, type FilterSpec } from '../core/filter.js';
 import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
+import { SERVE_RIGHTS, validateKeyName, type ServeRights } from '../core/serve-rights.js';
 
 // A jail as the rest of the program sees it: validated, defaults applied, durations in seconds.
 export interface JailConfig {
@@ -79,9 +80,16 @@ export interface DaemonConfig {
   metricsFile: string | undefined;
 }
 
+// What `xtban serve` grants each key (named by --key in its forced command) on this host, as a central
+// firewall; a key not named here gets the default ("own": it may end only the bans it made).
+export interface ServeConfig {
+  keys: Record<string, ServeRights>;
+}
+
 export interface Config {
   // Where it was read from, for messages.
   source: string;
+  serve: ServeConfig;
   backend: Backend;
   safelist: SafelistConfig;
   daemon: DaemonConfig;
@@ -236,6 +244,34 @@ const daemonTable = z
   })
   .default({ check_interval: '1s', reap_interval: '60s' });
 
+const serveTable = z
+  .strictObject({
+    keys: z
+      .record(
+        z.string(),
+        z.strictObject({
+          rights: z.enum(SERVE_RIGHTS, {
+            error: (issue) =>
+              issue.input === undefined
+                ? 'rights is required: "own" (end only the bans this key made), "ban-only" (ban, never unban or flush) or "full" (end any ban of its jails)'
+                : `not a right: use "own" (end only the bans this key made), "ban-only" (ban, never unban or flush) or "full" (end any ban of its jails)`,
+          }),
+        }),
+      )
+      .superRefine((keys, ctx) => {
+        for (const name of Object.keys(keys)) {
+          try {
+            validateKeyName(name, 'key name');
+          } catch (error) {
+            if (!(error instanceof XtbanError)) throw error;
+            ctx.addIssue({ code: 'custom', path: [name], message: `${error.message}${error.hint ? ` (${error.hint})` : ''}` });
+          }
+        }
+      })
+      .default({}),
+  })
+  .default({ keys: {} });
+
 // The file's shape: unknown keys are errors, so a typo never passes silently.
 export const configSchema = z.strictObject({
   firewall: z
@@ -245,6 +281,7 @@ export const configSchema = z.strictObject({
     .default({ backend: 'auto' }),
   safelist: safelistTable,
   daemon: daemonTable,
+  serve: serveTable,
   remotes: z
     .record(z.string(), remoteTable)
     .superRefine((remotes, ctx) => {
@@ -358,7 +395,8 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
       { name, host: remote.host, port: remote.port, user: remote.user, key: remote.key, knownHosts: remote.known_hosts, strictHostKeyChecking: remote.strict_host_key_checking },
     ]),
   );
-  return { source, backend: parsed.firewall.backend, safelist, daemon, filters, remotes, jails };
+  const serve: ServeConfig = { keys: Object.fromEntries(Object.entries(parsed.serve.keys).map(([name, key]) => [name, key.rights])) };
+  return { source, backend: parsed.firewall.backend, safelist, daemon, serve, filters, remotes, jails };
 }
 
 // The LOG prefix used when a jail asks for logging without naming one (at most 29 characters).

@@ -52,7 +52,8 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
       ),
     ]),
   );
-  return { firewall: { backend: config.backend }, safelist, daemon, remotes, filters, jails };
+  const serve = { keys: Object.fromEntries(Object.entries(config.serve.keys).map(([name, rights]) => [name, { rights }])) };
+  return { firewall: { backend: config.backend }, safelist, daemon, serve, remotes, filters, jails };
 }
 
 // The effective config as TOML that loads back to the same config.

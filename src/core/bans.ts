@@ -1,4 +1,5 @@
 import type { Family } from './address.js';
+import { isRemoteSource } from './serve-rights.js';
 
 // Where a ban came from: the command line, a fail2ban action, a log, a file, a remote server...
 export type BanSource = string;
@@ -66,6 +67,8 @@ export function expiresAt(record: BanRecord, windowSeconds: number): number | nu
 // offence); a ban that ran out counts as a new offence one tier up (capped at the last tier). A ban
 // lifted on purpose (unban, flush: also what fail2ban does when it stops and later restores its bans)
 // counts as a new offence at the same tier: an administrator's unban never makes the next ban longer.
+// A live ban refreshed by a server's request (through serve) keeps its source and reason: a server's key
+// never takes over a ban made on this host or by another key, and so can never end it.
 export function planBan(existing: BanRecord | undefined, request: BanRequest, tierWindows: readonly number[], nowMs: number): BanDecision {
   const lastTier = Math.max(0, tierWindows.length - 1);
   if (existing === undefined) {
@@ -77,6 +80,7 @@ export function planBan(existing: BanRecord | undefined, request: BanRequest, ti
   }
   const tier = Math.min(existing.tier, lastTier);
   if (isLive(existing, tierWindows[tier] ?? 0, nowMs)) {
+    const takesOver = existing.source === request.source || !isRemoteSource(request.source);
     return {
       kind: 'refresh',
       previousTier: existing.tier,
@@ -85,8 +89,8 @@ export function planBan(existing: BanRecord | undefined, request: BanRequest, ti
         tier,
         lastActivity: Math.max(existing.lastActivity, nowMs),
         permanent: existing.permanent || request.permanent,
-        source: request.source,
-        reason: request.reason ?? existing.reason,
+        source: takesOver ? request.source : existing.source,
+        reason: takesOver ? (request.reason ?? existing.reason) : existing.reason,
       },
     };
   }

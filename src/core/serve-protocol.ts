@@ -6,8 +6,15 @@ import { validateJailName } from './names.js';
 //   [@ID ]ping
 //   [@ID ]ban JAIL ADDR [ADDR...]     [@ID ]unban JAIL ADDR [ADDR...]
 //   [@ID ]query JAIL ADDR             [@ID ]flush JAIL
-// An answer is "ok ..." or "error ...", after "@ID " when the request had one. An ID makes a request
-// idempotent: a request delivered again is answered "ok duplicate" and does nothing.
+// An answer is "ok ...", "error refused: ..." or "error failed: ...", after "@ID " when the request had
+// one. "refused" is for good: the request itself is not accepted here (a parse error, a jail not
+// permitted or not configured, an address safelisted or never bannable, a right the key lacks), and
+// sending it again gets the same answer. "failed" may pass: the request was accepted but could not be
+// carried out now (the kernel refused a write, the store failed), and sending it again may succeed.
+// After a request with an ID failed, the session carries out no later request with an ID (each is
+// answered "error failed: not carried out ..."), so that queued requests act in the order they were made.
+// An ID makes a request idempotent: a request delivered again is answered "ok duplicate" and does nothing.
+// Servers before the two words answered "error DETAIL": classifyAnswer reads those too.
 export type Request =
   | { id: string | undefined; verb: 'ping' }
   | { id: string | undefined; verb: 'ban' | 'unban'; jail: string; addresses: Address[] }
@@ -21,6 +28,54 @@ export const MAX_BATCH = 256;
 // Letters, digits and the punctuation of addresses, names and ids: no shell metacharacter gets through.
 const ALLOWED = /^[A-Za-z0-9 .:_@-]*$/;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+// An answer for a request refused for good: sending it again gets the same answer.
+export function refusedAnswer(detail: string): string {
+  return `error refused: ${detail}`;
+}
+
+// An answer for a request accepted but not carried out now: sending it again may succeed.
+export function failedAnswer(detail: string): string {
+  return `error failed: ${detail}`;
+}
+
+// What an answer means for a client's queue: done (ok), never to be sent again (refused), or to be
+// sent again later (failed).
+export interface ClassifiedAnswer {
+  id: string | undefined;
+  kind: 'ok' | 'refused' | 'failed';
+  detail: string;
+}
+
+// Refusals of servers that answered "error DETAIL" without saying refused or failed: the request
+// itself was not accepted. Every other such error (a kernel write, the store) is taken as failed.
+const LEGACY_REFUSALS = [
+  / is not permitted here$/,
+  / is not configured here$/,
+  /; nothing written$/,
+  /^unexpected character /,
+  /^unknown verb /,
+  /^line (too long|longer than)/,
+  /^binary data/,
+  /^words are separated/,
+  /^a request id is /,
+  /takes (no arguments|only a jail|one address)$/,
+  /needs (a jail|an address)$/,
+  /^at most \d+ addresses/,
+  /is not a valid (IP address|jail name)/,
+];
+
+// Reads one answer line; undefined for a line that is no answer ("ok" or "error" after an optional id).
+export function classifyAnswer(line: string): ClassifiedAnswer | undefined {
+  const match = /^(?:@([A-Za-z0-9_-]{1,64}) )?(ok|error)(?: (.*))?$/.exec(line);
+  if (!match) return undefined;
+  const id = match[1];
+  const rest = match[3] ?? '';
+  if (match[2] === 'ok') return { id, kind: 'ok', detail: rest };
+  const worded = /^(refused|failed): (.*)$/.exec(rest);
+  if (worded) return { id, kind: worded[1] as 'refused' | 'failed', detail: worded[2] ?? '' };
+  return { id, kind: LEGACY_REFUSALS.some((pattern) => pattern.test(rest)) ? 'refused' : 'failed', detail: rest };
+}
 
 function refuse(message: string): never {
   throw new XtbanError(message);

@@ -19,6 +19,7 @@ import { startSources, type SourcesHandle } from './sources.js';
 import { performWrites } from '../cli/ban-service.js';
 import { flushWrites } from '../core/list-commands.js';
 import { deliverOutbox } from '../cli/remote.js';
+import { retryDelayMs } from '../core/delivery.js';
 import { lockDaemon } from '../adapters/daemon-lock.js';
 import { dirname } from 'node:path';
 
@@ -103,6 +104,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const refreshMetrics = async () => {
     const snapshot = await collectStatus(context, context.config.jails, { allLists: false, live: true });
     metrics.observe(snapshot, snapshot.bans ?? context.store().open(), context.config.jails, Date.now(), context.store().placementCounts());
+    if (context.config.remotes.size > 0) metrics.observeRemotes([...context.config.remotes.keys()], context.store().outboxSizes(), context.store().deadLetterCounts());
   };
   const writeMetricsFile = async () => {
     if (settings.metricsFile === undefined) return;
@@ -204,15 +206,22 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let sources: SourcesHandle | undefined = startSources(() => context, logs.sources);
   restartTimers();
   const delivering = new Set<string>();
+  // Per target: deliveries in a row that stopped short, and when to try again.
+  const retries = new Map<string, { failures: number; notBefore: number }>();
   const deliveryTimer = setInterval(() => {
     // Without central firewalls there is nothing to deliver: no store query twice a second.
     if (context.config.remotes.size === 0) return;
     const sizes = context.store().outboxSizes();
     for (const target of context.config.remotes.values()) {
       if ((sizes.get(target.name) ?? 0) === 0 || delivering.has(target.name)) continue;
+      if ((retries.get(target.name)?.notBefore ?? 0) > Date.now()) continue;
       delivering.add(target.name);
       deliverOutbox({ ...context, log: logs.sources }, target)
         .then((report) => {
+          if (report.refused.length > 0) metrics.deadLettered.inc({ target: target.name }, report.refused.length);
+          const failures = report.failure === undefined ? 0 : (retries.get(target.name)?.failures ?? 0) + 1;
+          if (failures === 0) retries.delete(target.name);
+          else retries.set(target.name, { failures, notBefore: Date.now() + retryDelayMs(failures) });
           if (report.delivered > 0) logs.sources.info({ target: target.name, delivered: report.delivered, left: report.left }, 'delivered to central firewall');
         })
         .catch((error: unknown) => logs.sources.error({ target: target.name, error: message(error) }, 'delivery failed'))

@@ -14,6 +14,9 @@ export interface Metrics {
   reloads: Counter<'result'>;
   lastCheck: Gauge;
   lastReap: Gauge;
+  deadLettered: Counter<'target'>;
+  // Sets the gauges of each central firewall's queue: requests waiting, requests refused for good.
+  observeRemotes(targets: readonly string[], queued: ReadonlyMap<string, number>, deadLetters: ReadonlyMap<string, number>): void;
   // Sets the gauges that describe the kernel and the store from a fresh status snapshot.
   observe(snapshot: StatusSnapshot, bans: readonly BanRecord[], jails: readonly JailConfig[], nowMs: number, placement?: readonly { jail: string; action: 'evicted' | 'unplaced' | 'moved'; count: number }[]): void;
 }
@@ -37,6 +40,8 @@ export function createMetrics(): Metrics {
     unplaced: gauge('xtban_bans_unplaced_total', 'Bans no list had room for without evicting a live ban (recorded, enforced once there is room)', ['jail']),
     moved: gauge('xtban_bans_moved_shard_total', 'Bans placed in another shard than their own because it was full', ['jail']),
   };
+  const remoteQueued = gauge('xtban_remote_queued_requests', 'Requests waiting in the outbox for a central firewall', ['target']);
+  const remoteDead = gauge('xtban_remote_dead_letters', 'Requests a central firewall refused for good, set aside until `xtban remote forget-dead`', ['target']);
 
   return {
     registry,
@@ -46,6 +51,16 @@ export function createMetrics(): Metrics {
     reloads: counter('xtban_config_reloads_total', 'Config reloads, by result', ['result']),
     lastCheck: gauge('xtban_last_check_timestamp_seconds', 'When the ruleset was last checked'),
     lastReap: gauge('xtban_last_reap_timestamp_seconds', 'When the reaper last ran'),
+    deadLettered: counter('xtban_remote_dead_lettered_total', 'Requests a central firewall refused for good and that were set aside', ['target']),
+    observeRemotes(targets, queued, deadLetters) {
+      remoteQueued.reset();
+      remoteDead.reset();
+      // Every configured target, and any other that still has requests set aside.
+      for (const target of new Set([...targets, ...deadLetters.keys()])) {
+        remoteQueued.set({ target }, queued.get(target) ?? 0);
+        remoteDead.set({ target }, deadLetters.get(target) ?? 0);
+      }
+    },
     observe(snapshot, bans, jails, nowMs, placement = []) {
       for (const metric of [entries, capacity, liveEntries, staleEntries, evicted, liveBans, bySource, permanent, ...Object.values(placementEvents)]) metric.reset();
       for (const jail of jails) for (const metric of Object.values(placementEvents)) metric.set({ jail: jail.name }, 0);

@@ -41,6 +41,58 @@ describe('ban store', () => {
     store.close();
   });
 
+  it('ends only the bans it may, in one transaction, and leaves the others as they were', () => {
+    const store = openBanStore(':memory:');
+    store.ban([request('192.0.2.1', { permanent: true }), request('192.0.2.2', { source: 'remote:web1' }), request('192.0.2.3', { source: 'remote:web1' }), request('192.0.2.4', { source: 'remote:web2' })], tiers, 1000);
+    const before = store.get('ssh', '192.0.2.1');
+    const mine = (record: { source: string }) => record.source === 'remote:web1';
+    const unban = store.endWhere('ssh', ['192.0.2.1', '192.0.2.2', '192.0.2.99'], mine, 'unban', 'remote:web1', 2000);
+    expect(unban.ended.map((record) => record.address)).toEqual(['192.0.2.2']);
+    expect(unban.kept.map((record) => record.address)).toEqual(['192.0.2.1']);
+    expect(store.get('ssh', '192.0.2.1')).toEqual(before);
+    expect(store.get('ssh', '192.0.2.2')).toMatchObject({ endedAt: 2000, endReason: 'unban' });
+    const flush = store.endWhere('ssh', 'all', mine, 'flush', 'remote:web1', 3000);
+    expect(flush.ended.map((record) => record.address)).toEqual(['192.0.2.3']);
+    expect(flush.kept.map((record) => record.address)).toEqual(['192.0.2.1', '192.0.2.4']);
+    expect(store.open().map((record) => record.address)).toEqual(['192.0.2.1', '192.0.2.4']);
+    expect(store.events('ssh', 2).map((event) => [event.action, event.address, event.source])).toEqual([
+      ['flush', '192.0.2.3', 'remote:web1'],
+      ['unban', '192.0.2.2', 'remote:web1'],
+    ]);
+    store.close();
+  });
+
+  it('moves refused requests into the dead letters with the acknowledged ones out, in one transaction, in order', () => {
+    const dir = scratchDir('xtban-store-');
+    let store = openBanStore(dir);
+    store.enqueue(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'].map((address) => ({ target: 'fw', verb: 'ban' as const, jail: 'web', address })), 1000);
+    store.enqueue([{ target: 'fw2', verb: 'ban', jail: 'ssh', address: '192.0.2.9' }], 1000);
+    const [first, second, third] = store.pending('fw', 10);
+    if (!first || !second || !third) throw new Error('not queued');
+    store.settle([first.seq, third.seq], [{ seq: second.seq, answer: `@x-${second.seq} error refused: jail web is not permitted here` }], 5000);
+    expect(store.pending('fw', 10).map((item) => item.address)).toEqual(['192.0.2.4']);
+    expect(store.deadLetterCounts()).toEqual(new Map([['fw', 1]]));
+    expect(store.deadLetters('fw', 5)).toEqual([{ ...second, refusedAt: 5000, answer: `@x-${second.seq} error refused: jail web is not permitted here` }]);
+    const [fourth] = store.pending('fw', 10);
+    if (!fourth) throw new Error('not queued');
+    store.settle([], [{ seq: fourth.seq, answer: 'error refused: x' }], 6000);
+    store.close();
+
+    // Durable, newest first, per target; forgetting one target's leaves the others'.
+    store = openBanStore(dir);
+    expect(store.deadLetters('fw', 1).map((letter) => letter.address)).toEqual(['192.0.2.4']);
+    expect(store.deadLetters('fw', 5).map((letter) => letter.address)).toEqual(['192.0.2.4', '192.0.2.2']);
+    expect(store.outboxSizes()).toEqual(new Map([['fw2', 1]]));
+    const [other] = store.pending('fw2', 1);
+    if (!other) throw new Error('not queued');
+    store.settle([], [{ seq: other.seq, answer: 'error refused: y' }], 7000);
+    expect(store.forgetDeadLetters('fw')).toBe(2);
+    expect(store.deadLetterCounts()).toEqual(new Map([['fw2', 1]]));
+    expect(store.forgetDeadLetters()).toBe(1);
+    expect(store.deadLetterCounts().size).toBe(0);
+    store.close();
+  });
+
   it('says how to fix a state directory it cannot use', () => {
     const error = (() => {
       try {

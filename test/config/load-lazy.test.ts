@@ -20,7 +20,7 @@ describe('config loading', () => {
     await writeFile(path, text);
     // A cache entry for exactly these bytes, with a marker only the cache can produce.
     const hash = createHash('sha256').update(text).digest('hex');
-    await writeFile(join(dir, 'config-cache.json'), JSON.stringify({ version: 1, hash, config: { source: path, jails: [{ name: 'from-cache' }], filters: [], remotes: [] } }));
+    await writeFile(join(dir, 'config-cache.json'), JSON.stringify({ version: 2, hash, config: { source: path, serve: { keys: {} }, jails: [{ name: 'from-cache' }], filters: [], remotes: [] } }));
 
     const cached = await loadConfig(path, dir);
     expect(cached.jails.map((jail) => jail.name)).toEqual(['from-cache']);

@@ -120,6 +120,27 @@ describe('config errors name the key path and the bad value', () => {
   });
 });
 
+describe('serve keys', () => {
+  it('reads each key\'s rights, and none means no key is granted more than its own bans', () => {
+    expect(parseConfigText('[jails.ssh]\n', 'k.toml').serve).toEqual({ keys: {} });
+    const config = parseConfigText('[serve.keys.web1]\nrights = "own"\n[serve.keys.ops]\nrights = "full"\n[serve.keys.edge-2]\nrights = "ban-only"\n[jails.ssh]\n', 'k.toml');
+    expect(config.serve.keys).toEqual({ web1: 'own', ops: 'full', 'edge-2': 'ban-only' });
+    expect(parseConfigText(effectiveConfigToml(config), 'again.toml').serve).toEqual(config.serve);
+  });
+
+  it.each([
+    ['[serve.keys.web1]\nrights = "all"\n', 'serve.keys.web1.rights = "all": not a right: use "own" (end only the bans this key made)'],
+    ['[serve.keys.web1]\nrights = 1\n', 'serve.keys.web1.rights = 1: not a right'],
+    ['[serve.keys.web1]\n', 'serve.keys.web1.rights: rights is required: "own"'],
+    ['[serve.keys.web1]\nrights = "full"\njails = ["ssh"]\n', 'serve.keys.web1.jails: unknown key'],
+    ['[serve.keys."web 1"]\nrights = "full"\n', 'key name: "web 1" is not a valid key name'],
+    ['[serve.keys._x]\nrights = "full"\n', 'is not a valid key name'],
+    ['[serve]\nrights = "full"\n', 'serve.rights: unknown key'],
+  ])('refuses %j', (text, message) => {
+    expect(problems(`${text}[jails.ssh]\n`)).toContain(message);
+  });
+});
+
 describe('config show', () => {
   it('writes out every default, in TOML that loads back to the same config', async () => {
     const config = await loadConfig(example);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineSplitter, MAX_LINE_BYTES, parseRequest, requestIdOf } from '../../src/core/serve-protocol.js';
+import { classifyAnswer, failedAnswer, LineSplitter, MAX_LINE_BYTES, parseRequest, refusedAnswer, requestIdOf } from '../../src/core/serve-protocol.js';
 
 const permitted = new Set(['ssh', 'web']);
 const refusal = (line: string) => {
@@ -58,6 +58,34 @@ describe('requestIdOf', () => {
     expect(requestIdOf('@abc-1 frobnicate; rm -rf /')).toBe('abc-1');
     expect(requestIdOf('@abc-1')).toBe('abc-1');
     for (const line of ['ban ssh 192.0.2.1', '@ ban', '@a;b ban', `@${'x'.repeat(65)} ping`, ' @abc ping', '']) expect(requestIdOf(line), line).toBeUndefined();
+  });
+});
+
+describe('classifyAnswer', () => {
+  it('tells done, refused for good and failed for now apart, with the id', () => {
+    expect(classifyAnswer('@a1-7 ok banned 1')).toEqual({ id: 'a1-7', kind: 'ok', detail: 'banned 1' });
+    expect(classifyAnswer('ok')).toEqual({ id: undefined, kind: 'ok', detail: '' });
+    expect(classifyAnswer(`@a1-8 ${refusedAnswer('jail web is not permitted here')}`)).toEqual({ id: 'a1-8', kind: 'refused', detail: 'jail web is not permitted here' });
+    expect(classifyAnswer(`@a1-9 ${failedAnswer('recorded, but the kernel refused: ENOSPC')}`)).toMatchObject({ kind: 'failed' });
+    for (const line of ['', 'banned', 'okay', '@a;b ok', 'Permission denied (publickey).']) expect(classifyAnswer(line), line).toBeUndefined();
+  });
+
+  it("reads the answers of servers that said only \"error\": the request's own faults are refused, the rest failed", () => {
+    const legacy = (detail: string) => classifyAnswer(`@a-1 error ${detail}`)?.kind;
+    for (const detail of [
+      'jail web is not permitted here',
+      'jail web is not configured here',
+      '203.0.113.9 is safelisted (safelist.addresses 203.0.113.0/24); nothing written',
+      'unexpected character ";": only letters, digits, spaces and . : _ @ - are allowed',
+      'unknown verb "drop": use ping, ban, unban, query or flush',
+      'line too long: refused',
+      'binary data: refused',
+      'address 1: "1.2.3.256" is not a valid IP address',
+      'query takes one address',
+    ]) expect(legacy(detail), detail).toBe('refused');
+    for (const detail of ['recorded, but the kernel refused: write /proc/net/xt_recent/xtban-ssh: ENOSPC', 'flush failed', 'ban store /var/lib/xtban/bans.sqlite: the disk is full']) {
+      expect(legacy(detail), detail).toBe('failed');
+    }
   });
 });
 

@@ -112,4 +112,31 @@ describeKernel('central firewall over ssh', () => {
     const byIssue = addresses.map((address) => bans.find((ban) => ban.address === address)?.bannedAt ?? -1);
     for (let i = 1; i < byIssue.length; i++) expect(byIssue[i]).toBeGreaterThanOrEqual(byIssue[i - 1] ?? 0);
   });
+
+  it('sets aside a request the firewall refuses for good (a jail it does not permit): later bans still arrive', async () => {
+    // The server now sends jail web to fw too, which fw's forced command does not permit.
+    writeFileSync(serverConfig, `${readFileSync(serverConfig, 'utf8')}\n[jails.web]\nports = [80]\nfamily = "ipv4"\nremote = ["fw"]\nremote_only = true\n`);
+    const refused = await onServer('ban', '--jail', 'web', '192.0.2.77');
+    expect(refused.exitCode, refused.stderr).toBe(0);
+    const later = await onServer('ban', '--jail', 'ssh', '192.0.2.78', '192.0.2.79');
+    expect(later.exitCode, later.stderr).toBe(0);
+    expect((await onServer('remote', 'deliver', '--json')).exitCode).toBe(0);
+    const onFirewall = (JSON.parse((await onFw('bans', '--json')).stdout).bans as { address: string }[]).map((ban) => ban.address);
+    expect(onFirewall).toEqual(expect.arrayContaining(['192.0.2.78', '192.0.2.79']));
+    expect(onFirewall).not.toContain('192.0.2.77');
+
+    const check = await onServer('remote', 'check', '--json');
+    expect(check.exitCode).toBe(1);
+    const target = JSON.parse(check.stdout).targets[0];
+    expect(target).toMatchObject({ queued: 0, deadLetters: 1, rights: 'own' });
+    expect(target.newestDeadLetters).toEqual([expect.objectContaining({ request: 'ban web 192.0.2.77', answer: expect.stringMatching(/^@\S+ error refused: jail web is not permitted here$/) as unknown })]);
+    const human = await onServer('remote', 'check');
+    expect(human.stdout).toContain('fw: 1 request(s) refused for good by the firewall and set aside');
+    expect(human.stdout).toContain('ban web 192.0.2.77  ->  @');
+
+    const forgotten = await onServer('remote', 'forget-dead', 'fw', '--json');
+    expect(forgotten.exitCode, forgotten.stderr).toBe(0);
+    expect(JSON.parse(forgotten.stdout)).toEqual({ target: 'fw', forgotten: 1 });
+    expect((await onServer('remote', 'forget-dead', 'nope')).exitCode).toBe(2);
+  });
 });
