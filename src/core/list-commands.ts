@@ -72,6 +72,7 @@ export function banWrites(decisions: readonly BanDecision[], layouts: ReadonlyMa
     const placement = planner.place(address, record.tier);
     placements.set(`${record.jail} ${record.address}`, placement);
     // A missing list gets its write all the same: the kernel's refusal says which and what to do.
+    if (placement.kind === 'placed' && placement.evicts !== undefined) writes.push({ jail: record.jail, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
     if (placement.kind !== 'full') writes.push({ jail: record.jail, list: placement.list, address: record.address, command: `+${record.address}` });
     // Out of the old tier after it is in the new one: never in neither.
     if (previousTier !== undefined && previousTier !== record.tier) {

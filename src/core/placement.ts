@@ -22,8 +22,9 @@ export function tierSlots(layout: JailLayout, family: 4 | 6, tier: number): List
 
 // Where one ban goes:
 // - present: the address is already in one of its tier's lists, which takes the write (a refresh);
-// - placed: into its own shard, or into the next one with room when that is full (`moved`); `evicts`
-//   names the entry a full list gives up for it, which is never a live ban;
+// - placed: into its own shard, or into the next one with room when that is full (`moved`); when
+//   every list is full, `evicts` names the entry taken out first to make room, which is never a live
+//   ban (the write is then -EVICTS, +ADDR, and the kernel drops nothing by itself);
 // - missing: its tier's lists do not exist (apply makes them);
 // - full: every list of its tier is full of live bans: writing would evict one, so nothing is written.
 export type Placement =
@@ -83,15 +84,13 @@ export class PlacementPlanner {
         return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred };
       }
     }
-    // Every list is full: the kernel would drop each list's least recently used entry. Only a list
-    // whose victim is not a live ban may take the address.
+    // Every list is full. An entry that is no live ban (its window passed, the reaper has not come by)
+    // is taken out first, by xtban, so the kernel drops nothing of its own choice: the least recently
+    // used entry it would drop may well be a live ban.
     for (const slot of order) {
       const entries = this.fill.get(slot.name);
       if (!entries) continue;
-      const victims = this.leastRecentlyUsed(entries);
-      if (victims.some((victim) => this.input.isLiveBan(victim))) continue;
-      // Entries last seen in the same jiffy leave in an order only the kernel knows: all must be expendable.
-      const victim = victims[0];
+      const victim = this.expendable(entries);
       if (victim === undefined) continue;
       entries.delete(victim);
       entries.set(address.text, this.newest);
@@ -124,16 +123,16 @@ export class PlacementPlanner {
     for (const slot of tierSlots(this.input.layout, address.family, tier)) this.fill.get(slot.name)?.delete(address.text);
   }
 
-  // The entries the kernel could evict next: those last seen earliest.
-  private leastRecentlyUsed(entries: ReadonlyMap<string, number>): string[] {
+  // The entry of a full list that may make room: the least recently seen that is no live ban.
+  private expendable(entries: ReadonlyMap<string, number>): string | undefined {
+    let chosen: string | undefined;
     let oldest: number | undefined;
-    let victims: string[] = [];
     for (const [address, seen] of entries) {
-      if (oldest === undefined || timeAfter(oldest, seen, this.input.wordBits)) {
-        oldest = seen;
-        victims = [address];
-      } else if (seen === oldest) victims.push(address);
+      if (oldest !== undefined && !timeAfter(oldest, seen, this.input.wordBits)) continue;
+      if (this.input.isLiveBan(address)) continue;
+      chosen = address;
+      oldest = seen;
     }
-    return victims;
+    return chosen;
   }
 }

@@ -110,7 +110,10 @@ export function planRestore(input: {
       }
       plan.missing.push({ jail: name, address: address.text, list: placement.preferred });
       if (placement.moved) plan.spilled.push({ jail: name, address: address.text, list: placement.list, preferred: placement.preferred });
-      if (placement.evicts !== undefined) plan.evicts.push({ jail: name, address: placement.evicts, list: placement.list, by: address.text });
+      if (placement.evicts !== undefined) {
+        plan.evicts.push({ jail: name, address: placement.evicts, list: placement.list, by: address.text });
+        plan.writes.push({ jail: name, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
+      }
       plan.writes.push({ jail: name, list: placement.list, address: address.text, command: `+${address.text}` });
     }
   }

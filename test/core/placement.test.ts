@@ -75,21 +75,27 @@ describe('PlacementPlanner', () => {
     expect(planner.place(v4('192.0.2.5'), 0)).toEqual({ kind: 'present', list: 'xtban-ssh' });
   });
 
-  it('lets a full list give up its least recently used entry only when that entry is no live ban', () => {
+  it('makes room in a full list only by taking out an entry that is no live ban', () => {
     const layout = layoutOf(100);
     const entries = new Map(Array.from({ length: 100 }, (_, i) => [`192.0.2.${i}`, 1000 + i]));
     const expired = new Set(['192.0.2.0']);
     const planner = new PlacementPlanner({ layout, key, capacity: 100, fill: new Map([['xtban-ssh', entries]]), wordBits: 64, isLiveBan: (address) => !expired.has(address) });
     expect(planner.place(v4('198.51.100.1'), 0)).toEqual({ kind: 'placed', list: 'xtban-ssh', preferred: 'xtban-ssh', moved: false, evicts: '192.0.2.0' });
-    // Next in line is 192.0.2.1, a live ban: refused.
+    // Every other entry is a live ban: refused.
     expect(planner.place(v4('198.51.100.2'), 0).kind).toBe('full');
   });
 
-  it('treats entries last seen in the same jiffy as all next in line: one live among them keeps the list shut', () => {
+  it('takes out the least recently seen entry that is no live ban, even when a live ban was seen before it', () => {
     const layout = layoutOf(100);
-    const entries = new Map(Array.from({ length: 100 }, (_, i) => [`192.0.2.${i}`, i < 2 ? 500 : 1000 + i]));
-    const planner = new PlacementPlanner({ layout, key, capacity: 100, fill: new Map([['xtban-ssh', entries]]), wordBits: 64, isLiveBan: (address) => address === '192.0.2.1' });
-    expect(planner.place(v4('198.51.100.1'), 0).kind).toBe('full');
+    const entries = new Map(Array.from({ length: 100 }, (_, i) => [`192.0.2.${i}`, 1000 + i]));
+    // 192.0.2.0 and .1, seen first, are live; .40 and .41 ran out.
+    const over = new Set(['192.0.2.41', '192.0.2.40']);
+    const planner = new PlacementPlanner({ layout, key, capacity: 100, fill: new Map([['xtban-ssh', entries]]), wordBits: 64, isLiveBan: (address) => !over.has(address) });
+    const first = planner.place(v4('198.51.100.1'), 0);
+    expect(first.kind === 'placed' && first.evicts).toBe('192.0.2.40');
+    const second = planner.place(v4('198.51.100.2'), 0);
+    expect(second.kind === 'placed' && second.evicts).toBe('192.0.2.41');
+    expect(planner.place(v4('198.51.100.3'), 0).kind).toBe('full');
   });
 
   it('compares last-seen stamps as the kernel does on a 32-bit kernel (modulo 2^32)', () => {
