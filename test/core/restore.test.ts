@@ -70,7 +70,7 @@ describe('planRestore', () => {
       ...clock,
     });
     // 192.0.2.99 is no ban of the store: it makes room for the second ban; the third would evict a live one.
-    expect(full.writes.map((write) => write.address)).toEqual(['192.0.2.10', '192.0.2.12', '2001:db8::14']);
+    expect(full.writes.map((write) => write.command)).toEqual(['+192.0.2.10', '-192.0.2.99', '+192.0.2.12', '+2001:db8::14']);
     expect(full.evicts).toEqual([{ jail: 'ssh', address: '192.0.2.99', list: 'xtban-ssh', by: '192.0.2.12' }]);
     expect(full.noRoom.map((entry) => entry.address)).toEqual(['192.0.2.14']);
   });
