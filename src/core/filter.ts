@@ -50,12 +50,13 @@ function compile(pattern: string, where: string, withSlot: boolean): RE2 {
   }
 }
 
-// Checks every pattern for safety, then compiles them.
+// Compiles every pattern (so RE2 has the first word on what is valid) and checks it for safety.
 export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): CompiledFilter {
   if (spec.patterns.length === 0) throw inputError(`${where}: no patterns`, `give at least one pattern with ${ADDR_SLOT}`);
   const patterns = spec.patterns.map((pattern, index) => {
+    const compiled = compile(pattern, `${where}.patterns[${index}]`, true);
     checkPatternSafety(pattern, `${where}.patterns[${index}]`);
-    return compile(pattern, `${where}.patterns[${index}]`, true);
+    return compiled;
   });
   const ignore = spec.ignore.map((pattern, index) => compile(pattern, `${where}.ignore[${index}]`, false));
   return {
