@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import RE2 from 're2';
 import { describe, expect, it } from 'vitest';
-import { compileFilter, matchMessage } from '../../src/core/filter.js';
+import { compileFilter, matchMessage, MAX_MESSAGE_LENGTH } from '../../src/core/filter.js';
 import { checkPatternSafety } from '../../src/core/filter-safety.js';
 import { sshdFilter } from '../../src/core/filters/sshd.js';
 import { parseSyslogLine } from '../../src/core/log-line.js';
@@ -58,16 +58,35 @@ describe('built-in sshd filter', () => {
     }
   });
 
+  it('matches no message longer than MAX_MESSAGE_LENGTH, so padding cannot cut one after an injected address', () => {
+    const head = 'Invalid user x';
+    const injected = ' from 192.0.2.7 port 22';
+    const user = `x${'a'.repeat(MAX_MESSAGE_LENGTH - head.length - injected.length)}${injected}`;
+    const message = `Invalid user ${user} from 203.0.113.5 port 4242`;
+    // Cut at the limit, the message would end right after the injected address and its port.
+    expect(message.slice(0, MAX_MESSAGE_LENGTH).endsWith(' from 192.0.2.7 port 22')).toBe(true);
+    expect(matchMessage(compileFilter(sshdFilter), 'sshd', message.slice(0, MAX_MESSAGE_LENGTH))).toMatchObject({ kind: 'match', address: { text: '192.0.2.7' } });
+    expect(matchMessage(sshd, 'sshd', message)).toEqual({ kind: 'too-long' });
+    // At the limit exactly, a message is matched.
+    const fits = `Invalid user ${'u'.repeat(MAX_MESSAGE_LENGTH - 'Invalid user  from 203.0.113.5 port 4242'.length)} from 203.0.113.5 port 4242`;
+    expect(fits.length).toBe(MAX_MESSAGE_LENGTH);
+    expect(matchMessage(sshd, 'sshd', fits)).toMatchObject({ kind: 'match', address: { text: '203.0.113.5' } });
+    // Another program's message stays 'none', whatever its length.
+    expect(matchMessage(sshd, 'cron', message)).toEqual({ kind: 'none' });
+  });
+
   it('answers pathological lines in linear time', () => {
+    // Just under the limit, so that RE2 reads them.
     const hostile = [
-      `Failed password for invalid user ${'a '.repeat(20_000)}from 203.0.113.5 port 1 ssh2`,
-      `Failed password for ${'from '.repeat(5000)}`,
-      `Invalid user ${'x'.repeat(100_000)}`,
-      `${'Failed password for '.repeat(2000)}`,
-      `Connection closed by invalid user ${' '.repeat(50_000)} 203.0.113.5 port 1 [preauth]`,
+      `Failed password for invalid user ${'a '.repeat(2000)}from 203.0.113.5 port 1 ssh2`,
+      `Failed password for ${'from '.repeat(800)}`,
+      `Invalid user ${'x'.repeat(4000)}`,
+      `${'Failed password for '.repeat(200)}`,
+      `Connection closed by invalid user ${' '.repeat(4000)} 203.0.113.5 port 1 [preauth]`,
     ];
+    for (const message of hostile) expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
     const started = performance.now();
-    for (const message of hostile) matchMessage(sshd, 'sshd', message);
+    for (let round = 0; round < 20; round++) for (const message of hostile) matchMessage(sshd, 'sshd', message);
     // A backtracking engine takes minutes on these; RE2 takes milliseconds. The bound is loose on purpose.
     expect(performance.now() - started).toBeLessThan(2000);
   });
