@@ -129,11 +129,14 @@ interface WordState {
   from: number;
 }
 
-class AddressWord {
+// Thrown from deep in the run over the tail to stop at the first word found.
+class AddressWord extends Error {
   constructor(
     readonly start: number,
     readonly end: number,
-  ) {}
+  ) {
+    super('a word that can hold an address');
+  }
 }
 
 // The first word of the tail that can begin with an address, as a span of the pattern; undefined if none.
