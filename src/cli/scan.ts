@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { resolveStateDir } from '../adapters/state-dir.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
-import { compileFilter, type CompiledFilter, type FilterSpec } from '../core/filter.js';
+import { compileFilter, MAX_MESSAGE_LENGTH, type CompiledFilter, type FilterSpec } from '../core/filter.js';
 import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
 import { RetryCounter } from '../core/retry-counter.js';
 import { createOutput, renderTable } from './output.js';
@@ -90,7 +90,7 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
   const filter = compileFilter(spec);
   const counter = new RetryCounter(maxretry, findtimeSeconds * 1000, 1_000_000);
   const now = Date.now();
-  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, unparsed: 0 };
+  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0, unparsed: 0 };
   const matches = new Map<string, number>();
   const banned = new Map<string, number>();
   const started = performance.now();
@@ -124,7 +124,7 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
     wouldBan: [...banned].map(([address, time]) => ({ address, at: new Date(time).toISOString() })),
   });
   out.line(`filter ${spec.name} over ${files.join(', ')}`);
-  out.line(`lines: ${stats.lines} read, ${stats.matched} matched, ${stats.ignored} ignored, ${stats.missed} missed, ${stats.unparsed} not syslog or journal lines`);
+  out.line(`lines: ${stats.lines} read, ${stats.matched} matched, ${stats.ignored} ignored, ${stats.missed} missed, ${stats.tooLong} too long to match (over ${MAX_MESSAGE_LENGTH} characters), ${stats.unparsed} not syslog or journal lines`);
   out.line(`time: ${seconds.toFixed(2)} s (${seconds > 0 ? Math.round(stats.lines / seconds) : '-'} lines/s, ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'})`);
   if (addresses.length > 0) {
     const shown = addresses.slice(0, 50);

@@ -1,142 +1,214 @@
+// Whether a user filter pattern lets an attacker choose the address it captures. The pattern is parsed
+// (regex-syntax.ts) and what each one-character construct matches is asked of RE2 (regex-atoms.ts), so
+// every spelling of the same pattern gets the same verdict.
+//
+// The attack: a program writes text a client chose (a user name) before the client's address, as sshd
+// writes "Invalid user USER from ADDRESS port N". A user name such as "x from 192.0.2.7 port 22" puts a
+// second address before the real one; if the part of the pattern after <ADDR> (the tail) can also match
+// " port 22 from 203.0.113.5 port 4242", the pattern captures 192.0.2.7. The rule:
+// - <ADDR> exactly once, at the top level: not inside a group or an alternation branch (so a "(" written
+//   as \( or [(] before it is fine);
+// - in the tail, no construct that matches a space and also a character that is not whitespace ('.',
+//   [\s\S], \W, \D, [^x], [[:print:]]): a space is what separates words, and a word stays a word;
+// - in the tail, nothing that can match a space repeats ({0,1000} and {3} as much as * and +): no run of
+//   words;
+// - in the tail, no word after a space can begin with an address: a word that can start with a hex digit
+//   or ':' and go on, through hex digits, to a '.' or ':' and one more hex digit, '.' or ':' (\S+, [^ ]+,
+//   [0-9.]+ can; \d+, \w+, \d+: at the end of a word, SHA256:\S+ cannot). This is what makes the rule
+//   sound: the real address is a word the program wrote after a space, so a tail that matches past it
+//   has a word matching it, and there is none. (A limit on how many words the tail's optional parts add
+//   would not do: a pattern whose tail wants more words than the program writes lets the injected words
+//   fill the gap, and sshd's own "not allowed because (...)" differs by four words between branches.)
+// The space is the separator because it is what programs write between words; sshd writes a tab or a
+// newline in a user name as \t or \n.
 import { inputError } from './errors.js';
+import { atomMatches, type AtomMatches } from './regex-atoms.js';
+import { parseRegex, RegexSyntaxError, type RegexNode } from './regex-syntax.js';
 
 // The slot a filter pattern names the offending address with.
 export const ADDR_SLOT = '<ADDR>';
 
-interface Atom {
-  // Can this atom match a space character?
-  space: boolean;
-  // Can it match any character at all ('.', \W, \D, \p{..}): never allowed after the slot.
-  wildcard: boolean;
-  text: string;
-}
+const ATTACK = `an attacker could put "from 192.0.2.7 port 22" in a user name and have that address captured`;
 
-// Reads one regular-expression atom at `i`: an escape, a class, a group (recursively), or a character.
-function readAtom(source: string, i: number): { atom: Atom; next: number } {
-  const c = source[i] ?? '';
-  if (c === '\\') {
-    const e = source[i + 1] ?? '';
-    if (e === 'p' || e === 'P') return { atom: { space: true, wildcard: true, text: source.slice(i, i + 2) }, next: source.indexOf('}', i) + 1 || i + 2 };
-    const space = e === 's' || e === 'W' || e === 'D';
-    return { atom: { space, wildcard: e === 'W' || e === 'D', text: `\\${e}` }, next: i + 2 };
-  }
-  if (c === '.') return { atom: { space: true, wildcard: true, text: '.' }, next: i + 1 };
-  if (c === '[') {
-    let j = i + 1;
-    const negated = source[j] === '^';
-    if (negated) j++;
-    let body = '';
-    if (source[j] === ']') body += source[j++];
-    while (j < source.length && source[j] !== ']') {
-      if (source[j] === '\\') {
-        body += source.slice(j, j + 2);
-        j += 2;
-      } else body += source[j++];
-    }
-    const hasSpace = body.includes(' ') || /\\[sWD]/.test(body) || spanIncludesSpace(body.replace(/\\./g, 'x'));
-    // A negated class matches a space unless the space is among what it excludes.
-    const space = negated ? !(body.includes(' ') || body.includes('\\s')) : hasSpace;
-    return { atom: { space, wildcard: false, text: source.slice(i, j + 1) }, next: j + 1 };
-  }
-  if (c === '(') {
-    let depth = 0;
-    let j = i;
-    let inClass = false;
-    for (; j < source.length; j++) {
-      const ch = source[j];
-      if (ch === '\\') {
-        j++;
-        continue;
-      }
-      if (inClass) {
-        if (ch === ']') inClass = false;
-        continue;
-      }
-      if (ch === '[') inClass = true;
-      else if (ch === '(') depth++;
-      else if (ch === ')' && --depth === 0) break;
-    }
-    const inner = source.slice(i + 1, j).replace(/^\?(?::|<[A-Za-z_][A-Za-z0-9_]*>|P<[A-Za-z_][A-Za-z0-9_]*>)/, '');
-    const atoms = readSequence(inner);
-    return { atom: { space: atoms.some((atom) => atom.space), wildcard: atoms.some((atom) => atom.wildcard), text: source.slice(i, j + 1) }, next: j + 1 };
-  }
-  return { atom: { space: c === ' ', wildcard: false, text: c }, next: i + 1 };
-}
-
-// True when a class body holds a range that covers the space (for example "!-~" does not, " -~" does).
-function spanIncludesSpace(body: string): boolean {
-  for (const match of body.matchAll(/(.)-(.)/g)) {
-    const low = (match[1] ?? '').charCodeAt(0);
-    const high = (match[2] ?? '').charCodeAt(0);
-    if (low <= 32 && high >= 32) return true;
-  }
-  return false;
-}
-
-// Reads a quantifier at `i`, if any: whether it lets the atom repeat without bound.
-function readQuantifier(source: string, i: number): { unbounded: boolean; next: number } {
-  const c = source[i];
-  let next = i;
-  let unbounded = false;
-  if (c === '*' || c === '+') {
-    unbounded = true;
-    next = i + 1;
-  } else if (c === '?') {
-    next = i + 1;
-  } else if (c === '{') {
-    const close = source.indexOf('}', i);
-    const body = close === -1 ? '' : source.slice(i + 1, close);
-    if (/^\d+(,\d*)?$/.test(body)) {
-      unbounded = body.endsWith(',');
-      next = close + 1;
-    }
-  }
-  if (next > i && source[next] === '?') next++;
-  return { unbounded, next };
-}
-
-// Atoms of a sequence (alternation bars are kept as atoms that match nothing); quantifiers are folded in:
-// an atom that can match a space under an unbounded quantifier becomes a wildcard for the tail rule.
-function readSequence(source: string): Atom[] {
-  const atoms: Atom[] = [];
-  let i = 0;
-  while (i < source.length) {
-    if (source[i] === '|' || source[i] === '^' || source[i] === '$') {
-      i++;
-      continue;
-    }
-    const { atom, next } = readAtom(source, i);
-    const quantifier = readQuantifier(source, next);
-    atoms.push(quantifier.unbounded && atom.space ? { ...atom, wildcard: true } : atom);
-    i = quantifier.next;
-  }
-  return atoms;
-}
-
-// Checks a user filter pattern. The rules keep an attacker from choosing the address:
-// - exactly one <ADDR>, outside any group, so there is one place an address can come from;
-// - after <ADDR>, nothing that can match an unbounded run of text containing spaces (no ., \W, \D,
-//   no repeated space or \s): the address is then found at a fixed number of words from the end of the
-//   message, where the daemon writes the peer's address, never inside text an attacker typed earlier
-//   (a user name such as "from 192.0.2.7 port 22").
+// Checks a user filter pattern (RE2 syntax) against the rule above; throws an input error naming the
+// construct that breaks it.
 export function checkPatternSafety(pattern: string, where: string): void {
   const count = pattern.split(ADDR_SLOT).length - 1;
-  if (count !== 1) throw inputError(`${where}: ${JSON.stringify(pattern)} has ${count} ${ADDR_SLOT} slots`, `a pattern names the offender exactly once with ${ADDR_SLOT}`);
-  const at = pattern.indexOf(ADDR_SLOT);
-  const head = pattern.slice(0, at);
-  let depth = 0;
-  for (let i = 0; i < head.length; i++) {
-    if (head[i] === '\\') i++;
-    else if (head[i] === '(') depth++;
-    else if (head[i] === ')') depth--;
-  }
-  if (depth !== 0) throw inputError(`${where}: ${ADDR_SLOT} is inside a group in ${JSON.stringify(pattern)}`, `put ${ADDR_SLOT} at the top level of the pattern`);
-  const tail = pattern.slice(at + ADDR_SLOT.length);
-  const unsafe = readSequence(tail).find((atom) => atom.wildcard);
-  if (unsafe) {
+  const quoted = JSON.stringify(pattern);
+  if (count !== 1) throw inputError(`${where}: ${quoted} has ${count} ${ADDR_SLOT} slots`, `a pattern names the offender exactly once with ${ADDR_SLOT}`);
+  let tree: RegexNode;
+  try {
+    tree = parseRegex(pattern, ADDR_SLOT);
+  } catch (error) {
+    if (!(error instanceof RegexSyntaxError)) throw error;
     throw inputError(
-      `${where}: ${JSON.stringify(pattern)} is unsafe: after ${ADDR_SLOT} it has ${JSON.stringify(unsafe.text)}, which can match any run of words`,
-      `an attacker could put "from 192.0.2.7 port 22" in a user name and have that address captured; after ${ADDR_SLOT} use only fixed words, \\d+, \\S+ or [^ ]+`,
+      `${where}: ${quoted} cannot be checked: at ${JSON.stringify(pattern.slice(error.offset, error.offset + 12))}, ${error.message}`,
+      'xtban reads a pattern to check it and refuses what it cannot read: write it in plain RE2 syntax',
     );
   }
+  const tail = tailOf(tree, pattern, where);
+  const text = (node: RegexNode): string => JSON.stringify(pattern.slice(node.start, node.end));
+  const unsafe = (what: string, why: string, hint: string): never => {
+    throw inputError(`${where}: ${quoted} is unsafe: after ${ADDR_SLOT} it has ${what}, which ${why}`, `${ATTACK}; ${hint}`);
+  };
+  const matches = (node: RegexNode & { kind: 'char' }): AtomMatches => {
+    try {
+      return atomMatches(node.atom, node.flags);
+    } catch (error) {
+      throw inputError(`${where}: ${quoted} is not a valid pattern: ${error instanceof Error ? error.message : String(error)}`, 'RE2 syntax: no backreferences or lookarounds');
+    }
+  };
+  const each = (visitor: (node: RegexNode) => void): void => tail.forEach((node) => visit(node, visitor));
+  each((node) => {
+    if (node.kind !== 'char') return;
+    const m = matches(node);
+    if (m.space && m.nonWhitespace) unsafe(text(node), 'matches a space and other characters too', `after ${ADDR_SLOT} write spaces as spaces and words with what excludes the space (\\d+, \\w+, [a-z]+)`);
+  });
+  each((node) => {
+    if (node.kind === 'repeat' && node.max > 1 && canMatchSpace(node.body, matches)) {
+      unsafe(text(node), 'repeats a space: it matches a run of words', `after ${ADDR_SLOT} write each word: at most one space in a row, optional at most once (?)`);
+    }
+  });
+  const word = addressWord(tail, matches);
+  if (word) {
+    unsafe(
+      `the word ${JSON.stringify(pattern.slice(word.start, word.end))}`,
+      'can hold an address',
+      `after ${ADDR_SLOT} a word must not be able to begin with an address (a hex digit or ":", then "." or ":"): use \\d+, \\w+ or a class without "." and ":", or start the word with fixed text`,
+    );
+  }
+}
+
+// The constructs after the slot, once the slot is known to be at the top level.
+function tailOf(tree: RegexNode, pattern: string, where: string): RegexNode[] {
+  const quoted = JSON.stringify(pattern);
+  const items = tree.kind === 'concat' ? tree.items : [tree];
+  const at = items.findIndex((node) => node.kind === 'slot');
+  if (at !== -1) return items.slice(at + 1);
+  const path = slotPath(tree);
+  if (path === undefined) {
+    throw inputError(`${where}: the ${ADDR_SLOT} in ${quoted} is inside a class or \\Q...\\E, so it is not a slot`, `write ${ADDR_SLOT} as plain text at the top level of the pattern`);
+  }
+  if (path.includes('group') || path.includes('repeat')) throw inputError(`${where}: ${ADDR_SLOT} is inside a group in ${quoted}`, `put ${ADDR_SLOT} at the top level of the pattern`);
+  throw inputError(`${where}: ${ADDR_SLOT} is inside an alternation branch in ${quoted}`, `put ${ADDR_SLOT} at the top level of the pattern; give each alternative a pattern of its own`);
+}
+
+// The kinds of the nodes around the slot, outermost first; undefined when there is no slot node.
+function slotPath(node: RegexNode): RegexNode['kind'][] | undefined {
+  if (node.kind === 'slot') return [];
+  for (const child of children(node)) {
+    const path = slotPath(child);
+    if (path) return [node.kind, ...path];
+  }
+  return undefined;
+}
+
+function children(node: RegexNode): RegexNode[] {
+  if (node.kind === 'concat') return node.items;
+  if (node.kind === 'alternate') return node.branches;
+  if (node.kind === 'group' || node.kind === 'repeat') return [node.body];
+  return [];
+}
+
+function visit(node: RegexNode, each: (node: RegexNode) => void): void {
+  each(node);
+  for (const child of children(node)) visit(child, each);
+}
+
+function canMatchSpace(node: RegexNode, matches: (node: RegexNode & { kind: 'char' }) => AtomMatches): boolean {
+  if (node.kind === 'char') return matches(node).space;
+  return children(node).some((child) => canMatchSpace(child, matches));
+}
+
+// Where the tail may be in a word that could be an address, along some way through the pattern:
+// 'other' not (the word glued to the address, or a word that cannot begin with one), 'start' just after a
+// space, 'hex' after hex digits from a word's start, 'punct' after such digits (or none) and a '.' or ':'.
+interface WordState {
+  kind: 'other' | 'start' | 'hex' | 'punct';
+  // Where the word began in the pattern (for 'hex' and 'punct').
+  from: number;
+}
+
+// Thrown from deep in the run over the tail to stop at the first word found.
+class AddressWord extends Error {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {
+    super('a word that can hold an address');
+  }
+}
+
+// The first word of the tail that can begin with an address, as a span of the pattern; undefined if none.
+// The tail is run as a set of states over every way through it (a repetition until no new state comes).
+function addressWord(tail: RegexNode[], matches: (node: RegexNode & { kind: 'char' }) => AtomMatches): { start: number; end: number } | undefined {
+  const key = (state: WordState): string => `${state.kind}@${state.from}`;
+  const add = (into: Map<string, WordState>, state: WordState): void => {
+    into.set(key(state), state);
+  };
+  // `repeats`: the repetitions around the node, outermost first, so a report can quote "\S+", not "\S".
+  const flow = (node: RegexNode, states: Map<string, WordState>, repeats: RegexNode[]): Map<string, WordState> => {
+    switch (node.kind) {
+      case 'assert':
+      case 'slot':
+        return states;
+      case 'concat':
+        return node.items.reduce((current, item) => flow(item, current, repeats), states);
+      case 'alternate': {
+        const out = new Map<string, WordState>();
+        for (const branch of node.branches) for (const state of flow(branch, states, repeats).values()) add(out, state);
+        return out;
+      }
+      case 'group':
+        return flow(node.body, states, repeats);
+      case 'repeat': {
+        const inner = [...repeats, node];
+        let current = states;
+        for (let round = 0; round < node.min; round++) {
+          const next = flow(node.body, current, inner);
+          if (sameKeys(next, current)) break;
+          current = next;
+        }
+        const all = new Map(current);
+        for (let round = node.min; round < node.max; round++) {
+          current = flow(node.body, current, inner);
+          const before = all.size;
+          for (const state of current.values()) add(all, state);
+          if (all.size === before) break;
+        }
+        return all;
+      }
+      case 'char': {
+        const m = matches(node);
+        const out = new Map<string, WordState>();
+        for (const state of states.values()) {
+          if (m.space) add(out, { kind: 'start', from: -1 });
+          if (state.kind === 'start') {
+            if (m.hex) add(out, { kind: 'hex', from: node.start });
+            if (m.colon) add(out, { kind: 'punct', from: node.start });
+          } else if (state.kind === 'hex') {
+            if (m.hex) add(out, state);
+            if (m.colon || m.dot) add(out, { kind: 'punct', from: state.from });
+          } else if (state.kind === 'punct' && (m.hex || m.colon || m.dot)) {
+            const around = repeats.find((repeat) => repeat.start >= state.from);
+            throw new AddressWord(state.from, Math.max(node.end, around?.end ?? 0));
+          }
+          // Any other character leaves a word that cannot be an address.
+          add(out, { kind: 'other', from: -1 });
+        }
+        return out;
+      }
+    }
+  };
+  try {
+    flow({ kind: 'concat', items: tail, start: 0, end: 0 }, new Map([['other@-1', { kind: 'other', from: -1 }]]), []);
+  } catch (error) {
+    if (error instanceof AddressWord) return { start: error.start, end: error.end };
+    throw error;
+  }
+  return undefined;
+}
+
+function sameKeys(a: Map<string, WordState>, b: Map<string, WordState>): boolean {
+  return a.size === b.size && [...a.keys()].every((key) => b.has(key));
 }

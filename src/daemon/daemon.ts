@@ -15,7 +15,7 @@ import { checkAndRepair } from './repair.js';
 import { fullCheckDue, rulesetChangesUnreported, RulesetWatch } from './ruleset-watch.js';
 import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
-import { startSources, type SourcesHandle } from './sources.js';
+import { startSources, type SourceCounters, type SourcesHandle } from './sources.js';
 import { performWrites } from '../cli/ban-service.js';
 import { flushWrites } from '../core/list-commands.js';
 import { deliverOutbox } from '../cli/remote.js';
@@ -82,6 +82,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let settings = daemonSettings(context.config, options);
   let firewall = systemFirewall(context.config.backend);
   const metrics = createMetrics();
+  const sourceCounters: SourceCounters = { banned: () => undefined, tooLong: (jail, source) => metrics.tooLong.inc({ jail, source }) };
   logs.config.info({ config: configPath, jails: context.config.jails.map((jail) => jail.name), checkMs: settings.checkMs, reapMs: settings.reapMs }, 'daemon starting');
 
   // One piece of work at a time: a check never runs into a reap or a reload.
@@ -160,7 +161,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     await sources?.stop();
     context.closeStore();
     context = next;
-    sources = startSources(() => context, logs.sources);
+    sources = startSources(() => context, logs.sources, sourceCounters);
     settings = daemonSettings(config, options);
     firewall = systemFirewall(config.backend);
     await watchRuleset(config);
@@ -203,7 +204,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await watchRuleset(context.config);
   await exclusive('repair', check);
   await exclusive('reaper', reap);
-  let sources: SourcesHandle | undefined = startSources(() => context, logs.sources);
+  let sources: SourcesHandle | undefined = startSources(() => context, logs.sources, sourceCounters);
   restartTimers();
   const delivering = new Set<string>();
   // Per target: deliveries in a row that stopped short, and when to try again.

@@ -2,6 +2,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { isLiveInTiers, type BanRecord } from '../core/bans.js';
+import { MAX_MESSAGE_LENGTH } from '../core/filter.js';
 import type { JailConfig } from '../config/schema.js';
 import type { StatusSnapshot } from '../cli/status.js';
 
@@ -12,6 +13,7 @@ export interface Metrics {
   reaped: Counter<'jail' | 'reason'>;
   writeErrors: Counter;
   reloads: Counter<'result'>;
+  tooLong: Counter<'jail' | 'source'>;
   lastCheck: Gauge;
   lastReap: Gauge;
   deadLettered: Counter<'target'>;
@@ -49,6 +51,7 @@ export function createMetrics(): Metrics {
     reaped: counter('xtban_reaped_entries_total', 'Entries the reaper removed', ['jail', 'reason']),
     writeErrors: counter('xtban_kernel_write_errors_total', 'Writes to kernel lists that failed'),
     reloads: counter('xtban_config_reloads_total', 'Config reloads, by result', ['result']),
+    tooLong: counter('xtban_source_lines_too_long_total', `Messages from a log source longer than ${MAX_MESSAGE_LENGTH} characters, not matched`, ['jail', 'source']),
     lastCheck: gauge('xtban_last_check_timestamp_seconds', 'When the ruleset was last checked'),
     lastReap: gauge('xtban_last_reap_timestamp_seconds', 'When the reaper last ran'),
     deadLettered: counter('xtban_remote_dead_lettered_total', 'Requests a central firewall refused for good and that were set aside', ['target']),

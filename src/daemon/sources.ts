@@ -20,9 +20,17 @@ export interface SourcesHandle {
   stop(): Promise<void>;
 }
 
+// What the daemon counts about its sources (metrics): each ban, and each message too long to match.
+export interface SourceCounters {
+  banned(jail: string, source: string): void;
+  tooLong(jail: string, source: string): void;
+}
+
+const NO_COUNTERS: SourceCounters = { banned: () => undefined, tooLong: () => undefined };
+
 // Starts every source of every jail: log files and the journal through their filters and a per-jail
-// sliding count, blocklist files directly. `banned` is told about each ban (metrics).
-export function startSources(context: () => KernelContext, log: Logger, banned: (jail: string, source: string) => void = () => undefined): SourcesHandle {
+// sliding count, blocklist files directly.
+export function startSources(context: () => KernelContext, log: Logger, counters: SourceCounters = NO_COUNTERS): SourcesHandle {
   const initial = context();
   const state = new SourceState(dirname(initial.store().location));
   const stoppers: (() => Promise<void>)[] = [];
@@ -31,7 +39,7 @@ export function startSources(context: () => KernelContext, log: Logger, banned: 
   const ban = (jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) => {
     const { decisions, outcomes, placements } = banInProcess(context(), jail, addresses, origin);
     for (const line of banLogLines(jail.name, origin, decisions, outcomes, placements)) log[line.level](line.fields, line.message);
-    for (const decision of decisions) if (decision.kind !== 'refresh') banned(jail.name, origin.source);
+    for (const decision of decisions) if (decision.kind !== 'refresh') counters.banned(jail.name, origin.source);
   };
 
   // An address as the jail bans it, or undefined when the jail does not take it or it is safelisted.
@@ -58,6 +66,10 @@ export function startSources(context: () => KernelContext, log: Logger, banned: 
       const filter: CompiledFilter = compileFilter(spec);
       const onRecord = (record: LogRecord) => {
         const result = matchMessage(filter, record.program, record.message);
+        if (result.kind === 'too-long') {
+          counters.tooLong(jail.name, id);
+          log.debug({ jail: jail.name, source: id, length: record.message.length }, 'message too long to match');
+        }
         if (result.kind !== 'match') return;
         const address = admit(jail, result.address);
         if (!address) return;

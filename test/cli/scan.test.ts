@@ -80,3 +80,31 @@ describe('scan across threads', () => {
     expect(await lineRanges(long, 300_000, 4)).toEqual([{ start: 0, end: 300_000 }]);
   });
 });
+
+describe('scan and messages too long to match', () => {
+  it('matches none of them, counts them, and a padded user name cannot get its address banned', async () => {
+    const padded = join(work, 'padded.log');
+    const prefix = 'Nov 21 12:00:00 host sshd[7]: ';
+    // The user name puts " from 192.0.2.7 port 22" exactly at the old cut, 4096 characters into the message.
+    const head = 'Invalid user x';
+    const injected = ' from 192.0.2.7 port 22';
+    const user = `x${'a'.repeat(4096 - head.length - injected.length)}${injected}`;
+    const lines = [0, 1, 2, 3, 4].map((i) => `${prefix}Invalid user ${user} from 203.0.113.5 port ${4000 + i}`);
+    lines.push(`${prefix}Invalid user bob from 198.51.100.1 port 22`);
+    writeFileSync(padded, `${lines.join('\n')}\n`);
+    stdout = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += String(chunk);
+      return true;
+    });
+    expect(await main(['node', 'xtban', '--config', config, 'scan', padded, '--json', '--maxretry', '3', '--threads', '1'])).toBe(0);
+    const json = JSON.parse(stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ lines: 6, matched: 1, missed: 0, tooLong: 5, wouldBan: [] });
+    expect(json['addresses']).toEqual([{ address: '198.51.100.1', matches: 1, wouldBan: false }]);
+    stdout = '';
+    expect(await main(['node', 'xtban', '--config', config, 'scan', padded, '--threads', '1'])).toBe(0);
+    vi.restoreAllMocks();
+    expect(stdout).toContain('1 matched, 0 ignored, 0 missed, 5 too long to match (over 4096 characters)');
+    expect(stdout).not.toContain('192.0.2.7');
+  });
+});
