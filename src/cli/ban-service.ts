@@ -160,6 +160,7 @@ export function endAllowedInProcess(
   const lift = entriesToLift(ended, kept, jail.mask);
   enqueueRemote(context, jail, 'unban', lift.map((address) => address.text));
   const targets = lift.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
-  const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, unbanWrites(targets, context.layouts));
+  // Only the ban lists: the kernel's own detection bans are no key's to lift.
+  const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, unbanWrites(targets, context.layouts, { detect: false }));
   return { ended, kept, outcomes };
 }

@@ -56,9 +56,12 @@ function answer(context: KernelContext, request: Request, session: Session): str
     admitted.push(result.address);
   }
   if (request.verb === 'ban') {
-    const { outcomes } = banInProcess(context, jail, admitted, { source: owner, reason: `remote ${session.peer}`, permanent: false });
+    const { outcomes, placements } = banInProcess(context, jail, admitted, { source: owner, reason: `remote ${session.peer}`, permanent: false });
     const failed = outcomes.find((outcome) => !outcome.ok);
-    return failed ? failedAnswer(`recorded, but the kernel refused: ${failed.error}`) : `ok banned ${admitted.length}`;
+    if (failed) return failedAnswer(`recorded, but the kernel refused: ${failed.error}`);
+    // Recorded all the same, and placed once there is room: said, so the server knows.
+    const unplaced = [...placements.values()].filter((placement) => placement.kind === 'full').length;
+    return `ok banned ${admitted.length}${unplaced > 0 ? `; ${unplaced} not placed: every list of the jail is full of live bans` : ''}`;
   }
   // The count is of bans that were live and are now ended: an address that was not banned is 0.
   if (rights === 'own') {
@@ -116,11 +119,12 @@ export async function serveCommand(options: GlobalOptions & { jails?: string; ke
       const request = parseRequest(line, session.permitted);
       if (request.id !== undefined && failedBefore !== undefined) {
         reply = failedAnswer(`not carried out: request @${failedBefore} failed before it, and requests are carried out in order`);
-      } else if (request.id !== undefined && context.store().delivered(request.id)) {
+      } else if (request.id !== undefined && context.store().delivered(`${session.owner} ${request.id}`)) {
         reply = 'ok duplicate';
       } else {
         reply = answer(context, request, session);
-        if (request.id !== undefined && reply.startsWith('ok')) context.store().markDelivered(request.id, Date.now());
+        // Ids are kept per key: one key cannot mark another's requests as done.
+        if (request.id !== undefined && reply.startsWith('ok')) context.store().markDelivered(`${session.owner} ${request.id}`, Date.now());
         context.log.info({ component: 'serve', peer: session.peer, key: session.key, request: line, reply }, 'request');
       }
     } catch (error) {

@@ -67,8 +67,9 @@ export function expiresAt(record: BanRecord, windowSeconds: number): number | nu
 // offence); a ban that ran out counts as a new offence one tier up (capped at the last tier). A ban
 // lifted on purpose (unban, flush: also what fail2ban does when it stops and later restores its bans)
 // counts as a new offence at the same tier: an administrator's unban never makes the next ban longer.
-// A live ban refreshed by a server's request (through serve) keeps its source and reason: a server's key
-// never takes over a ban made on this host or by another key, and so can never end it.
+// A live ban refreshed by a server's request (through serve) keeps its source and reason, and so does
+// one that ran out without being lifted: a server's key never takes over a ban made on this host or by
+// another key, and so can never end it.
 export function planBan(existing: BanRecord | undefined, request: BanRequest, tierWindows: readonly number[], nowMs: number): BanDecision {
   const lastTier = Math.max(0, tierWindows.length - 1);
   if (existing === undefined) {
@@ -94,11 +95,16 @@ export function planBan(existing: BanRecord | undefined, request: BanRequest, ti
       },
     };
   }
+  // A ban that ran out without being lifted may still be in force in the kernel (packets keep its entry
+  // fresh until the reaper looks): a server's request does not take it over either.
+  const takesOver = existing.endedAt !== null || existing.source === request.source || !isRemoteSource(request.source);
   return {
     kind: 'repeat',
     previousTier: existing.tier,
     record: {
       ...request,
+      source: takesOver ? request.source : existing.source,
+      reason: takesOver ? request.reason : existing.reason,
       bannedAt: nowMs,
       lastActivity: nowMs,
       endedAt: null,

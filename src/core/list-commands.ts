@@ -74,8 +74,9 @@ export function banWrites(decisions: readonly BanDecision[], layouts: ReadonlyMa
     // A missing list gets its write all the same: the kernel's refusal says which and what to do.
     if (placement.kind === 'placed' && placement.evicts !== undefined) writes.push({ jail: record.jail, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
     if (placement.kind !== 'full') writes.push({ jail: record.jail, list: placement.list, address: record.address, command: `+${record.address}` });
-    // Out of the old tier after it is in the new one: never in neither.
-    if (previousTier !== undefined && previousTier !== record.tier) {
+    // Out of the old tier after it is in the new one: never in neither. A ban the new tier has no room
+    // for stays where it is, still enforced there.
+    if (previousTier !== undefined && previousTier !== record.tier && (placement.kind === 'placed' || placement.kind === 'present')) {
       for (const slot of tierSlots(layout, record.family, previousTier)) writes.push({ jail: record.jail, list: slot.name, address: record.address, command: `-${record.address}` });
       planner.remove(address, previousTier);
     }
@@ -88,8 +89,10 @@ export function flushWrites(jail: string, layout: JailLayout | undefined): ListW
   return (layout?.slots ?? []).map((slot) => ({ jail, list: slot.name, address: '', command: '/' }));
 }
 
-// The writes an unban needs: -ADDR from every list of its jail that could hold the address.
-export function unbanWrites(routed: readonly RoutedAddress[], layouts: ReadonlyMap<string, JailLayout>): ListWrite[] {
+// The writes an unban needs: -ADDR from every list of its jail that could hold the address, and from
+// the lists of bans the kernel made by itself unless `detect` is false (a key that may end only the
+// bans it made never lifts the firewall's own detection).
+export function unbanWrites(routed: readonly RoutedAddress[], layouts: ReadonlyMap<string, JailLayout>, options: { detect?: boolean } = {}): ListWrite[] {
   const writes: ListWrite[] = [];
   for (const { jail, address } of routed) {
     const layout = layoutOf(layouts, jail);
@@ -98,6 +101,7 @@ export function unbanWrites(routed: readonly RoutedAddress[], layouts: ReadonlyM
       if (slot.role === 'ban' && slot.family === address.family) writes.push({ jail, list: slot.name, address: address.text, command: `-${address.text}` });
     }
     // A ban the kernel made by itself (in-kernel detection) is lifted too.
+    if (options.detect === false) continue;
     for (const slot of layout.slots) {
       if (slot.role === 'detect' && slot.family === address.family) writes.push({ jail, list: slot.name, address: address.text, command: `-${address.text}` });
     }

@@ -27,8 +27,11 @@ describe('planBan', () => {
     // The same key refreshes its own; this host (cli, fail2ban, a log) takes the ban over.
     expect(planBan(web1, { ...request, source: 'remote:web1', reason: 'remote d' }, tiers, 2000).record).toMatchObject({ source: 'remote:web1', reason: 'remote d' });
     expect(planBan(web1, { ...request, source: 'fail2ban', reason: null }, tiers, 2000).record).toMatchObject({ source: 'fail2ban', reason: 'remote a' });
-    // A ban that ran out or was lifted is a new ban: it is the new requester's.
-    expect(planBan({ ...byHand, permanent: false }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record.source).toBe('remote:web1');
+    // A ban that ran out without being lifted may still be in force in the kernel: it stays this host's.
+    expect(planBan({ ...byHand, permanent: false }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record).toMatchObject({ source: 'cli', reason: 'scanner' });
+    // A ban that was lifted (unban, flush) or reaped is over: the next one is the new requester's.
+    expect(planBan({ ...byHand, permanent: false, endedAt: 5000, endReason: 'unban' }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record.source).toBe('remote:web1');
+    expect(planBan({ ...byHand, permanent: false, endedAt: 5000, endReason: 'reaped' }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record.source).toBe('remote:web1');
   });
 
   it('counts a ban after the window passed as a repeat offence one tier up, capped at the last tier', () => {
