@@ -39,6 +39,7 @@ const PROC = new URL('../../fixtures/proc/', import.meta.url).pathname;
 const EXAMPLE = new URL('../../fixtures/config/example.toml', import.meta.url).pathname;
 const APPLIED = new URL('../../fixtures/iptables/applied', import.meta.url).pathname;
 
+// What each case works on: the context the ban paths take, the kernel fake behind it, the store.
 interface World {
   context: KernelContext;
   kernel: FakeKernel;
@@ -156,15 +157,16 @@ describe('known attacks', () => {
   // 5. A web server's key on the central firewall unbans or flushes what the firewall banned by hand,
   //    directly, or after taking the ban over with a refresh.
   it("5: a serve key cannot end the firewall's own bans, not even after refreshing one", () => {
-    const w = world('[jails.ssh]\nwindow = "1h"\nfamily = "ipv4"\n\n[serve.keys.web2]\nrights = "ban-only"\n');
+    const w = world('[jails.ssh]\nwindow = "1h"\nfamily = "ipv4"\n');
     const ssh = w.jail('ssh');
     banInProcess(w.context, ssh, addresses('192.0.2.7'), { source: 'cli', reason: 'scanner', permanent: true });
-    // web1 (no [serve.keys.web1]: "own") bans the same address again: a refresh, still the firewall's ban.
+    // Key web1 bans the same address again: a refresh, and still the firewall's ban.
+    banInProcess(w.context, ssh, addresses('192.0.2.7', '192.0.2.8'), { source: 'remote:web1', reason: 'remote 198.51.100.2', permanent: false });
+    expect(w.store.get('ssh', '192.0.2.7')).toMatchObject({ source: 'cli', reason: 'scanner', permanent: true });
+    // Without [serve.keys.web1], web1 has "own" rights: its unban and its flush end only its own ban;
+    // the firewall's stays, in the store and in the kernel.
     const web1 = { owner: ownerOf('web1'), rights: rightsOf(w.config.serve.keys, 'web1') };
     expect(web1).toEqual({ owner: 'remote:web1', rights: 'own' });
-    banInProcess(w.context, ssh, addresses('192.0.2.7', '192.0.2.8'), { source: web1.owner, reason: 'remote 198.51.100.2', permanent: false });
-    expect(w.store.get('ssh', '192.0.2.7')).toMatchObject({ source: 'cli', reason: 'scanner', permanent: true });
-    // Its unban and its flush end only its own ban; the firewall's stays, in the store and in the kernel.
     const may = (record: { source: string }) => mayEnd(record, web1.rights, web1.owner);
     const unban = endAllowedInProcess(w.context, ssh, addresses('192.0.2.7'), may, 'unban', web1.owner);
     expect([unban.ended.length, unban.kept.map((record) => record.address)]).toEqual([0, ['192.0.2.7']]);
@@ -173,7 +175,8 @@ describe('known attacks', () => {
     expect(w.store.get('ssh', '192.0.2.7')?.endedAt).toBeNull();
     expect(w.kernel.entries('xtban-ssh')).toEqual(['192.0.2.7']);
     // A "ban-only" key may not send unban or flush at all; only "full" ends any ban.
-    const web2 = rightsOf(w.config.serve.keys, 'web2');
+    const keys = parseConfigText('[jails.ssh]\nwindow = "1h"\n\n[serve.keys.web2]\nrights = "ban-only"\n', 'attacks.toml').serve.keys;
+    const web2 = rightsOf(keys, 'web2');
     expect(web2).toBe('ban-only');
     expect(verbRefusal(web2, 'unban', 'web2')).toMatch(/unban is not allowed: key web2 may only ban/);
     expect(verbRefusal(web2, 'flush', 'web2')).toMatch(/flush is not allowed/);
@@ -214,9 +217,9 @@ describe('known attacks', () => {
       if (fnv1a(address) % 17 === fnv1a(victim) % 17) chosen.push(address);
     }
     const { placements } = banInProcess(w.context, big, addresses(...chosen), { source: 'log', reason: null, permanent: false });
-    expect([...placements.values()].filter((placement) => placement.kind !== 'placed')).toEqual([]);
     expect(w.kernel.entries(home ?? '')).toContain(victim);
     expect(w.kernel.evictions).toEqual([]);
+    expect([...placements.values()].filter((placement) => placement.kind !== 'placed')).toEqual([]);
     expect(layout?.slots.reduce((sum, slot) => sum + (w.kernel.entries(slot.name)?.length ?? 0), 0)).toBe(151);
   });
 
@@ -252,11 +255,11 @@ describe('known attacks', () => {
     const w = world('[jails.web]\nwindow = "1h"\nfamily = "ipv4"\n');
     const list = Array.from({ length: 150 }, (_, i) => `198.51.100.${i + 1}`);
     const { placements } = banInProcess(w.context, w.jail('web'), addresses(...list), { source: 'cli', reason: null, permanent: false });
+    expect(w.kernel.evictions).toEqual([]);
+    expect(w.kernel.entries('xtban-web')).toEqual(list.slice(0, 100));
     const kinds = [...placements.values()].map((placement) => placement.kind);
     expect(kinds.filter((kind) => kind === 'placed')).toHaveLength(100);
     expect(kinds.filter((kind) => kind === 'full')).toHaveLength(50);
-    expect(w.kernel.evictions).toEqual([]);
-    expect(w.kernel.entries('xtban-web')).toEqual(list.slice(0, 100));
     const unplaced = w.store.events('web', 1000).filter((event) => event.action === 'unplaced');
     expect(unplaced.map((event) => event.address).sort()).toEqual(list.slice(100).sort());
     // Every ban is kept in the store, for restore to place once there is room.
