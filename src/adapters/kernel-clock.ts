@@ -4,11 +4,12 @@
 //          timer_list jiffies against uptime (fitHz), else an error that says how to fix it.
 // jiffies: the first `jiffies:` line of <procRoot>/timer_list (root only), else <procRoot>/uptime and HZ.
 
+import { readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { gunzip, gunzipSync } from 'node:zlib';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { fitHz, jiffiesFromUptime } from '../core/jiffies.js';
 import type { KernelClock, WordBits } from '../core/jiffies.js';
@@ -196,4 +197,47 @@ export async function readKernelClock(options: KernelClockOptions = {}): Promise
       `run as root so ${join(procRoot, 'timer_list')} is readable, or make the kernel config available: ` +
       `\`modprobe configs\` for ${join(procRoot, 'config.gz')}, or install ${join(bootDir, `config-${release}`)}`,
   });
+}
+
+// HZ never changes while the machine runs: found once per process for the synchronous reading.
+let cachedHz: { key: string; hz: number | undefined } | undefined;
+
+// The kernel clock at once, without timer_list (root, and large on big machines): HZ from the kernel
+// config, jiffies from uptime. For a ban that must judge, in the middle of a batch, whether the
+// kernel still enforces an entry (its last stamp inside the list's window). undefined when HZ cannot
+// be found: the caller then takes every entry as in force.
+export function readKernelClockNow(options: { procRoot?: string; bootDir?: string; release?: string } = {}): KernelClock | undefined {
+  const procRoot = options.procRoot ?? '/proc';
+  const bootDir = options.bootDir ?? '/boot';
+  const release = options.release ?? osRelease();
+  const key = `${procRoot}\0${bootDir}\0${release}`;
+  if (cachedHz?.key !== key) {
+    let hz: number | undefined;
+    try {
+      hz = parseHz(gunzipSync(readFileSync(join(procRoot, 'config.gz'))).toString('latin1'));
+    } catch {
+      hz = undefined;
+    }
+    if (hz === undefined) {
+      try {
+        hz = parseHz(readFileSync(join(bootDir, `config-${release}`), 'latin1'));
+      } catch {
+        hz = undefined;
+      }
+    }
+    cachedHz = { key, hz };
+  }
+  const hz = cachedHz.hz;
+  if (hz === undefined) return undefined;
+  try {
+    const before = Date.now();
+    const text = readFileSync(join(procRoot, 'uptime'), 'latin1');
+    const after = Date.now();
+    const m = /^(\d+(?:\.\d+)?) /.exec(text);
+    if (m === null) return undefined;
+    const wordBits = defaultWordBits();
+    return { hz, jiffies: jiffiesFromUptime(Number(m[1]), hz, wordBits), wallMs: (before + after) / 2, wordBits, method: { hz: 'config', jiffies: 'uptime' } };
+  } catch {
+    return undefined;
+  }
 }

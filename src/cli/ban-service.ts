@@ -3,7 +3,9 @@ import { isLiveInTiers, type BanDecision, type BanRecord } from '../core/bans.js
 import type { JailConfig } from '../config/schema.js';
 import { tierWindowsOf } from '../core/jail-selection.js';
 import { banWrites, unbanWrites, type Placements } from '../core/list-commands.js';
-import { PlacementPlanner, type ListFill } from '../core/placement.js';
+import { entryInForce, PlacementPlanner, type ListFill } from '../core/placement.js';
+import type { KernelClock } from '../core/jiffies.js';
+import type { ListSlot } from '../core/layout.js';
 import { parseRecentList } from '../core/proc-format.js';
 import { defaultWordBits } from '../adapters/kernel-clock.js';
 import type { BanEvent } from '../adapters/ban-store.js';
@@ -71,9 +73,13 @@ export function plannersFor(context: KernelContext, nowMs: number): (jail: strin
     if (!layout || !jail) throw new Error(`no list layout for jail ${name}`);
     if (!planner) {
       const key = context.store().shardKey();
-      const isLiveBan = (address: string) => {
+      // Read once, and only when a full list needs it.
+      let clock: KernelClock | undefined | null = null;
+      const isLiveBan = (address: string, lastSeen: number, slot: ListSlot) => {
         const record = context.store().get(name, address);
-        return record !== undefined && isLiveInTiers(record, jail.tierWindows, nowMs);
+        if (record !== undefined && record.endedAt === null && isLiveInTiers(record, jail.tierWindows, nowMs)) return true;
+        clock = clock === null ? context.kernelClock() : clock;
+        return entryInForce(clock, lastSeen, slot.windowSeconds);
       };
       planner = new PlacementPlanner({ layout, key, capacity: context.parameters.ipListTot, fill: readBanFill(context, name), wordBits: defaultWordBits(), isLiveBan });
       planners.set(name, planner);

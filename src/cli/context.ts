@@ -7,6 +7,8 @@ import { readModuleParameters, type ModuleParameters } from '../adapters/module-
 import { procLists, PROC_LISTS_DIR, type RecentLists } from '../adapters/recent-lists.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
 import type { Safelist } from '../core/safelist.js';
+import type { KernelClock } from '../core/jiffies.js';
+import { readKernelClockNow } from '../adapters/kernel-clock.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createOutput, type Output } from './output.js';
 
@@ -44,6 +46,8 @@ export interface KernelContext extends CommandContext {
   layouts: Map<string, JailLayout>;
   lists: RecentLists;
   safelist: Safelist;
+  // The kernel clock now, to tell whether the kernel still enforces an entry; undefined when unknown.
+  kernelClock(): KernelClock | undefined;
   // Opened on first use, closed by the caller through closeStore.
   store(): BanStore;
   closeStore(): void;
@@ -63,6 +67,7 @@ export async function kernelContextFor(base: CommandContext, options: GlobalOpti
     layouts: layoutsFor(base.config, parameters.ipListTot),
     lists: procLists(listsDirectory),
     safelist,
+    kernelClock: () => readKernelClockNow(),
     store() {
       opened ??= openBanStore(resolveStateDir(options.stateDir));
       return opened;

@@ -35,7 +35,7 @@ export async function restoreBans(context: KernelContext, jails: readonly JailCo
   const bans = store.open(only);
   // A store that placed bans by the public hash moves them to their keyed shards once.
   const rehome = store.meta(PLACEMENT_META) !== 'keyed';
-  const plan = planRestore({ jails, layouts: context.layouts, bans, kernel, capacity: context.parameters.ipListTot, safelist: context.safelist, nowMs: Date.now(), key: store.shardKey(), wordBits: defaultWordBits(), rehome });
+  const plan = planRestore({ jails, layouts: context.layouts, bans, kernel, capacity: context.parameters.ipListTot, safelist: context.safelist, nowMs: Date.now(), key: store.shardKey(), wordBits: defaultWordBits(), clock: context.kernelClock(), rehome });
   const outcomes = performWrites(context.lists, plan.writes);
   const failed = outcomes.filter((outcome) => !outcome.ok).map(({ jail, address, list, error }) => ({ jail, address, list, error: error ?? 'failed' }));
   const moves = new Set(plan.moved.map((move) => `${move.jail} ${move.address}`));

@@ -7,7 +7,7 @@ import { parseJournalEntry, parseSyslogLine } from '../core/log-line.js';
 // What scan needs from one byte range of a log, in the order of its lines: the counts, and each match
 // as an index into `addresses` and a time. Compact so that a worker thread hands it over cheaply.
 export interface RangeScan {
-  stats: { lines: number; matched: number; ignored: number; missed: number; tooLong: number; unparsed: number };
+  stats: { lines: number; matched: number; ignored: number; missed: number; tooLong: number; ambiguous: number; unparsed: number };
   addresses: string[];
   which: Uint32Array;
   times: Float64Array;
@@ -26,7 +26,7 @@ export interface RangeJob {
 // Reads the lines of job.path between its offsets and matches each against the filter (compiled here
 // unless the caller on the same thread has it already).
 export async function scanRange(job: RangeJob, filter: CompiledFilter = compileFilter(job.spec)): Promise<RangeScan> {
-  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0, unparsed: 0 };
+  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0, ambiguous: 0, unparsed: 0 };
   const indexOf = new Map<string, number>();
   const addresses: string[] = [];
   const which: number[] = [];
@@ -42,6 +42,7 @@ export async function scanRange(job: RangeJob, filter: CompiledFilter = compileF
     if (result.kind === 'ignored') stats.ignored++;
     else if (result.kind === 'none') stats.missed++;
     else if (result.kind === 'too-long') stats.tooLong++;
+    else if (result.kind === 'ambiguous') stats.ambiguous++;
     else {
       stats.matched++;
       let index = indexOf.get(result.address.text);

@@ -90,7 +90,7 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
   const filter = compileFilter(spec);
   const counter = new RetryCounter(maxretry, findtimeSeconds * 1000, 1_000_000);
   const now = Date.now();
-  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0, unparsed: 0 };
+  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0, ambiguous: 0, unparsed: 0 };
   const matches = new Map<string, number>();
   const banned = new Map<string, number>();
   const started = performance.now();
@@ -124,7 +124,7 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
     wouldBan: [...banned].map(([address, time]) => ({ address, at: new Date(time).toISOString() })),
   });
   out.line(`filter ${spec.name} over ${files.join(', ')}`);
-  out.line(`lines: ${stats.lines} read, ${stats.matched} matched, ${stats.ignored} ignored, ${stats.missed} missed, ${stats.tooLong} too long to match (over ${MAX_MESSAGE_LENGTH} characters), ${stats.unparsed} not syslog or journal lines`);
+  out.line(`lines: ${stats.lines} read, ${stats.matched} matched, ${stats.ignored} ignored, ${stats.missed} missed, ${stats.tooLong} too long to match (over ${MAX_MESSAGE_LENGTH} characters), ${stats.ambiguous} ambiguous (two readings of the address: one a client typed), ${stats.unparsed} not syslog or journal lines`);
   out.line(`time: ${seconds.toFixed(2)} s (${seconds > 0 ? Math.round(stats.lines / seconds) : '-'} lines/s, ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'})`);
   if (addresses.length > 0) {
     const shown = addresses.slice(0, 50);

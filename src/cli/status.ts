@@ -124,7 +124,7 @@ export async function collectStatus(
         const entries = parsed[index];
         if (target.jail !== null) kernel.set(target.list, entries && new Map(entries.map((entry) => [entry.address, entry.lastSeen])));
       });
-      const plan = planRestore({ jails, layouts, bans, kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs, key: store.shardKey(), wordBits: clock.wordBits });
+      const plan = planRestore({ jails, layouts, bans, kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs, key: store.shardKey(), wordBits: clock.wordBits, clock });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
       // Only a ban list's stamps are a ban's activity (a probe list stamps every new connection).
       const updates = targets.flatMap((target, index) => (target.jail === null || target.role !== 'ban' ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));

@@ -166,6 +166,9 @@ const filterTable = z.strictObject({
   programs: z.array(z.string().regex(/^[A-Za-z0-9@._-]+$/, 'a syslog identifier')).default([]),
   patterns: z.array(z.string()).min(1, 'at least one pattern with <ADDR>'),
   ignore: z.array(z.string()).default([]),
+  // Where the program writes text a client chose: "anywhere" (the default, checked both ways) or only
+  // "before-address" (as sshd writes the user name), which lets the text before <ADDR> be free.
+  client_text: z.enum(['anywhere', 'before-address']).default('anywhere'),
 });
 
 const remoteTable = z.strictObject({
@@ -388,7 +391,9 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
     metrics: parsed.daemon.metrics,
     metricsFile: parsed.daemon.metrics_file,
   };
-  const filters = new Map(Object.entries(parsed.filters).map(([name, filter]): [string, FilterSpec] => [name, { name, ...filter }]));
+  const filters = new Map(
+    Object.entries(parsed.filters).map(([name, filter]): [string, FilterSpec] => [name, { name, programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore, clientText: filter.client_text }]),
+  );
   const remotes = new Map(
     Object.entries(parsed.remotes).map(([name, remote]): [string, RemoteTarget] => [
       name,

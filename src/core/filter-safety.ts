@@ -31,8 +31,11 @@ export const ADDR_SLOT = '<ADDR>';
 const ATTACK = `an attacker could put "from 192.0.2.7 port 22" in a user name and have that address captured`;
 
 // Checks a user filter pattern (RE2 syntax) against the rule above; throws an input error naming the
-// construct that breaks it.
-export function checkPatternSafety(pattern: string, where: string): void {
+// construct that breaks it. With client text 'anywhere' (the default), a tail that can carry an
+// address anywhere in it (a user name written after the address, "rhost=ADDR user=NAME") also holds
+// the head, the text before <ADDR>, to the first two rules: a head that matches a run of words (.*)
+// could reach past the real address and take one the client wrote after it.
+export function checkPatternSafety(pattern: string, where: string, options: { clientText?: 'anywhere' | 'before-address' } = {}): void {
   const count = pattern.split(ADDR_SLOT).length - 1;
   const quoted = JSON.stringify(pattern);
   if (count !== 1) throw inputError(`${where}: ${quoted} has ${count} ${ADDR_SLOT} slots`, `a pattern names the offender exactly once with ${ADDR_SLOT}`);
@@ -69,7 +72,22 @@ export function checkPatternSafety(pattern: string, where: string): void {
       unsafe(text(node), 'repeats a space: it matches a run of words', `after ${ADDR_SLOT} write each word: at most one space in a row, optional at most once (?)`);
     }
   });
-  const word = addressWord(tail, matches);
+  if (options.clientText !== 'before-address' && addressWord(tail, matches, 'anywhere')) {
+    const head = headOf(tree);
+    const reaching = (what: string): never => {
+      throw inputError(
+        `${where}: ${quoted} is unsafe: before ${ADDR_SLOT} it has ${what}, which can reach past the address, and the text after ${ADDR_SLOT} can hold an address a client typed`,
+        `a program that writes the client's text after the address (rhost=ADDR user=NAME) lets a user name such as "x rhost=192.0.2.7" put a second address at the end; before ${ADDR_SLOT} write fixed text and fields without spaces (\S*, \d+), or, if the program writes client text only before the address, say so with client_text = "before-address"`,
+      );
+    };
+    head.forEach((node) =>
+      visit(node, (inner) => {
+        if (inner.kind === 'char' && matches(inner).space && matches(inner).nonWhitespace) reaching(text(inner));
+        if (inner.kind === 'repeat' && inner.max > 1 && canMatchSpace(inner.body, matches)) reaching(text(inner));
+      }),
+    );
+  }
+  const word = addressWord(tail, matches, 'after-space');
   if (word) {
     unsafe(
       `the word ${JSON.stringify(pattern.slice(word.start, word.end))}`,
@@ -77,6 +95,13 @@ export function checkPatternSafety(pattern: string, where: string): void {
       `after ${ADDR_SLOT} a word must not be able to begin with an address (a hex digit or ":", then "." or ":"): use \\d+, \\w+ or a class without "." and ":", or start the word with fixed text`,
     );
   }
+}
+
+// The constructs before the slot (the slot is known to be at the top level).
+function headOf(tree: RegexNode): RegexNode[] {
+  const items = tree.kind === 'concat' ? tree.items : [tree];
+  const at = items.findIndex((node) => node.kind === 'slot');
+  return at === -1 ? [] : items.slice(0, at);
 }
 
 // The constructs after the slot, once the slot is known to be at the top level.
@@ -140,8 +165,12 @@ class AddressWord extends Error {
 }
 
 // The first word of the tail that can begin with an address, as a span of the pattern; undefined if none.
-// The tail is run as a set of states over every way through it (a repetition until no new state comes).
-function addressWord(tail: RegexNode[], matches: (node: RegexNode & { kind: 'char' }) => AtomMatches): { start: number; end: number } | undefined {
+// 'after-space': words that begin after a space; 'anywhere': an address glued to any other character
+// too (",user=192.0.2.7"). The tail is run as a set of states over every way through it (a repetition
+// until no new state comes).
+function addressWord(tail: RegexNode[], matches: (node: RegexNode & { kind: 'char' }) => AtomMatches, where: 'after-space' | 'anywhere'): { start: number; end: number } | undefined {
+  // What a character that cannot be in an address leaves: no word, or (anywhere) a place one may begin.
+  const elsewhere: WordState = where === 'anywhere' ? { kind: 'start', from: -1 } : { kind: 'other', from: -1 };
   const key = (state: WordState): string => `${state.kind}@${state.from}`;
   const add = (into: Map<string, WordState>, state: WordState): void => {
     into.set(key(state), state);
@@ -193,15 +222,15 @@ function addressWord(tail: RegexNode[], matches: (node: RegexNode & { kind: 'cha
             const around = repeats.find((repeat) => repeat.start >= state.from);
             throw new AddressWord(state.from, Math.max(node.end, around?.end ?? 0));
           }
-          // Any other character leaves a word that cannot be an address.
-          add(out, { kind: 'other', from: -1 });
+          // Any other character leaves a word that cannot be an address (or, anywhere, a new start).
+          add(out, elsewhere);
         }
         return out;
       }
     }
   };
   try {
-    flow({ kind: 'concat', items: tail, start: 0, end: 0 }, new Map([['other@-1', { kind: 'other', from: -1 }]]), []);
+    flow({ kind: 'concat', items: tail, start: 0, end: 0 }, new Map([[key(elsewhere), elsewhere]]), []);
   } catch (error) {
     if (error instanceof AddressWord) return { start: error.start, end: error.end };
     throw error;

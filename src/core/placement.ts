@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Address } from './address.js';
-import { timeAfter, type WordBits } from './jiffies.js';
+import { isWithinWindow, timeAfter, type KernelClock, type WordBits } from './jiffies.js';
 import type { JailLayout, ListSlot } from './layout.js';
 
 // A list as read just before writing: the entries it holds (canonical address to the jiffies it was
@@ -13,6 +13,12 @@ export type ListFill = ReadonlyMap<string, ReadonlyMap<string, number> | undefin
 export function preferredShard(key: Buffer, address: Address, shards: number): number {
   if (shards <= 1) return 0;
   return createHmac('sha256', key).update(`${address.family}/${address.text}`).digest().readUInt32BE(0) % shards;
+}
+
+// Whether the kernel still enforces an entry: its last stamp inside the list's window. Without a clock
+// nothing can be known, and every entry counts as in force (none is given up).
+export function entryInForce(clock: KernelClock | undefined, lastSeen: number, windowSeconds: number): boolean {
+  return clock === undefined || isWithinWindow(clock, lastSeen, windowSeconds);
 }
 
 // A jail's ban lists of one family and tier, in shard order.
@@ -39,8 +45,9 @@ export interface PlacementInput {
   capacity: number;
   fill: ListFill;
   wordBits: WordBits;
-  // Would losing this entry of this list lose a live ban (a permanent one, or one whose window runs)?
-  isLiveBan: (address: string) => boolean;
+  // Would losing this entry of this list lose a ban in force: a live ban of the store, or an entry whose
+  // last stamp the kernel still counts (packets keep it fresh whatever the store says)?
+  isLiveBan: (address: string, lastSeen: number, slot: ListSlot) => boolean;
 }
 
 // Places bans one after another, each seeing the lists as the ones before left them. Pure: the lists
@@ -90,7 +97,7 @@ export class PlacementPlanner {
     for (const slot of order) {
       const entries = this.fill.get(slot.name);
       if (!entries) continue;
-      const victim = this.expendable(entries);
+      const victim = this.expendable(entries, slot);
       if (victim === undefined) continue;
       entries.delete(victim);
       entries.set(address.text, this.newest);
@@ -124,12 +131,12 @@ export class PlacementPlanner {
   }
 
   // The entry of a full list that may make room: the least recently seen that is no live ban.
-  private expendable(entries: ReadonlyMap<string, number>): string | undefined {
+  private expendable(entries: ReadonlyMap<string, number>, slot: ListSlot): string | undefined {
     let chosen: string | undefined;
     let oldest: number | undefined;
     for (const [address, seen] of entries) {
       if (oldest !== undefined && !timeAfter(oldest, seen, this.input.wordBits)) continue;
-      if (this.input.isLiveBan(address)) continue;
+      if (this.input.isLiveBan(address, seen, slot)) continue;
       chosen = address;
       oldest = seen;
     }

@@ -1,10 +1,10 @@
 import { maskAddress, type Address } from './address.js';
 import { effectiveTier, isLive, type BanRecord } from './bans.js';
 import type { JailConfig } from '../config/schema.js';
-import type { WordBits } from './jiffies.js';
+import type { KernelClock, WordBits } from './jiffies.js';
 import type { JailLayout } from './layout.js';
 import type { ListWrite } from './list-commands.js';
-import { PlacementPlanner, type ListFill } from './placement.js';
+import { entryInForce, PlacementPlanner, type ListFill } from './placement.js';
 import { describeMatch, safelistMatch, type Safelist } from './safelist.js';
 
 // What the kernel holds, per list: each canonical address and the jiffies it was last seen, or
@@ -46,6 +46,8 @@ export function planRestore(input: {
   nowMs: number;
   key: Buffer;
   wordBits: WordBits;
+  // The kernel clock, to keep entries the kernel still enforces; undefined: every entry is kept.
+  clock: KernelClock | undefined;
   rehome?: boolean;
 }): RestorePlan {
   const plan: RestorePlan = { writes: [], alreadyPresent: 0, missing: [], skippedSafelisted: [], noRoom: [], listMissing: [], unknownJail: [], evicts: [], moved: [], spilled: [] };
@@ -75,7 +77,7 @@ export function planRestore(input: {
     const layout = input.layouts.get(name);
     if (!layout) continue;
     const live = new Set(items.map((item) => item.address.text));
-    const planner = new PlacementPlanner({ layout, key: input.key, capacity: input.capacity, fill: input.kernel, wordBits: input.wordBits, isLiveBan: (address) => live.has(address) });
+    const planner = new PlacementPlanner({ layout, key: input.key, capacity: input.capacity, fill: input.kernel, wordBits: input.wordBits, isLiveBan: (address, lastSeen, slot) => live.has(address) || entryInForce(input.clock, lastSeen, slot.windowSeconds) });
     // Bans already in the kernel first, so that none is counted missing because another took its room.
     const absent: typeof items = [];
     for (const item of items) {

@@ -82,7 +82,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let settings = daemonSettings(context.config, options);
   let firewall = systemFirewall(context.config.backend);
   const metrics = createMetrics();
-  const sourceCounters: SourceCounters = { banned: () => undefined, tooLong: (jail, source) => metrics.tooLong.inc({ jail, source }) };
+  const sourceCounters: SourceCounters = { banned: () => undefined, tooLong: (jail, source) => metrics.tooLong.inc({ jail, source }), ambiguous: (jail, source) => metrics.ambiguous.inc({ jail, source }) };
   logs.config.info({ config: configPath, jails: context.config.jails.map((jail) => jail.name), checkMs: settings.checkMs, reapMs: settings.reapMs }, 'daemon starting');
 
   // One piece of work at a time: a check never runs into a reap or a reload.

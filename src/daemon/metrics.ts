@@ -14,6 +14,7 @@ export interface Metrics {
   writeErrors: Counter;
   reloads: Counter<'result'>;
   tooLong: Counter<'jail' | 'source'>;
+  ambiguous: Counter<'jail' | 'source'>;
   lastCheck: Gauge;
   lastReap: Gauge;
   deadLettered: Counter<'target'>;
@@ -52,6 +53,7 @@ export function createMetrics(): Metrics {
     writeErrors: counter('xtban_kernel_write_errors_total', 'Writes to kernel lists that failed'),
     reloads: counter('xtban_config_reloads_total', 'Config reloads, by result', ['result']),
     tooLong: counter('xtban_source_lines_too_long_total', `Messages from a log source longer than ${MAX_MESSAGE_LENGTH} characters, not matched`, ['jail', 'source']),
+    ambiguous: counter('xtban_source_lines_ambiguous_total', 'Messages a filter reads with two different addresses (one typed by a client), not counted', ['jail', 'source']),
     lastCheck: gauge('xtban_last_check_timestamp_seconds', 'When the ruleset was last checked'),
     lastReap: gauge('xtban_last_reap_timestamp_seconds', 'When the reaper last ran'),
     deadLettered: counter('xtban_remote_dead_lettered_total', 'Requests a central firewall refused for good and that were set aside', ['target']),

@@ -20,13 +20,18 @@ export interface SourcesHandle {
   stop(): Promise<void>;
 }
 
-// What the daemon counts about its sources (metrics): each ban, and each message too long to match.
+// What the daemon counts about its sources (metrics): each ban, each message too long to match, and
+// each message that can be read with two addresses.
 export interface SourceCounters {
   banned(jail: string, source: string): void;
   tooLong(jail: string, source: string): void;
+  ambiguous(jail: string, source: string): void;
 }
 
-const NO_COUNTERS: SourceCounters = { banned: () => undefined, tooLong: () => undefined };
+const NO_COUNTERS: SourceCounters = { banned: () => undefined, tooLong: () => undefined, ambiguous: () => undefined };
+
+// A warning about ambiguous messages at most this often per source: a client can send many.
+const AMBIGUOUS_WARNING_MS = 60_000;
 
 // Starts every source of every jail: log files and the journal through their filters and a per-jail
 // sliding count, blocklist files directly.
@@ -64,11 +69,25 @@ export function startSources(context: () => KernelContext, log: Logger, counters
       const spec = BUILTIN_FILTERS.get(source.filter) ?? initial.config.filters.get(source.filter);
       if (!spec) return;
       const filter: CompiledFilter = compileFilter(spec);
+      let warnedAt = -Infinity;
+      let unwarned = 0;
       const onRecord = (record: LogRecord) => {
         const result = matchMessage(filter, record.program, record.message);
         if (result.kind === 'too-long') {
           counters.tooLong(jail.name, id);
           log.debug({ jail: jail.name, source: id, length: record.message.length }, 'message too long to match');
+        }
+        if (result.kind === 'ambiguous') {
+          counters.ambiguous(jail.name, id);
+          unwarned++;
+          if (Date.now() - warnedAt >= AMBIGUOUS_WARNING_MS) {
+            log.warn(
+              { jail: jail.name, source: id, captured: result.captured, messages: unwarned },
+              `a message of ${id} reads with two addresses (${result.captured.join(' and ')}): one was typed by a client; neither is counted (${unwarned} such message(s) since the last warning)`,
+            );
+            warnedAt = Date.now();
+            unwarned = 0;
+          }
         }
         if (result.kind !== 'match') return;
         const address = admit(jail, result.address);

@@ -65,6 +65,7 @@ function world(configText: string, ipListTot = 100): World {
     safelist: { entries: [] },
     store: () => store,
     closeStore: () => undefined,
+    kernelClock: () => kernel.clock(),
   };
   const jail = (name: string) => {
     const found = config.jails.find((candidate) => candidate.name === name);
@@ -383,5 +384,102 @@ describe('known attacks', () => {
     const entry = parseJournalEntry(JSON.stringify({ MESSAGE: bytes, SYSLOG_IDENTIFIER: 'sshd', __REALTIME_TIMESTAMP: '1795228676443000' }));
     expect(entry).toMatchObject({ program: 'sshd', message: 'Invalid user x\ufffd from 203.0.113.5 port 4242' });
     expect(matchMessage(compileFilter(sshdFilter), entry?.program, entry?.message ?? '')).toMatchObject({ kind: 'match', address: { text: '203.0.113.5' } });
+  });
+
+  // Found by attacking the defences above. A program that writes the client's text after the address
+  // (pam_unix's "rhost=ADDR  user=NAME"), and a pattern that starts with .*: the user name
+  // "x rhost=192.0.2.7" put a second address at the end, and that one was taken.
+  it('a pattern whose text before <ADDR> can reach past the address is refused when the text after it can hold one', () => {
+    const spec = (pattern: string, clientText?: 'anywhere' | 'before-address') => ({ name: 'app', programs: [], patterns: [pattern], ignore: [], ...(clientText ? { clientText } : {}) });
+    const pam = String.raw`.*authentication failure;.* rhost=<ADDR>(?:  user=\S*)?`;
+    const glued = String.raw`.*login failed from=<ADDR>,user=\S+`;
+    const bracketed = String.raw`Login failed for .*? from \[<ADDR>\](?: \w+)?(?: \[\S+)?`;
+    for (const pattern of [pam, glued, bracketed]) expect(() => compileFilter(spec(pattern))).toThrow(/can reach past the address/);
+    // Where two readings remain (a filter that says, wrongly, that clients write only before the
+    // address), the message is ambiguous when it runs: neither address is counted.
+    const loose = String.raw`Login failed for .*? from \[<ADDR>\](?: \w+)?(?: \[[^ \]]+\])?`;
+    const read = compileFilter(spec(loose, 'before-address'));
+    expect(matchMessage(read, undefined, 'Login failed for x from [192.0.2.7] from [203.0.113.5]')).toEqual({ kind: 'ambiguous', captured: ['192.0.2.7', '203.0.113.5'] });
+    expect(matchMessage(read, undefined, 'Login failed for x from [203.0.113.5]')).toMatchObject({ kind: 'match', address: { text: '203.0.113.5' } });
+    // The built-in sshd patterns leave a client no second reading: its own failures always count.
+    const sshd = compileFilter(sshdFilter);
+    for (const user of ['x from 192.0.2.7 port 22 ssh2', 'x from 192.0.2.7', 'from 192.0.2.7 port 22 ssh2 from', 'x rhost=192.0.2.7']) {
+      expect(matchMessage(sshd, 'sshd', `Failed password for invalid user ${user} from 203.0.113.5 port 4242 ssh2`)).toMatchObject({ kind: 'match', address: { text: '203.0.113.5' } });
+      expect(matchMessage(sshd, 'sshd', `Invalid user ${user} from 203.0.113.5 port 4242`)).toMatchObject({ kind: 'match', address: { text: '203.0.113.5' } });
+    }
+  });
+
+  // Found by attacking the defences above. Placement asked only the store whether an entry was a live
+  // ban; the store's activity moves only at reap or status, so an attacker who kept knocking (its
+  // entry fresh in the kernel through the --update rule) was taken out of a full list to make room.
+  it('a full list never gives up an entry the kernel still enforces, whatever the store says', () => {
+    const w = world('[safelist]\nown_addresses = false\n\n[jails.ssh]\nfamily = "ipv4"\nwindow = "1h"\n', 4);
+    const now = Date.UTC(2026, 11, 2);
+    const ssh = w.jail('ssh');
+    let clock = now;
+    const at = (ms: number) => {
+      clock = ms;
+    };
+    const timed = { ...w.context };
+    const realNow = Date.now;
+    Date.now = () => clock;
+    try {
+      at(now);
+      banInProcess(timed, ssh, addresses('203.0.113.66'), { source: 'log', reason: null, permanent: false });
+      // 70 minutes of knocking: the store's record ran out at 60, the kernel entry is fresh.
+      for (let minute = 1; minute <= 70; minute++) {
+        at(now + minute * 60_000);
+        w.kernel.packet('xtban-ssh', '203.0.113.66');
+      }
+      at(now + 71 * 60_000);
+      banInProcess(timed, ssh, addresses('198.51.100.1', '198.51.100.2', '198.51.100.3'), { source: 'log', reason: null, permanent: false });
+      const next = banInProcess(timed, ssh, addresses('198.51.100.4'), { source: 'log', reason: null, permanent: false });
+      expect([...next.placements.values()]).toEqual([{ kind: 'full', lists: ['xtban-ssh'], preferred: 'xtban-ssh' }]);
+      expect(w.kernel.entries('xtban-ssh')).toContain('203.0.113.66');
+      // Once the attacker is silent for the window, its entry (and only it) may make room.
+      at(now + 70 * 60_000 + 3601_000);
+      const later = banInProcess(timed, ssh, addresses('198.51.100.5'), { source: 'log', reason: null, permanent: false });
+      expect([...later.placements.values()][0]).toMatchObject({ kind: 'placed', evicts: '203.0.113.66' });
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  // Found by attacking the defences above. A repeat offence whose new tier was full took the address out
+  // of its old tier all the same: in neither list, though reported "not placed".
+  it('a repeat offence whose new tier is full stays in the tier it is in', () => {
+    const w = world('[safelist]\nown_addresses = false\n\n[jails.net]\nfamily = "ipv4"\ntiers = ["10m", "1h"]\n', 4);
+    const net = w.jail('net');
+    const realNow = Date.now;
+    let clock = Date.UTC(2026, 11, 2);
+    Date.now = () => clock;
+    try {
+      const others = addresses('198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4');
+      banInProcess(w.context, net, others, { source: 'log', reason: null, permanent: false });
+      clock += 11 * 60_000;
+      // The four offend again: tier 2 is full of live bans.
+      banInProcess(w.context, net, others, { source: 'log', reason: null, permanent: false });
+      banInProcess(w.context, net, addresses('203.0.113.66'), { source: 'log', reason: null, permanent: false });
+      clock += 11 * 60_000;
+      const again = banInProcess(w.context, net, addresses('203.0.113.66'), { source: 'log', reason: null, permanent: false });
+      expect([...again.placements.values()][0]).toMatchObject({ kind: 'full' });
+      expect(w.kernel.entries('xtban-net.t0')).toContain('203.0.113.66');
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  // Found by attacking the defences above. A key with "own" rights banned and unbanned an address the
+  // firewall's in-kernel detection had caught, and so lifted the firewall's own ban.
+  it("a key's unban never lifts the kernel's own detection ban", () => {
+    const w = world('[safelist]\nown_addresses = false\n\n[jails.ssh]\nfamily = "ipv4"\nwindow = "1h"\ndetect = { hitcount = 6, seconds = 60 }\n');
+    const ssh = w.jail('ssh');
+    const detect = (w.context.layouts.get('ssh')?.slots ?? []).find((slot) => slot.role === 'detect')?.name ?? '';
+    w.kernel.write(detect, '+203.0.113.66');
+    const owner = ownerOf('web1');
+    banInProcess(w.context, ssh, addresses('203.0.113.66'), { source: owner, reason: 'remote 198.51.100.9', permanent: false });
+    const { ended } = endAllowedInProcess(w.context, ssh, addresses('203.0.113.66'), (record) => mayEnd(record, 'own', owner), 'unban', owner);
+    expect(ended).toHaveLength(1);
+    expect(w.kernel.entries(detect)).toContain('203.0.113.66');
   });
 });

@@ -109,6 +109,8 @@ describe('config errors name the key path and the bad value', () => {
     ['[filters.app]\npatterns = ["no slot"]\n[jails.ssh]\n', 'has 0 <ADDR> slots'],
     ['[filters.sshd]\npatterns = ["x <ADDR>"]\n[jails.ssh]\n', 'sshd is a built-in filter'],
     ['[filters.app]\npattern = ["x <ADDR>"]\n[jails.ssh]\n', 'filters.app.pattern: unknown key'],
+    ['[filters.app]\npatterns = ["x <ADDR>"]\nclient_text = "after"\n[jails.ssh]\n', 'filters.app.client_text'],
+    ['[filters.pam]\npatterns = [".* rhost=<ADDR>(?:  user=\\\\S*)?"]\n[jails.ssh]\n', 'can reach past the address'],
     ['[remotes.fw]\nhost = "-oProxyCommand=sh"\n[jails.ssh]\n', 'remotes.fw.host = "-oProxyCommand=sh": a host name, an address or an ssh_config Host alias'],
     ['[remotes.fw]\nhost = "fw example"\n[jails.ssh]\n', 'remotes.fw.host'],
     ['[remotes.fw]\nhost = "fw"\nkey = "id_ed25519"\n[jails.ssh]\n', 'remotes.fw.key = "id_ed25519": an absolute path'],
@@ -155,7 +157,7 @@ describe('config show', () => {
     expect(back.jails).toEqual(tiered.jails);
     expect(back.safelist).toEqual(tiered.safelist);
     const sourced = parseConfigText(
-      '[filters.app]\nprograms = ["app"]\npatterns = ["fail from <ADDR>"]\n[jails.ssh]\nmaxretry = 3\nfindtime = "5m"\ndetect = { hitcount = 6, seconds = 60 }\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/app.log"\nfilter = "app"\n[[jails.ssh.sources]]\ntype = "journal"\nunit = "ssh.service"\n[[jails.ssh.sources]]\ntype = "list"\npath = "/etc/shitlist"\n',
+      '[filters.app]\nprograms = ["app"]\npatterns = ["fail from <ADDR>"]\nclient_text = "before-address"\n[jails.ssh]\nmaxretry = 3\nfindtime = "5m"\ndetect = { hitcount = 6, seconds = 60 }\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/app.log"\nfilter = "app"\n[[jails.ssh.sources]]\ntype = "journal"\nunit = "ssh.service"\n[[jails.ssh.sources]]\ntype = "list"\npath = "/etc/shitlist"\n',
       's.toml',
     );
     const sourcedBack = parseConfigText(effectiveConfigToml(sourced), 'again.toml');

@@ -96,7 +96,19 @@ describe('user filter safety', () => {
   const check = (pattern: string) => () => checkPatternSafety(pattern, 'filters.app.patterns[0]');
 
   it.each(sshdFilter.patterns.map((pattern) => [pattern]))('accepts the built-in %s', (pattern) => {
-    expect(check(pattern)).not.toThrow();
+    expect(() => checkPatternSafety(pattern, 'filters.sshd.patterns[0]', { clientText: sshdFilter.clientText ?? 'anywhere' })).not.toThrow();
+  });
+
+  it('holds the text before <ADDR> to the rule when the text after it can carry an address a client typed', () => {
+    // pam_unix writes "rhost=ADDR  user=NAME": a leading .* could reach past the real address.
+    for (const pattern of [String.raw`.*authentication failure;.* rhost=<ADDR>(?:  user=\S*)?`, String.raw`.*login failed from=<ADDR>,user=\S+`, String.raw`Login failed for .*? from \[<ADDR>\](?: \w+)?(?: \[\S+)?`]) {
+      expect(check(pattern)).toThrow(/before <ADDR> it has .*which can reach past the address/);
+      // Said to be a program that writes client text only before the address, the head is free.
+      if (!pattern.includes('\[')) expect(() => checkPatternSafety(pattern, 'filters.app.patterns[0]', { clientText: 'before-address' })).not.toThrow();
+    }
+    // Fixed text and space-free fields before <ADDR> are fine either way; so is a free head when nothing after <ADDR> can hold an address.
+    expect(check(String.raw`PAM \d+ more authentication failures?; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=<ADDR>(?:  user=\S*)?`)).not.toThrow();
+    expect(check(String.raw`Login failed for .* from <ADDR> \(\d+ tries\)`)).not.toThrow();
   });
 
   it.each([

@@ -9,7 +9,8 @@ const config = parseConfigText('[jails.ssh]\nwindow = "1h"\n', 'r.toml');
 const layouts = layoutsFor(config, 100);
 const HOUR = 3_600_000;
 const key = Buffer.alloc(32, 7);
-const clock = { key, wordBits: 64 as const };
+// The kernel two hours after the stamps of `listed`: they are past a one-hour window.
+const clock = { key, wordBits: 64 as const, clock: { hz: 100, jiffies: 1000 + 7200 * 100, wallMs: 10 * HOUR, wordBits: 64 as const, method: { hz: 'test', jiffies: 'test' } } };
 
 // A list as read: each address last seen at jiffies 1000.
 function listed(...addresses: string[]): Map<string, number> {

@@ -5,6 +5,10 @@
 import { parseAddress } from '../../src/core/address.js';
 import { listWriteError, type RecentLists } from '../../src/adapters/recent-lists.js';
 import type { XtbanError } from '../../src/core/errors.js';
+import type { KernelClock } from '../../src/core/jiffies.js';
+
+// The fake's HZ; its jiffies follow Date.now (fake timers move both).
+const HZ = 100;
 
 export interface FakeKernel extends RecentLists {
   // What a rule naming the list does: make it (empty) if it is not there.
@@ -15,6 +19,12 @@ export interface FakeKernel extends RecentLists {
   entries(list: string): string[] | undefined;
   // Entries the kernel dropped to make room, ever, by list.
   evictions: { list: string; address: string }[];
+  // A packet from the address hits the list's --update rule: the entry is stamped now (its ttl set).
+  packet(list: string, address: string): void;
+  // The kernel clock now, as the fake keeps it.
+  clock(): KernelClock;
+  // The jiffies an entry was last seen, or undefined.
+  lastSeen(list: string, address: string): number | undefined;
 }
 
 const errno = (code: string) => Object.assign(new Error(code), { code });
@@ -22,7 +32,10 @@ const errno = (code: string) => Object.assign(new Error(code), { code });
 export function fakeKernel(capacity: number, directory = '/fake/xt_recent'): FakeKernel {
   // list -> canonical address -> last seen (jiffies); a Map keeps insertion order, which is LRU order.
   const lists = new Map<string, Map<string, number>>();
-  let jiffies = 4_294_000_000;
+  const epoch = Date.now();
+  const base = 4_294_000_000;
+  const jiffiesNow = () => base + Math.floor(((Date.now() - epoch) * HZ) / 1000);
+  const ttl = new Map<string, number>();
   const evictions: { list: string; address: string }[] = [];
 
   const apply = (list: string, command: string): void => {
@@ -44,7 +57,7 @@ export function fakeKernel(capacity: number, directory = '/fake/xt_recent'): Fak
       return;
     }
     if (sign !== '+') throw errno('EINVAL');
-    jiffies++;
+    ttl.delete(`${list} ${address}`);
     if (entries.has(address)) {
       entries.delete(address);
     } else if (entries.size >= capacity) {
@@ -54,7 +67,7 @@ export function fakeKernel(capacity: number, directory = '/fake/xt_recent'): Fak
         evictions.push({ list, address: oldest });
       }
     }
-    entries.set(address, jiffies);
+    entries.set(address, jiffiesNow());
   };
 
   const print = (list: string): string | undefined => {
@@ -63,7 +76,7 @@ export function fakeKernel(capacity: number, directory = '/fake/xt_recent'): Fak
     // The kernel prints in hash order, not LRU order: reversed here so nothing depends on the order.
     return [...entries]
       .reverse()
-      .map(([address, seen]) => `src=${address} ttl: 0 last_seen: ${seen} oldest_pkt: 1 ${seen}\n`)
+      .map(([address, seen]) => `src=${address} ttl: ${ttl.get(`${list} ${address}`) ?? 0} last_seen: ${seen} oldest_pkt: 1 ${seen}\n`)
       .join('');
   };
 
@@ -93,6 +106,15 @@ export function fakeKernel(capacity: number, directory = '/fake/xt_recent'): Fak
     destroy(list) {
       lists.delete(list);
     },
+    packet(list, address) {
+      const entries = lists.get(list);
+      if (!entries?.has(address)) return;
+      entries.delete(address);
+      entries.set(address, jiffiesNow());
+      ttl.set(`${list} ${address}`, 64);
+    },
+    clock: () => ({ hz: HZ, jiffies: jiffiesNow(), wallMs: Date.now(), wordBits: 64, method: { hz: 'fake', jiffies: 'fake' } }),
+    lastSeen: (list, address) => lists.get(list)?.get(address),
     entries: (list) => {
       const entries = lists.get(list);
       return entries && [...entries.keys()];

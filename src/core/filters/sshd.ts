@@ -23,6 +23,9 @@ export const sshdFilter: FilterSpec = {
     String.raw`Did not receive identification string from <ADDR> port \d+`,
   ],
   ignore: [],
+  // sshd writes the user name before the address; the one pattern with text after it (PAM's user=) has
+  // fixed text before <ADDR> all the same.
+  clientText: 'before-address',
 };
 
 // Filters that ship with xtban, by name.
