@@ -110,12 +110,14 @@ export function matchMessage(filter: CompiledFilter, program: string | undefined
   if (filter.anyIgnore?.test(message)) return { kind: 'ignored' };
   if (matching.length > 1) matching.sort((a, b) => a - b);
   let taken: { address: Address; pattern: number } | undefined;
+  // A second reading needs a second text <ADDR> could take; most messages hold one (sshd's: the peer).
+  const twoCandidates = addressCandidates(message) > 1;
   for (const index of matching) {
     const greedy = filter.patterns[index];
     const lazy = filter.lazyPatterns[index];
     if (!greedy || !lazy) continue;
     const text = capture(greedy, message);
-    const other = capture(lazy, message);
+    const other = twoCandidates ? capture(lazy, message) : text;
     // One pattern, two readings: whatever they took, one may be a client's.
     if (text !== other) return { kind: 'ambiguous', captured: [text ?? '', other ?? ''] };
     if (text === undefined) continue;
@@ -126,6 +128,27 @@ export function matchMessage(filter: CompiledFilter, program: string | undefined
     else if (taken.address.text !== address.text) return { kind: 'ambiguous', captured: [taken.address.text, address.text] };
   }
   return taken === undefined ? { kind: 'none' } : { kind: 'match', ...taken };
+}
+
+// How many runs of the characters <ADDR> takes (hex digits, '.' and ':'), at least two long and with a
+// '.' or ':', the message holds, counted up to two: the texts <ADDR> could take are among them.
+function addressCandidates(message: string): number {
+  let found = 0;
+  let length = 0;
+  let punct = false;
+  for (let i = 0; i <= message.length; i++) {
+    const c = i < message.length ? message.charCodeAt(i) : 32;
+    const dot = c === 46 || c === 58;
+    if (dot || (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
+      length++;
+      punct ||= dot;
+      continue;
+    }
+    if (length >= 2 && punct && ++found > 1) return found;
+    length = 0;
+    punct = false;
+  }
+  return found;
 }
 
 // A captured text read as an address, remembered: attackers repeat themselves, and IPv6 parsing is dear.
