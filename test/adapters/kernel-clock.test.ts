@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readKernelClock } from '../../src/adapters/kernel-clock.js';
+import { readKernelClock, readKernelClockNow } from '../../src/adapters/kernel-clock.js';
 import { ExitCode, XtbanError } from '../../src/core/errors.js';
 import { ageSeconds, stampToWallMs } from '../../src/core/jiffies.js';
 
@@ -195,5 +195,21 @@ describe('reading timer_list', () => {
     } finally {
       await writer.close();
     }
+  });
+});
+
+describe('readKernelClockNow, for a ban that must judge an entry in the middle of a batch', () => {
+  it('agrees with readKernelClock to within a few jiffies: HZ from config.gz, jiffies from uptime', async () => {
+    const now = readKernelClockNow({ procRoot: PROC, ...NO_BOOT });
+    const full = await readKernelClock({ procRoot: PROC, ...NO_BOOT, nowMs: () => captured });
+    expect(now?.hz).toBe(250);
+    expect(now?.method).toEqual({ hz: 'config', jiffies: 'uptime' });
+    // uptime has centiseconds: a few jiffies apart at most from timer_list's, taken at the same moment.
+    expect(Math.abs((now?.jiffies ?? 0) - full.jiffies)).toBeLessThan(250);
+  });
+
+  it('is undefined when neither config.gz nor the boot config gives HZ: every entry then counts as in force', async () => {
+    await copyFile(join(PROC, 'uptime'), join(dir, 'uptime'));
+    expect(readKernelClockNow({ procRoot: dir, ...NO_BOOT })).toBeUndefined();
   });
 });
