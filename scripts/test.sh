@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The type check covers test/ as well as src/: a test that no longer fits the code fails here.
+echo "xtban tests: type check of src/ and test/ (tsc -p tsconfig.json)"
+npx tsc -p tsconfig.json --noEmit
 report=$(mktemp -t xtban-vitest-XXXXXX.json)
 trap 'rm -f "$report"' EXIT
 status=0

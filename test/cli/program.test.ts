@@ -46,7 +46,9 @@ describe('command line', () => {
     expect(await xtban('--help')).toBe(0);
     expect(stdout).toContain('Examples:');
     expect(stdout).toContain('Exit codes:');
-    for (const command of ['apply', 'teardown', 'check', 'ban', 'unban', 'flush', 'restore', 'bans', 'status', 'config']) expect(stdout).toContain(command);
+    // Each command as the first word of its own line of the Commands list ("ban" must not be found in "unban").
+    const listed = new Set([...stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((match) => match[1]));
+    for (const command of ['apply', 'teardown', 'check', 'ban', 'unban', 'flush', 'restore', 'bans', 'status', 'config', 'scan', 'serve', 'daemon', 'reap', 'remote', 'install']) expect(listed, command).toContain(command);
   });
 
   it('gives every command help with examples', async () => {

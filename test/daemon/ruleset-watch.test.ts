@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { execa } from 'execa';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scratchDir } from '../helpers/scratch.js';
 import { fullCheckDue, RulesetWatch, rulesetChangesUnreported } from '../../src/daemon/ruleset-watch.js';
 
 const waitFor = async (condition: () => boolean, limitMs = 5000): Promise<void> => {
@@ -28,9 +30,24 @@ describe('whether ruleset changes can be watched', () => {
     expect(await rulesetChangesUnreported('legacy')).toBe('the legacy backend reports no changes');
   });
 
-  it('with the nft backend exactly when nft is installed', async () => {
-    const installed = !(await execa('nft', ['--version'], { reject: false })).failed;
-    expect(await rulesetChangesUnreported('nft')).toBe(installed ? undefined : 'nft is not installed (Debian: apt-get install nftables)');
+  it('with the nft backend when nft can be run, and says how to install it when it cannot', async () => {
+    // Without nft on the PATH (an empty directory), whatever this machine has.
+    const path = process.env['PATH'];
+    process.env['PATH'] = scratchDir('xtban-no-nft-');
+    try {
+      expect(await rulesetChangesUnreported('nft')).toBe('nft is not installed (Debian: apt-get install nftables)');
+    } finally {
+      process.env['PATH'] = path;
+    }
+    // With a stand-in nft that answers --version (an executable script first on the PATH).
+    const bin = scratchDir('xtban-nft-');
+    writeFileSync(join(bin, 'nft'), '#!/bin/sh\necho "nftables v1.0.6 (Lester Gooch #5)"\n', { mode: 0o755 });
+    process.env['PATH'] = `${bin}:${path ?? ''}`;
+    try {
+      expect(await rulesetChangesUnreported('nft')).toBeUndefined();
+    } finally {
+      process.env['PATH'] = path;
+    }
   });
 });
 
