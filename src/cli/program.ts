@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { packageVersion } from '../version.js';
 import { LOG_LEVELS } from '../log-levels.js';
 import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import type { GlobalOptions } from './context.js';
@@ -43,7 +44,7 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
   const run = runner(outcome);
   const program = new Command('xtban')
     .description('Sliding-window bans in the kernel: iptables chains around the recent match (xt_recent),\nfed with offending addresses, read back to report state.')
-    .version('0.1.0')
+    .version(packageVersion())
     .option('-c, --config <path>', 'config file (default: $XTBAN_CONFIG or /etc/xtban/xtban.toml)')
     .option('--state-dir <dir>', 'where the ban store lives (default: $XTBAN_STATE_DIR or /var/lib/xtban)')
     .addOption(new Option('--log-level <level>', 'log on stderr at this level (default: $XTBAN_LOG_LEVEL, or warn; the daemon logs on stdout at info)').choices(LOG_LEVELS))

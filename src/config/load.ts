@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { Config } from './schema.js';
 import { makeStateDir } from '../adapters/state-dir.js';
+import { packageVersion } from '../version.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/xtban/xtban.toml';
 
@@ -12,19 +13,18 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   return flag ?? env['XTBAN_CONFIG'] ?? DEFAULT_CONFIG_PATH;
 }
 
-// Bump when the shape of Config changes, so that an old cache is never read.
-const CACHE_VERSION = 2;
 const CACHE_FILE = 'config-cache.json';
 
 // Config is plain data but for two maps.
 function toCache(config: Config, hash: string): string {
-  return JSON.stringify({ version: CACHE_VERSION, hash, config: { ...config, filters: [...config.filters], remotes: [...config.remotes] } });
+  // Keyed on this xtban's version as well as the file's bytes: another version may shape Config otherwise.
+  return JSON.stringify({ version: packageVersion(), hash, config: { ...config, filters: [...config.filters], remotes: [...config.remotes] } });
 }
 
 function fromCache(text: string, hash: string, source: string): Config | undefined {
   try {
-    const cached = JSON.parse(text) as { version: number; hash: string; config: Config & { filters: [string, unknown][]; remotes: [string, unknown][] } };
-    if (cached.version !== CACHE_VERSION || cached.hash !== hash || cached.config.source !== source) return undefined;
+    const cached = JSON.parse(text) as { version: unknown; hash: string; config: Config & { filters: [string, unknown][]; remotes: [string, unknown][] } };
+    if (cached.version !== packageVersion() || cached.hash !== hash || cached.config.source !== source) return undefined;
     return { ...cached.config, filters: new Map(cached.config.filters), remotes: new Map(cached.config.remotes) } as Config;
   } catch {
     return undefined;
