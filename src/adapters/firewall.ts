@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Family } from '../core/address.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
@@ -67,25 +65,6 @@ export function dryRunFirewall(reader: Firewall, print: (family: Family, script:
     save: (family) => reader.save(family),
     async restore(family, script) {
       print(family, script);
-    },
-  };
-}
-
-// A saved table from a directory (filter-4.rules, filter-6.rules); restores are kept in memory.
-export function fixtureFirewall(directory: string): Firewall & { restored: { family: Family; script: string }[] } {
-  const restored: { family: Family; script: string }[] = [];
-  return {
-    description: `fixture ${directory}`,
-    restored,
-    async save(family) {
-      try {
-        return await readFile(join(directory, `filter-${family}.rules`), 'utf8');
-      } catch {
-        return '';
-      }
-    },
-    async restore(family, script) {
-      restored.push({ family, script });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixtureFirewall } from '../../src/adapters/firewall.js';
+import { fixtureFirewall } from '../helpers/fixture-firewall.js';
 import { applyFailure, applyRuleset, familiesInUse } from '../../src/cli/apply.js';
 import type { Firewall } from '../../src/adapters/firewall.js';
 import { layoutsFor } from '../../src/cli/context.js';
