@@ -27,6 +27,16 @@ export interface Output {
   result(value: unknown): void;
 }
 
+// Whether a command printed its JSON result: a failure after it prints no second document.
+let resultPrinted = false;
+export function jsonResultPrinted(): boolean {
+  return resultPrinted;
+}
+// A new command line starts with nothing printed (main runs once per process, but tests run many).
+export function forgetJsonResult(): void {
+  resultPrinted = false;
+}
+
 // The terminal's output, or any pair of writers for tests. Under journald (stderr is its stream), notes
 // carry a priority prefix, so that errors and warnings are filed as such.
 export function createOutput(
@@ -45,7 +55,9 @@ export function createOutput(
     },
     // One line of JSON: cheap for large results; pipe it through jq to read it.
     result(value) {
-      if (json) stdout(`${JSON.stringify(value)}\n`);
+      if (!json) return;
+      stdout(`${JSON.stringify(value)}\n`);
+      resultPrinted = true;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { packageVersion } from '../version.js';
+import { forgetJsonResult, jsonResultPrinted } from './output.js';
 import { LOG_LEVELS } from '../log-levels.js';
 import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import type { GlobalOptions } from './context.js';
@@ -239,18 +240,24 @@ function writeError(text: string): void {
   process.stderr.write(isJournalStream(2) ? journalNote(text, 3) : text);
 }
 
-function report(error: unknown): number {
-  if (error instanceof XtbanError) {
-    writeError(`xtban: ${error.message}\n${error.hint ? `  hint: ${error.hint}\n` : ''}`);
-    return error.exitCode;
-  }
-  writeError(`xtban: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return ExitCode.system;
+// Says what failed on stderr and, under --json when no result was printed, as one JSON document on
+// stdout, so a script never parses an empty stdout. An error xtban did not expect is a bug: it says
+// so, with the stack, and exits 70, never 3 ("the kernel refused", which fail2ban acts on).
+function report(error: unknown, json: boolean): number {
+  const known = error instanceof XtbanError;
+  const message = known ? error.message : error instanceof Error ? error.message : String(error);
+  const hint = known ? error.hint : 'this is a bug in xtban: please report it with the lines above';
+  const exitCode = known ? error.exitCode : ExitCode.bug;
+  if (known) writeError(`xtban: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
+  else writeError(`xtban: internal error (a bug): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n  hint: ${hint}\n`);
+  if (json && !jsonResultPrinted()) process.stdout.write(`${JSON.stringify({ error: { message, ...(hint ? { hint } : {}), exitCode, bug: !known } })}\n`);
+  return exitCode;
 }
 
 // Entry: parse, run, map errors to exit codes.
 export async function main(argv: string[]): Promise<number> {
   const outcome: Outcome = { code: ExitCode.ok };
+  forgetJsonResult();
   const program = buildProgram(outcome);
   program.exitOverride();
   for (const command of program.commands) {
@@ -270,7 +277,7 @@ export async function main(argv: string[]): Promise<number> {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
       return ExitCode.usage;
     }
-    return report(error);
+    return report(error, argv.includes('--json'));
   }
 }
 

@@ -9,6 +9,8 @@ export const ExitCode = {
   system: 3,
   // The address is safelisted: refused on purpose.
   safelisted: 4,
+  // An error xtban did not expect: a bug, never "the kernel refused" (sysexits' EX_SOFTWARE).
+  bug: 70,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -210,3 +210,22 @@ describe('command line', () => {
     expect(stderr).toContain('--proc and --clock read captured lists: use them with --dry-run');
   });
 });
+
+describe('failures', () => {
+  it('under --json, a failure before any result still prints one JSON document, with the exit code', async () => {
+    expect(await xtban('--config', '/nonexistent/xtban.toml', 'bans', '--json')).toBe(2);
+    const document = JSON.parse(stdout) as { error: { message: string; exitCode: number; bug: boolean } };
+    expect(document.error).toMatchObject({ exitCode: 2, bug: false });
+    expect(document.error.message).toContain('/nonexistent/xtban.toml');
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('an error xtban did not expect is a bug, says so, and exits 70, not 3 (which means the kernel refused)', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => {
+      throw new Error('a write that cannot fail, failed');
+    });
+    expect(await xtban('--config', example, 'config', 'show')).toBe(70);
+    expect(stderr).toContain('xtban: internal error (a bug): Error: a write that cannot fail, failed');
+    expect(stderr).toContain('please report it');
+  });
+});
