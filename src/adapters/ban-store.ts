@@ -7,6 +7,7 @@ import type { Family } from '../core/address.js';
 import { isLiveInTiers, planBan, type BanDecision, type BanRecord, type BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { makeStateDir } from './state-dir.js';
+import { migrate, NewerStoreError, refuseNewer } from './store-migrations.js';
 
 export const STORE_FILE = 'bans.sqlite';
 
@@ -106,63 +107,6 @@ export interface BanStore {
   close(): void;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS bans (
-  jail TEXT NOT NULL,
-  address TEXT NOT NULL,
-  family INTEGER NOT NULL,
-  banned_at INTEGER NOT NULL,
-  last_activity INTEGER NOT NULL,
-  ended_at INTEGER,
-  end_reason TEXT,
-  permanent INTEGER NOT NULL,
-  source TEXT NOT NULL,
-  reason TEXT,
-  offences INTEGER NOT NULL,
-  tier INTEGER NOT NULL,
-  PRIMARY KEY (jail, address)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY,
-  time INTEGER NOT NULL,
-  jail TEXT NOT NULL,
-  address TEXT NOT NULL,
-  action TEXT NOT NULL,
-  source TEXT NOT NULL,
-  detail TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_jail ON events (jail, time);
-CREATE INDEX IF NOT EXISTS events_of_placement ON events (jail, action) WHERE action IN ('evicted', 'unplaced', 'moved');
-CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  target TEXT NOT NULL,
-  verb TEXT NOT NULL,
-  jail TEXT NOT NULL,
-  address TEXT NOT NULL,
-  created INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_by_target ON outbox (target, seq);
-CREATE TABLE IF NOT EXISTS dead_letters (
-  seq INTEGER PRIMARY KEY,
-  target TEXT NOT NULL,
-  verb TEXT NOT NULL,
-  jail TEXT NOT NULL,
-  address TEXT NOT NULL,
-  created INTEGER NOT NULL,
-  refused_at INTEGER NOT NULL,
-  answer TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dead_letters_by_target ON dead_letters (target, seq);
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS delivered (
-  id TEXT PRIMARY KEY,
-  time INTEGER NOT NULL
-) WITHOUT ROWID;
-`;
-
 interface BanRow {
   jail: string;
   address: string;
@@ -240,6 +184,12 @@ export function storeError(location: string, error: unknown, isRoot: boolean = p
   const code = (error as { code?: string }).code ?? '';
   const text = error instanceof Error ? error.message : String(error);
   const fail = (what: string, hint: string) => new XtbanError(`ban store ${location}: ${what} (${text})`, { exitCode: ExitCode.system, hint, cause: error });
+  if (error instanceof NewerStoreError) {
+    return new XtbanError(
+      `ban store ${location}: made by a newer xtban (schema ${error.found}, this one knows ${error.known}): upgrade xtban, or keep the store aside (mv ${location} ${location}.newer) and run this one on an empty store`,
+      { exitCode: ExitCode.system, hint: 'nothing was written to it; `xtban status` shows the bans the kernel still holds, to ban again', cause: error },
+    );
+  }
   if (code === 'SQLITE_FULL' || code === 'ENOSPC' || /database or disk is full/i.test(text)) {
     return fail('the disk is full', `free space on the file system of ${dirname(location)}; nothing was recorded`);
   }
@@ -292,7 +242,8 @@ function createStoreFile(location: string): void {
     const fresh = new Database(temporary, { nativeBinding: addonPath() });
     try {
       fresh.pragma('journal_mode = WAL');
-      fresh.exec(SCHEMA);
+      // Born at the current schema version.
+      migrate(fresh);
     } finally {
       // Closing the last connection checkpoints the WAL into the file and removes it.
       fresh.close();
@@ -335,22 +286,27 @@ function lazy<T>(make: () => T): () => T {
 // Opens (creating if needed) the store in a state directory, or in memory for tests (':memory:').
 export function openBanStore(stateDir: string): BanStore {
   const location = stateDir === ':memory:' ? ':memory:' : join(stateDir, STORE_FILE);
-  let db: Database.Database;
+  let opened: Database.Database | undefined;
   try {
     if (stateDir !== ':memory:') {
       makeStateDir(stateDir);
       if (!existsSync(location)) createStoreFile(location);
       checkHeader(location);
     }
-    db = new Database(location, { timeout: 30_000, nativeBinding: addonPath(), fileMustExist: stateDir !== ':memory:' });
+    opened = new Database(location, { timeout: 30_000, nativeBinding: addonPath(), fileMustExist: stateDir !== ':memory:' });
+    // A store from a newer xtban is refused before anything (even the journal mode) is written to it.
+    refuseNewer(opened);
     // WAL: readers never wait for the writer; FULL: a committed ban survives a power cut, not only a kill.
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    quickCheck(db);
-    db.exec(SCHEMA);
+    opened.pragma('journal_mode = WAL');
+    opened.pragma('synchronous = FULL');
+    quickCheck(opened);
+    // Forward-only, one transaction per step (store-migrations.ts): an older store is brought up to date.
+    migrate(opened);
   } catch (error) {
+    opened?.close();
     throw storeError(location, error);
   }
+  const db = opened;
 
   const selectOne = lazy(() => db.prepare<[string, string], BanRow>('SELECT * FROM bans WHERE jail = ? AND address = ?'));
   const selectAll = lazy(() => db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans ORDER BY jail, address`).raw());
