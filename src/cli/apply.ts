@@ -9,6 +9,7 @@ import { resolveStateDir } from '../adapters/state-dir.js';
 import type { Config } from '../config/schema.js';
 import type { JailLayout } from '../core/layout.js';
 import { kernelContext, type GlobalOptions } from './context.js';
+import { missingSlots } from '../app/missing-lists.js';
 import { familyName } from './output.js';
 import { reportRestore, restoreBans, restoreJson } from './restore.js';
 
@@ -128,11 +129,7 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
     onReadFailure: (family, error) =>
       out.note(`note: cannot read the ${familyName(family)} ruleset (${error instanceof Error ? error.message : String(error)}); showing the ruleset for an empty table`),
   });
-  const missingLists: string[] = [];
-  if (!dryRun) {
-    const present = new Set(await lists.names());
-    for (const layout of layouts.values()) for (const slot of layout.slots) if (!present.has(slot.name)) missingLists.push(slot.name);
-  }
+  const missingLists = dryRun ? [] : (await missingSlots(lists, [...layouts.values()].flatMap((layout) => layout.slots))).map((slot) => slot.name);
   // The bans of every list that is there go back, even when a family failed or a list is missing.
   const restore = dryRun ? undefined : await restoreBans(context, config.jails);
   for (const failure of failures) log.error({ component: 'apply', family: failure.family, error: failure.error.message }, 'ruleset not applied');

@@ -2,7 +2,7 @@ import { maskAddress, unbannableReason, type Address } from '../core/address.js'
 import { isLiveInTiers, type BanDecision, type BanRecord } from '../core/bans.js';
 import type { JailConfig } from '../config/schema.js';
 import { tierWindowsOf } from '../core/jail-selection.js';
-import { banWrites, unbanWrites, type Placements } from '../core/list-commands.js';
+import { banWrites, flushWrites, unbanWrites, type Placements } from '../core/list-commands.js';
 import { entryInForce, PlacementPlanner, type ListFill } from '../core/placement.js';
 import type { KernelClock } from '../core/jiffies.js';
 import type { ListSlot } from '../core/layout.js';
@@ -146,7 +146,8 @@ export function unbanInProcess(context: KernelContext, jail: JailConfig, address
   const ended = context.store().unban(jail.name, coveredAddresses(jail, addresses, () => context.store().open(jail.name)), source, Date.now());
   enqueueRemote(context, jail, 'unban', addresses.map((address) => address.text));
   const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
-  const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, unbanWrites(targets, context.layouts));
+  // A remote_only jail's lists too: an unban takes the address out of every list that could hold it.
+  const outcomes = performWrites(context.lists, unbanWrites(targets, context.layouts));
   return { ended, outcomes };
 }
 
@@ -167,6 +168,22 @@ export function endAllowedInProcess(
   enqueueRemote(context, jail, 'unban', lift.map((address) => address.text));
   const targets = lift.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
   // Only the ban lists: the kernel's own detection bans are no key's to lift.
-  const outcomes = jail.remoteOnly ? [] : performWrites(context.lists, unbanWrites(targets, context.layouts, { detect: false }));
+  const outcomes = performWrites(context.lists, unbanWrites(targets, context.layouts, { detect: false }));
   return { ended, kept, outcomes };
+}
+
+// Empties the lists of these jails ("/"), the store untouched: what a flush writes to the kernel, and
+// the daemon's --flush-on-exit on its own. A remote_only jail's lists are emptied too: nothing of it
+// belongs there.
+export function emptyJailLists(context: KernelContext, jails: readonly JailConfig[]): WriteOutcome[] {
+  return performWrites(context.lists, jails.flatMap((jail) => flushWrites(jail.name, context.layouts.get(jail.name))));
+}
+
+// Ends every ban of these jails in the store, queues the flush for their central firewalls, and empties
+// their lists: `xtban flush` and serve's flush for a key with full rights, through one function.
+export function flushJails(context: KernelContext, jails: readonly JailConfig[], source: string) {
+  const now = Date.now();
+  const ended = new Map(jails.map((jail) => [jail.name, context.store().flush(jail.name, source, now)]));
+  for (const jail of jails) enqueueRemote(context, jail, 'flush', []);
+  return { ended, outcomes: emptyJailLists(context, jails) };
 }

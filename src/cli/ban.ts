@@ -7,7 +7,8 @@ import { flushWrites, routeAddresses, unbanWrites, type ListWrite } from '../cor
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
-import { coveredAddresses, performWrites, writeBans, type WriteOutcome } from './ban-service.js';
+import { missingSlots } from '../app/missing-lists.js';
+import { coveredAddresses, flushJails, performWrites, writeBans, type WriteOutcome } from './ban-service.js';
 import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from './remote.js';
 
 interface ListCommandOptions extends GlobalOptions {
@@ -33,10 +34,9 @@ export function parseAddressArguments(values: readonly string[], purpose: 'ban' 
   return [...seen.values()];
 }
 
-// The lists among these writes that the kernel does not have (no rule names them).
+// The lists among these that the kernel does not have (no rule names them).
 async function missingLists(lists: RecentLists, names: readonly (ListWrite | string)[]): Promise<string[]> {
-  const present = new Set(await lists.names());
-  return [...new Set(names.map((name) => (typeof name === 'string' ? name : name.list)))].filter((list) => !present.has(list));
+  return (await missingSlots(lists, names.map((name) => ({ name: typeof name === 'string' ? name : name.list })))).map((slot) => slot.name);
 }
 
 // All written: 0; some not (a kernel refusal, or a ban no list had room for): 1; none: 3.
@@ -219,8 +219,7 @@ export async function flushCommand(options: ListCommandOptions): Promise<number>
   const { out, config, layouts, lists } = context;
   const jails = selectJails(config, options.jail);
   try {
-    // remote_only jails hold nothing in this host's lists: their flush goes to the central firewalls.
-    const writes: ListWrite[] = jails.filter((jail) => !jail.remoteOnly).flatMap((jail) => flushWrites(jail.name, layouts.get(jail.name)));
+    const writes: ListWrite[] = jails.flatMap((jail) => flushWrites(jail.name, layouts.get(jail.name)));
     // A list that is missing stops the flush before anything is ended: the store and the kernel stay as one.
     const missing = await missingLists(lists, writes);
     if (missing.length > 0) {
@@ -229,10 +228,7 @@ export async function flushCommand(options: ListCommandOptions): Promise<number>
         hint: 'run `xtban apply` first (a list exists only while a rule names it), or `xtban unban` the addresses',
       });
     }
-    const now = Date.now();
-    const ended = new Map(jails.map((jail) => [jail.name, context.store().flush(jail.name, 'cli', now)]));
-    for (const jail of jails) enqueueRemote(context, jail, 'flush', []);
-    const outcomes = performWrites(lists, writes);
+    const { ended, outcomes } = flushJails(context, jails, 'cli');
     out.result({
       action: 'flush',
       jails: jails.map((jail) => ({ jail: jail.name, endedInStore: ended.get(jail.name) ?? 0 })),

@@ -1,4 +1,4 @@
-import { effectiveTier, expiresAt, isLive, type BanRecord } from '../core/bans.js';
+import { effectiveTier, expiresAt, isLive, tierWindowSeconds, type BanRecord } from '../core/bans.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
@@ -33,7 +33,7 @@ export async function bansCommand(options: GlobalOptions & { jail?: string; stat
         .list(jail.name)
         .map((record) => {
           const tier = effectiveTier(record.tier, jail.tierWindows);
-          const window = jail.tierWindows[tier] ?? jail.windowSeconds;
+          const window = tierWindowSeconds(record.tier, jail.tierWindows);
           const state = stateOf(record, window, now);
           const layout = layouts.get(jail.name);
           // Whichever shard of its tier holds it (a ban goes to another when its own is full).

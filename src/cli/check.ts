@@ -1,4 +1,5 @@
 import { parseFilterTable } from '../core/iptables-save.js';
+import { missingSlots } from '../app/missing-lists.js';
 import { selectJails } from '../core/jail-selection.js';
 import { findDifferences, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
@@ -36,13 +37,9 @@ export async function checkCommand(options: GlobalOptions & { jail?: string }): 
     if (desired.length === 0) continue;
     findings.push(...findDifferences(parseFilterTable(await firewall.save(family)), desired));
   }
-  const present = new Set(await lists.names());
-  for (const jail of jails) {
-    for (const slot of layouts.get(jail.name)?.slots ?? []) {
-      if (!present.has(slot.name)) {
-        findings.push({ family: slot.family, jail: jail.name, kind: 'list-missing', detail: `list ${slot.name} is missing from ${lists.directory}` });
-      }
-    }
+  const slots = jails.flatMap((jail) => (layouts.get(jail.name)?.slots ?? []).map((slot) => ({ ...slot, jail: jail.name })));
+  for (const slot of await missingSlots(lists, slots)) {
+    findings.push({ family: slot.family, jail: slot.jail, kind: 'list-missing', detail: `list ${slot.name} is missing from ${lists.directory}` });
   }
   out.result({ ok: findings.length === 0, jails: jails.map((jail) => jail.name), problems: findings });
   if (findings.length === 0) {

@@ -1,11 +1,10 @@
 import { isLiveInTiers } from '../core/bans.js';
 import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import { validateJailName } from '../core/names.js';
-import { flushWrites } from '../core/list-commands.js';
 import { failedAnswer, LineSplitter, parseRequest, refusedAnswer, requestIdOf, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
 import { keptNote, mayEnd, ownerOf, rightsOf, validateKeyName, verbRefusal, type ServeRights } from '../core/serve-rights.js';
 import type { Address } from '../core/address.js';
-import { admitAddress, banInProcess, endAllowedInProcess, performWrites, unbanInProcess } from './ban-service.js';
+import { admitAddress, banInProcess, endAllowedInProcess, flushJails, unbanInProcess } from './ban-service.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 
@@ -37,9 +36,9 @@ function answer(context: KernelContext, request: Request, session: Session): str
       const failed = outcomes.find((outcome) => !outcome.ok);
       return failed ? failedAnswer(`flush recorded, but the kernel refused: ${failed.error ?? 'a write failed'}`) : `ok flushed ${ended.length}${kept.length > 0 ? `; ${kept.length} not ours, kept` : ''}`;
     }
-    const ended = context.store().flush(jail.name, owner, Date.now());
-    const failed = performWrites(context.lists, flushWrites(jail.name, context.layouts.get(jail.name))).filter((outcome) => !outcome.ok);
-    return failed.length === 0 ? `ok flushed ${ended}` : failedAnswer(`flush recorded, but the kernel refused: ${failed[0]?.error ?? 'a write failed'}`);
+    const { ended, outcomes } = flushJails(context, [jail], owner);
+    const failed = outcomes.filter((outcome) => !outcome.ok);
+    return failed.length === 0 ? `ok flushed ${ended.get(jail.name) ?? 0}` : failedAnswer(`flush recorded, but the kernel refused: ${failed[0]?.error ?? 'a write failed'}`);
   }
   if (request.verb === 'query') {
     const admitted = admitAddress(withoutSafelist, jail, request.address, 'lift');

@@ -53,9 +53,17 @@ export function effectiveTier(tier: number, tierWindows: readonly number[]): num
   return Math.min(tier, tierWindows.length - 1);
 }
 
+// The window a ban runs with: that of the tier it counts at. One answer for every caller (a jail has at
+// least one tier: the config says so).
+export function tierWindowSeconds(tier: number, tierWindows: readonly number[]): number {
+  const window = tierWindows[effectiveTier(tier, tierWindows)];
+  if (window === undefined) throw new Error('a jail without a tier window');
+  return window;
+}
+
 // isLive by the window of the tier the ban counts at.
 export function isLiveInTiers(record: BanRecord, tierWindows: readonly number[], nowMs: number): boolean {
-  return isLive(record, tierWindows[effectiveTier(record.tier, tierWindows)] ?? 0, nowMs);
+  return isLive(record, tierWindowSeconds(record.tier, tierWindows), nowMs);
 }
 
 // When a live, non-permanent ban runs out if the address stays silent (ms), or null for permanent ones.
@@ -80,7 +88,7 @@ export function planBan(existing: BanRecord | undefined, request: BanRequest, ti
     };
   }
   const tier = Math.min(existing.tier, lastTier);
-  if (isLive(existing, tierWindows[tier] ?? 0, nowMs)) {
+  if (isLive(existing, tierWindowSeconds(tier, tierWindows), nowMs)) {
     const takesOver = existing.source === request.source || !isRemoteSource(request.source);
     return {
       kind: 'refresh',

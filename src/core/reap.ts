@@ -1,4 +1,4 @@
-import { effectiveTier, isLive, type BanRecord } from './bans.js';
+import { effectiveTier, isLive, tierWindowSeconds, type BanRecord } from './bans.js';
 import { isWithinWindow, type KernelClock } from './jiffies.js';
 import type { JailConfig } from '../config/schema.js';
 import type { ListSlot } from './layout.js';
@@ -63,7 +63,7 @@ export function planReap(lists: readonly ReapInput[], bans: readonly BanRecord[]
         else plan.kept.live++;
         continue;
       }
-      if (owned && isLive(ban, jail.tierWindows[banTier ?? 0] ?? 0, nowMs)) {
+      if (owned && isLive(ban, tierWindowSeconds(ban.tier, jail.tierWindows), nowMs)) {
         plan.refresh.push(action(entry, 'refresh'));
         if (ban.permanent) plan.kept.permanent++;
         else plan.kept.live++;

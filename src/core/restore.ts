@@ -1,5 +1,5 @@
 import { maskAddress, type Address } from './address.js';
-import { effectiveTier, isLive, type BanRecord } from './bans.js';
+import { effectiveTier, isLive, tierWindowSeconds, type BanRecord } from './bans.js';
 import type { JailConfig } from '../config/schema.js';
 import type { KernelClock, WordBits } from './jiffies.js';
 import type { JailLayout } from './layout.js';
@@ -61,8 +61,10 @@ export function planRestore(input: {
       continue;
     }
     const tier = effectiveTier(ban.tier, jail.tierWindows);
-    if (!isLive(ban, jail.tierWindows[tier] ?? 0, input.nowMs)) continue;
+    if (!isLive(ban, tierWindowSeconds(tier, jail.tierWindows), input.nowMs)) continue;
     if (!jail.families.includes(ban.family)) continue;
+    // A remote_only jail bans on its central firewalls only: nothing of it goes into this host's lists.
+    if (jail.remoteOnly) continue;
     const network = { family: ban.family, address: ban.address, prefix: jail.mask[ban.family] };
     const safe = safelistMatch(input.safelist, network);
     if (safe) {

@@ -16,8 +16,7 @@ import { fullCheckDue, rulesetChangesUnreported, RulesetWatch } from './ruleset-
 import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 import { startSources, type SourceCounters, type SourcesHandle } from './sources.js';
-import { performWrites } from '../cli/ban-service.js';
-import { flushWrites } from '../core/list-commands.js';
+import { emptyJailLists } from '../cli/ban-service.js';
 import { deliverOutbox } from '../cli/remote.js';
 import { retryDelayMs } from '../core/delivery.js';
 import { lockDaemon } from '../adapters/daemon-lock.js';
@@ -261,8 +260,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await sources?.stop();
   sources = undefined;
   if (settings.flushOnExit) {
-    const writes = [...context.layouts.values()].flatMap((layout) => flushWrites(layout.jail, layout));
-    for (const failed of performWrites(context.lists, writes).filter((outcome) => !outcome.ok)) {
+    for (const failed of emptyJailLists(context, context.config.jails).filter((outcome) => !outcome.ok)) {
       logs.repair.error({ list: failed.list, error: failed.error }, 'flush on exit failed');
     }
     logs.repair.info('kernel lists flushed on exit (the store keeps the bans)');

@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { missingSlots } from '../app/missing-lists.js';
 import { appliedChainsFile } from '../adapters/applied-chains.js';
 import type { Firewall } from '../adapters/firewall.js';
 import { applyFailure, applyRuleset, familiesInUse } from '../cli/apply.js';
@@ -20,12 +21,8 @@ export interface RepairReport {
 export async function checkAndRepair(context: KernelContext, firewall: Firewall, options: { full: boolean } = { full: true }): Promise<RepairReport> {
   const findings: Finding[] = [];
   const applied = appliedChainsFile(dirname(context.store().location));
-  const present = new Set(await context.lists.names());
-  for (const layout of context.layouts.values()) {
-    for (const slot of layout.slots) {
-      if (!present.has(slot.name)) findings.push({ family: slot.family, jail: layout.jail, kind: 'list-missing', detail: `list ${slot.name} is missing` });
-    }
-  }
+  const slots = [...context.layouts.values()].flatMap((layout) => layout.slots.map((slot) => ({ ...slot, jail: layout.jail })));
+  for (const slot of await missingSlots(context.lists, slots)) findings.push({ family: slot.family, jail: slot.jail, kind: 'list-missing', detail: `list ${slot.name} is missing` });
   if (options.full || findings.length > 0) {
     const inUse = familiesInUse(context.config);
     for (const family of [4, 6] as const) {

@@ -38,3 +38,58 @@ describe('coveredAddresses', () => {
     expect(coveredAddresses(full, [{ family: 4, text: '198.51.100.7' }], () => { throw new Error('asked'); })).toEqual(['198.51.100.7']);
   });
 });
+
+describe('one pipeline for every path', () => {
+  // A context over the kernel fake, for a jail that bans on its central firewalls only.
+  async function remoteOnlyWorld() {
+    const { parseConfigText } = await import('../../src/config/parse.js');
+    const { layoutsFor } = await import('../../src/cli/context.js');
+    const { openBanStore } = await import('../../src/adapters/ban-store.js');
+    const { createOutput } = await import('../../src/cli/output.js');
+    const { createLogger } = await import('../../src/logger.js');
+    const { fakeKernel } = await import('../helpers/fake-kernel.js');
+    const config = parseConfigText('[safelist]\nown_addresses = false\n[remotes.fw]\nhost = "fw.example"\n[jails.edge]\nfamily = "ipv4"\nremote = ["fw"]\nremote_only = true\n', 'r.toml');
+    const layouts = layoutsFor(config, 100);
+    const kernel = fakeKernel(100);
+    for (const layout of layouts.values()) for (const slot of layout.slots) kernel.create(slot.name);
+    const store = openBanStore(':memory:');
+    const context: KernelContext = {
+      out: createOutput(true),
+      config,
+      log: createLogger('silent'),
+      parameters: { ipListTot: 100 } as KernelContext['parameters'],
+      layouts,
+      lists: kernel,
+      safelist: { entries: [] },
+      store: () => store,
+      closeStore: () => undefined,
+      kernelClock: () => kernel.clock(),
+    };
+    const jail = config.jails[0];
+    if (!jail) throw new Error('no jail');
+    return { context, kernel, store, jail };
+  }
+
+  it('a remote_only jail: a ban and a restore write nothing into this host\'s lists, an unban and a flush clear them all the same', async () => {
+    const { banInProcess, flushJails, unbanInProcess } = await import('../../src/cli/ban-service.js');
+    const { restoreBans } = await import('../../src/cli/restore.js');
+    const { context, kernel, store, jail } = await remoteOnlyWorld();
+    banInProcess(context, jail, [parseAddress('203.0.113.9')], { source: 'cli', reason: null, permanent: false });
+    expect(store.open('edge').map((record) => record.address)).toEqual(['203.0.113.9']);
+    expect(kernel.entries('xtban-edge')).toEqual([]);
+    // restore used to put remote_only bans into the local list.
+    await restoreBans(context, [jail]);
+    expect(kernel.entries('xtban-edge')).toEqual([]);
+    // An entry left there (by an older xtban) goes with the unban, as it would from any other jail.
+    kernel.write('xtban-edge', '+203.0.113.9');
+    const { ended } = unbanInProcess(context, jail, [parseAddress('203.0.113.9')], 'cli');
+    expect(ended).toHaveLength(1);
+    expect(kernel.entries('xtban-edge')).toEqual([]);
+    // The flush: one function for the CLI and serve; queued for the central firewall too.
+    kernel.write('xtban-edge', '+203.0.113.10');
+    const flushed = flushJails(context, [jail], 'cli');
+    expect(flushed.outcomes.every((outcome) => outcome.ok)).toBe(true);
+    expect(kernel.entries('xtban-edge')).toEqual([]);
+    expect(store.pending('fw', 10).map((item) => item.verb)).toEqual(['ban', 'unban', 'flush']);
+  });
+});
