@@ -14,7 +14,7 @@ import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import type { ListWrite } from '../core/list-commands.js';
 import type { KernelContext } from './context.js';
-import { enqueueRemote, remoteBanRequests } from './remote.js';
+import { enqueueRemote, remoteBanRequests } from '../app/remote.js';
 
 export interface WriteOutcome extends ListWrite {
   ok: boolean;

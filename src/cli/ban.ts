@@ -9,7 +9,7 @@ import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
 import { missingSlots } from '../app/missing-lists.js';
 import { coveredAddresses, flushJails, performWrites, writeBans, type WriteOutcome } from './ban-service.js';
-import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from './remote.js';
+import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from '../app/remote.js';
 
 interface ListCommandOptions extends GlobalOptions {
   jail?: string;

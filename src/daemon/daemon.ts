@@ -17,7 +17,7 @@ import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 import { startSources, type SourceCounters, type SourcesHandle } from './sources.js';
 import { emptyJailLists } from '../cli/ban-service.js';
-import { deliverOutbox } from '../cli/remote.js';
+import { deliverOutbox } from '../app/remote.js';
 import { retryDelayMs } from '../core/delivery.js';
 import { lockDaemon } from '../adapters/daemon-lock.js';
 import { dirname } from 'node:path';

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { openBanStore, type BanStore } from '../../src/adapters/ban-store.js';
 import type { Exchange } from '../../src/adapters/remote.js';
 import type { KernelContext } from '../../src/cli/context.js';
-import { deliverOutbox, type Transport } from '../../src/cli/remote.js';
+import { deliverOutbox, type Transport } from '../../src/app/remote.js';
 import type { RemoteTarget } from '../../src/config/schema.js';
 
 const target: RemoteTarget = { name: 'fw', host: 'fw.example.net', port: undefined, user: undefined, key: undefined, knownHosts: undefined, strictHostKeyChecking: true };
