@@ -11,7 +11,7 @@ export async function configCheckCommand(options: GlobalOptions): Promise<number
   const path = resolveConfigPath(options.config);
   try {
     const config = await loadConfig(path);
-    // What every command will read too: a safelist file that is missing or broken fails them all.
+    // What the commands that judge addresses will read too: a safelist file that is missing or broken fails them.
     await loadSafelist(config.safelist, config.source);
     out.result({ ok: true, source: path, jails: config.jails.map((jail) => jail.name) });
     out.line(`ok: ${path} is valid (${config.jails.length} jail${config.jails.length === 1 ? '' : 's'}: ${config.jails.map((jail) => jail.name).join(', ')})`);

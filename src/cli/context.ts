@@ -40,17 +40,23 @@ export function layoutsFor(config: Config, ipListTot: number): Map<string, JailL
   return new Map(config.jails.map((jail) => [jail.name, jailLayout(jail, ipListTot)]));
 }
 
-// What commands that touch kernel lists need on top: capacity, the jails' lists, the safelist, the store.
-export interface KernelContext extends CommandContext {
+// What commands that touch kernel lists need on top: capacity, the jails' lists, the store.
+export interface ListsContext extends CommandContext {
   parameters: ModuleParameters;
   layouts: Map<string, JailLayout>;
   lists: RecentLists;
-  safelist: Safelist;
   // The kernel clock now, to tell whether the kernel still enforces an entry; undefined when unknown.
   kernelClock(): KernelClock | undefined;
   // Opened on first use, closed by the caller through closeStore.
   store(): BanStore;
   closeStore(): void;
+}
+
+// And the safelist, for the commands that admit or judge addresses (ban, restore, reap, status, serve,
+// the daemon). `xtban check` only compares the ruleset and the lists, so it never reads the safelist: a
+// missing safelist file does not turn fail2ban's actioncheck into a usage error.
+export interface KernelContext extends ListsContext {
+  safelist: Safelist;
 }
 
 export async function kernelContext(options: GlobalOptions, listsDirectory: string = PROC_LISTS_DIR, sysRoot = '/sys'): Promise<KernelContext> {
@@ -59,14 +65,23 @@ export async function kernelContext(options: GlobalOptions, listsDirectory: stri
 
 // The same for a config already loaded (the daemon reloads its config and logs on its own).
 export async function kernelContextFor(base: CommandContext, options: GlobalOptions, listsDirectory: string = PROC_LISTS_DIR, sysRoot = '/sys'): Promise<KernelContext> {
-  const [parameters, safelist] = await Promise.all([readModuleParameters(sysRoot), loadSafelist(base.config.safelist, base.config.source)]);
+  const [context, safelist] = await Promise.all([listsContextFor(base, options, listsDirectory, sysRoot), loadSafelist(base.config.safelist, base.config.source)]);
+  return { ...context, safelist };
+}
+
+// Without the safelist: for `xtban check`.
+export async function listsContext(options: GlobalOptions, listsDirectory: string = PROC_LISTS_DIR, sysRoot = '/sys'): Promise<ListsContext> {
+  return listsContextFor(await commandContext(options), options, listsDirectory, sysRoot);
+}
+
+export async function listsContextFor(base: CommandContext, options: GlobalOptions, listsDirectory: string = PROC_LISTS_DIR, sysRoot = '/sys'): Promise<ListsContext> {
+  const parameters = await readModuleParameters(sysRoot);
   let opened: BanStore | undefined;
   return {
     ...base,
     parameters,
     layouts: layoutsFor(base.config, parameters.ipListTot),
     lists: procLists(listsDirectory),
-    safelist,
     kernelClock: () => readKernelClockNow(),
     store() {
       opened ??= openBanStore(resolveStateDir(options.stateDir));

@@ -88,11 +88,12 @@ export interface StatusSnapshot {
 }
 
 // Reads every list of the jails (and, with allLists, the lists of no jail), then the clock; with a
-// live kernel, counts evictions against the store and copies kernel activity into it.
+// live kernel, counts evictions against the store, and with copyActivity copies kernel activity into it
+// (`xtban status` does; the daemon's metrics do not, so a scrape never writes the store).
 export async function collectStatus(
   context: KernelContext,
   jails: readonly JailConfig[],
-  options: { allLists: boolean; live: boolean; clockDir?: string | undefined },
+  options: { allLists: boolean; live: boolean; copyActivity: boolean; clockDir?: string | undefined },
 ): Promise<StatusSnapshot> {
   const { layouts, lists, parameters, safelist } = context;
   const live = options.live;
@@ -111,7 +112,8 @@ export async function collectStatus(
     return text === undefined ? undefined : parseRecentList(text, join(lists.directory, target.list));
   });
 
-  // The store's view: live bans missing from their list are evictions; kernel activity is copied back.
+  // The store's view: live bans missing from their list are evictions; kernel activity is copied back
+  // when asked.
   let evicted = new Map<string, number>();
   let storeNote: string | null = null;
   let bans: BanRecord[] | undefined;
@@ -126,9 +128,11 @@ export async function collectStatus(
       });
       const plan = planRestore({ jails, layouts, bans, kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs, key: store.shardKey(), wordBits: clock.wordBits, clock });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
-      // Only a ban list's stamps are a ban's activity (a probe list stamps every new connection).
-      const updates = targets.flatMap((target, index) => (target.jail === null || target.role !== 'ban' ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
-      store.touch(updates);
+      if (options.copyActivity) {
+        // Only a ban list's stamps are a ban's activity (a probe list stamps every new connection).
+        const updates = targets.flatMap((target, index) => (target.jail === null || target.role !== 'ban' ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
+        store.touch(updates);
+      }
     } catch (error) {
       storeNote = `the ban store could not be read (${error instanceof Error ? error.message : String(error)}): evictions are not counted`;
     }
@@ -156,7 +160,7 @@ export async function collectStatus(
 async function status(context: KernelContext, options: StatusOptions, live: boolean): Promise<number> {
   const { out, config, lists, parameters } = context;
   const jails = selectJails(config, options.jail);
-  const { clock, reports, warnings } = await collectStatus(context, jails, { allLists: options.jail === undefined, live, clockDir: options.clock });
+  const { clock, reports, warnings } = await collectStatus(context, jails, { allLists: options.jail === undefined, live, copyActivity: true, clockDir: options.clock });
   out.result({
     clock: { hz: clock.hz, jiffies: clock.jiffies, wallMs: clock.wallMs, at: new Date(clock.wallMs).toISOString(), wordBits: clock.wordBits, method: clock.method },
     capacity: { ipListTot: parameters.ipListTot, source: parameters.source },

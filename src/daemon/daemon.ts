@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { createOutput } from '../cli/output.js';
 import { checkAndRepair } from './repair.js';
 import { fullCheckDue, rulesetChangesUnreported, RulesetWatch } from './ruleset-watch.js';
-import { createMetrics, serveMetrics, writeTextfile } from './metrics.js';
+import { createMetrics, serveMetrics, writeTextfile, type Metrics } from './metrics.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 import { startSources, type SourceCounters, type SourcesHandle } from './sources.js';
 import { emptyJailLists } from '../cli/ban-service.js';
@@ -52,6 +52,15 @@ export function daemonSettings(config: Config, options: DaemonOptions): DaemonSe
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+// What a scrape (or the metrics textfile) sees: the lists and the store, read and never written. Kernel
+// activity reaches the store through the reaper, on its own timer, not through every scrape.
+export async function observeMetrics(metrics: Metrics, context: KernelContext): Promise<void> {
+  const snapshot = await collectStatus(context, context.config.jails, { allLists: false, live: true, copyActivity: false });
+  const store = context.store();
+  metrics.observe(snapshot, snapshot.bans ?? store.open(), context.config.jails, Date.now(), store.placementCounts());
+  if (context.config.remotes.size > 0) metrics.observeRemotes([...context.config.remotes.keys()], store.outboxSizes(), store.deadLetterCounts());
 }
 
 // `xtban daemon`: repair within seconds of a reload, reap on a timer, metrics, config reload, clean shutdown.
@@ -101,11 +110,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     return queue;
   };
 
-  const refreshMetrics = async () => {
-    const snapshot = await collectStatus(context, context.config.jails, { allLists: false, live: true });
-    metrics.observe(snapshot, snapshot.bans ?? context.store().open(), context.config.jails, Date.now(), context.store().placementCounts());
-    if (context.config.remotes.size > 0) metrics.observeRemotes([...context.config.remotes.keys()], context.store().outboxSizes(), context.store().deadLetterCounts());
-  };
+  const refreshMetrics = () => observeMetrics(metrics, context);
   const writeMetricsFile = async () => {
     if (settings.metricsFile === undefined) return;
     try {

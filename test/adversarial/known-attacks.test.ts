@@ -279,7 +279,7 @@ describe('known attacks', () => {
     const line = (address: string) => `src=${address} ttl: 64 last_seen: ${clock.jiffies - clock.hz} oldest_pkt: 1 ${clock.jiffies - clock.hz}\n`;
     const texts: Record<string, string> = { 'xtban-ssh': line('192.0.2.8'), 'xtban-ssh.probe': line('192.0.2.7'), 'xtban-ssh.detect': '' };
     const context: KernelContext = { ...w.context, lists: { ...w.kernel, read: async (list) => texts[list], readNow: (list) => texts[list] } };
-    await collectStatus(context, w.config.jails, { allLists: false, live: true, clockDir: PROC });
+    await collectStatus(context, w.config.jails, { allLists: false, live: true, copyActivity: true, clockDir: PROC });
     expect(w.store.get('ssh', '192.0.2.7')?.lastActivity).toBe(expiredAt);
     expect(w.store.get('ssh', '192.0.2.8')?.lastActivity).toBeGreaterThan(clock.wallMs - 2000);
   });

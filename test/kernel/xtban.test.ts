@@ -1,5 +1,5 @@
 // xtban against the real kernel: real iptables (both backends), real lists, real TCP across a veth pair.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Backend, type Topology } from './helpers/netns.js';
@@ -191,6 +191,14 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
 
       const check = await xtban('check');
       expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+      // check judges no address: a safelist file that is missing leaves its answer alone, and still stops a ban.
+      const unsafe = writeConfig(`[safelist]\nfiles = ["${join(work, 'missing-safelist.txt')}"]\n\n${readFileSync(config, 'utf8')}`);
+      const withUnsafe = (...args: string[]) => runXtban(topology, ['--config', unsafe, '--state-dir', stateDir(topology), ...args]);
+      const unsafeCheck = await withUnsafe('check');
+      expect(unsafeCheck.exitCode, unsafeCheck.stdout + unsafeCheck.stderr).toBe(0);
+      const unsafeBan = await withUnsafe('ban', '192.0.2.9');
+      expect(unsafeBan.exitCode).toBe(2);
+      expect(unsafeBan.stderr).toContain('missing-safelist.txt cannot be read (ENOENT)');
 
       const teardown = await xtban('teardown');
       expect(teardown.exitCode, teardown.stderr).toBe(0);
