@@ -4,7 +4,7 @@ import { settleBatch } from '../core/delivery.js';
 import type { OutboxItem } from '../adapters/ban-store.js';
 import type { BanDecision } from '../core/bans.js';
 import type { JailConfig, RemoteTarget } from '../config/schema.js';
-import type { KernelContext } from '../cli/context.js';
+import type { Ports } from './ports.js';
 import { daemonRunning } from '../adapters/daemon-lock.js';
 
 // Requests for central firewalls: queued with the bans in the store, delivered in order over ssh to
@@ -13,7 +13,7 @@ import { daemonRunning } from '../adapters/daemon-lock.js';
 const BATCH = 1000;
 
 // The state directory, where ssh keeps its control sockets.
-export function stateDirOf(context: KernelContext): string {
+export function stateDirOf(context: Ports): string {
   return dirname(context.store().location);
 }
 
@@ -23,7 +23,7 @@ export function remoteBanRequests(jails: readonly JailConfig[], decisions: reado
 }
 
 // Queues a jail's bans, unbans or flush for each of its central firewalls (in the store, durable).
-export function enqueueRemote(context: KernelContext, jail: JailConfig, verb: OutboxItem['verb'], addresses: readonly string[]): void {
+export function enqueueRemote(context: Ports, jail: JailConfig, verb: OutboxItem['verb'], addresses: readonly string[]): void {
   if (jail.remotes.length === 0) return;
   const items = jail.remotes.flatMap((target): Omit<OutboxItem, 'seq' | 'created'>[] =>
     (verb === 'flush' ? [''] : addresses).map((address) => ({ target, verb, jail: jail.name, address })),
@@ -49,7 +49,7 @@ export type Transport = (target: RemoteTarget, lines: readonly string[], control
 // into the dead letters, so it never blocks the rest; at one that failed and may pass ("error failed:
 // ...", no answer, ssh failing) delivery stops, and it and the later ones stay queued, in order.
 // Request ids make a redelivery harmless.
-export async function deliverOutbox(context: KernelContext, target: RemoteTarget, send: Transport = exchange): Promise<DeliveryReport> {
+export async function deliverOutbox(context: Ports, target: RemoteTarget, send: Transport = exchange): Promise<DeliveryReport> {
   const store = context.store();
   const instance = store.instance();
   const idOf = (seq: number) => `${instance}-${seq}`;
@@ -90,7 +90,7 @@ export async function deliverOutbox(context: KernelContext, target: RemoteTarget
 }
 
 // Delivers now unless the daemon runs (it delivers continuously); says what happened per target.
-export async function deliverIfNoDaemon(context: KernelContext, targets: readonly string[]): Promise<DeliveryReport[]> {
+export async function deliverIfNoDaemon(context: Ports, targets: readonly string[]): Promise<DeliveryReport[]> {
   if (targets.length === 0 || daemonRunning(stateDirOf(context))) return [];
   const reports: DeliveryReport[] = [];
   for (const name of new Set(targets)) {

@@ -8,7 +8,7 @@ import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
 import { missingSlots } from '../app/missing-lists.js';
-import { coveredAddresses, flushJails, performWrites, writeBans, type WriteOutcome } from './ban-service.js';
+import { coveredAddresses, flushJails, performWrites, writeBans, type WriteOutcome } from '../app/ban-pipeline.js';
 import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from '../app/remote.js';
 
 interface ListCommandOptions extends GlobalOptions {

@@ -5,7 +5,7 @@ import { selectJails } from '../core/jail-selection.js';
 import { tierSlots } from '../core/placement.js';
 import { kernelContext, type GlobalOptions } from './context.js';
 import { renderTable } from './output.js';
-import { readKernelView } from './restore.js';
+import { readKernelView } from '../app/restore.js';
 
 type BanState = 'live' | 'permanent' | 'expired' | 'ended';
 

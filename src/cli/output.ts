@@ -62,7 +62,4 @@ export function createOutput(
   };
 }
 
-// "IPv4" / "IPv6" for messages.
-export function familyName(family: 4 | 6): string {
-  return family === 4 ? 'IPv4' : 'IPv6';
-}
+export { familyName } from '../core/address.js';

@@ -4,7 +4,7 @@ import { validateJailName } from '../core/names.js';
 import { failedAnswer, LineSplitter, parseRequest, refusedAnswer, requestIdOf, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
 import { keptNote, mayEnd, ownerOf, rightsOf, validateKeyName, verbRefusal, type ServeRights } from '../core/serve-rights.js';
 import type { Address } from '../core/address.js';
-import { admitAddress, banInProcess, endAllowedInProcess, flushJails, unbanInProcess } from './ban-service.js';
+import { admitAddress, banInProcess, endAllowedInProcess, flushJails, unbanInProcess } from '../app/ban-pipeline.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 

@@ -189,3 +189,8 @@ function hexGroupBytes(text: string): number[] | undefined {
   }
   return bytes;
 }
+
+// "IPv4" / "IPv6" for messages.
+export function familyName(family: 4 | 6): string {
+  return family === 4 ? 'IPv4' : 'IPv6';
+}

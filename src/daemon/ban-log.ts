@@ -1,4 +1,4 @@
-import type { BanOrigin, WriteOutcome } from '../cli/ban-service.js';
+import type { BanOrigin, WriteOutcome } from '../app/ban-pipeline.js';
 import type { BanDecision } from '../core/bans.js';
 import type { Placements } from '../core/list-commands.js';
 

@@ -4,25 +4,30 @@ import { systemFirewall } from '../adapters/firewall.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { parseListenAddress } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
-import { kernelContextFor, type GlobalOptions, type KernelContext } from '../cli/context.js';
-import { runReap } from '../cli/reap.js';
-import { collectStatus } from '../cli/status.js';
+import { portsFor, type Ports } from '../app/ports.js';
+import { resolveStateDir } from '../adapters/state-dir.js';
+import { runReap } from '../app/reap.js';
+import { collectStatus } from '../app/status.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createOutput } from '../cli/output.js';
 import { checkAndRepair } from './repair.js';
 import { fullCheckDue, rulesetChangesUnreported, RulesetWatch } from './ruleset-watch.js';
 import { createMetrics, serveMetrics, writeTextfile, type Metrics } from './metrics.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 import { startSources, type SourceCounters, type SourcesHandle } from './sources.js';
-import { emptyJailLists } from '../cli/ban-service.js';
+import { emptyJailLists } from '../app/ban-pipeline.js';
 import { deliverOutbox } from '../app/remote.js';
 import { retryDelayMs } from '../core/delivery.js';
 import { lockDaemon } from '../adapters/daemon-lock.js';
 import { dirname } from 'node:path';
 
-export interface DaemonOptions extends GlobalOptions {
+// The command line's settings for the daemon (xtban's global options and its own).
+export interface DaemonOptions {
+  config?: string;
+  stateDir?: string;
+  logLevel?: string;
+  logFormat?: string;
   checkInterval?: string;
   reapInterval?: string;
   metrics?: string;
@@ -56,7 +61,7 @@ function message(error: unknown): string {
 
 // What a scrape (or the metrics textfile) sees: the lists and the store, read and never written. Kernel
 // activity reaches the store through the reaper, on its own timer, not through every scrape.
-export async function observeMetrics(metrics: Metrics, context: KernelContext): Promise<void> {
+export async function observeMetrics(metrics: Metrics, context: Ports): Promise<void> {
   const snapshot = await collectStatus(context, context.config.jails, { allLists: false, live: true, copyActivity: false });
   const store = context.store();
   metrics.observe(snapshot, snapshot.bans ?? store.open(), context.config.jails, Date.now(), store.placementCounts());
@@ -74,11 +79,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     config: log.child({ component: 'config' }),
   };
   const configPath = resolveConfigPath(options.config);
-  const out = createOutput(false);
   // The daemon's safelist is read afresh for every batch of admissions (FreshSafelist): a line added to a
   // safelist file or an address added to an interface is safe from the next log line on.
-  const build = async (config: Config): Promise<KernelContext> =>
-    withFreshSafelist(await kernelContextFor({ out, config, log: logs.repair }, options), (problem) => logs.config.error(problem));
+  const build = async (config: Config): Promise<Ports> =>
+    withFreshSafelist(await portsFor(config, logs.repair, { stateDir: resolveStateDir(options.stateDir) }), (problem) => logs.config.error(problem));
 
   let context = await build(await loadConfig(configPath));
   // One daemon per state directory, for as long as this process lives (the kernel drops the lock when it

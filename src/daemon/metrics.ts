@@ -4,7 +4,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { isLiveInTiers, type BanRecord } from '../core/bans.js';
 import { MAX_MESSAGE_LENGTH } from '../core/filter.js';
 import type { JailConfig } from '../config/schema.js';
-import type { StatusSnapshot } from '../cli/status.js';
+import type { StatusSnapshot } from '../app/status.js';
 
 // The daemon's metrics, in Prometheus' conventions: base units, _total for counters, labels for jail and list.
 export interface Metrics {

@@ -2,9 +2,9 @@ import { dirname } from 'node:path';
 import { missingSlots } from '../app/missing-lists.js';
 import { appliedChainsFile } from '../adapters/applied-chains.js';
 import type { Firewall } from '../adapters/firewall.js';
-import { applyFailure, applyRuleset, familiesInUse } from '../cli/apply.js';
-import type { KernelContext } from '../cli/context.js';
-import { restoreBans, type RestoreReport } from '../cli/restore.js';
+import { applyFailure, applyRuleset, familiesInUse } from '../app/apply.js';
+import type { Ports } from '../app/ports.js';
+import { restoreBans, type RestoreReport } from '../app/restore.js';
 import { parseFilterTable } from '../core/iptables-save.js';
 import { findDifferences, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
@@ -18,7 +18,7 @@ export interface RepairReport {
 // jump too (iptables-save). A flush or a foreign iptables-restore removes the rules that name the lists,
 // so the lists vanish and the cheap check sees it; a jump deleted by hand needs the full one. After a
 // reload it re-applies the ruleset and puts the live bans back.
-export async function checkAndRepair(context: KernelContext, firewall: Firewall, options: { full: boolean } = { full: true }): Promise<RepairReport> {
+export async function checkAndRepair(context: Ports, firewall: Firewall, options: { full: boolean } = { full: true }): Promise<RepairReport> {
   const findings: Finding[] = [];
   const applied = appliedChainsFile(dirname(context.store().location));
   const slots = [...context.layouts.values()].flatMap((layout) => layout.slots.map((slot) => ({ ...slot, jail: layout.jail })));

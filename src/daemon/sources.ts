@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import type { KernelContext } from '../cli/context.js';
-import { admitAddress, banInProcess, unbanInProcess, type BanOrigin } from '../cli/ban-service.js';
+import type { Ports } from '../app/ports.js';
+import { admitAddress, banInProcess, unbanInProcess, type BanOrigin } from '../app/ban-pipeline.js';
 import type { JailConfig, SourceConfig } from '../config/schema.js';
 import { parseAddress, type Address } from '../core/address.js';
 import { isLiveInTiers } from '../core/bans.js';
@@ -35,7 +35,7 @@ const AMBIGUOUS_WARNING_MS = 60_000;
 
 // Starts every source of every jail: log files and the journal through their filters and a per-jail
 // sliding count, blocklist files directly.
-export function startSources(context: () => KernelContext, log: Logger, counters: SourceCounters = NO_COUNTERS): SourcesHandle {
+export function startSources(context: () => Ports, log: Logger, counters: SourceCounters = NO_COUNTERS): SourcesHandle {
   const initial = context();
   const state = new SourceState(dirname(initial.store().location));
   const stoppers: (() => Promise<void>)[] = [];
@@ -129,7 +129,7 @@ function watchList(
   source: Extract<SourceConfig, { type: 'list' }>,
   id: string,
   log: Logger,
-  context: () => KernelContext,
+  context: () => Ports,
   ban: (jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) => void,
   admit: (jail: JailConfig, address: Address) => Address | undefined,
   onError: (error: unknown) => void,

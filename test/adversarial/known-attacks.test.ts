@@ -11,12 +11,12 @@ import { daemonLockFile, daemonRunning, lockDaemon } from '../../src/adapters/da
 import { withFreshSafelist } from '../../src/adapters/fresh-safelist.js';
 import type { Firewall } from '../../src/adapters/firewall.js';
 import { fixtureFirewall } from '../helpers/fixture-firewall.js';
-import { applyRuleset } from '../../src/cli/apply.js';
-import { admitAddress, banInProcess, endAllowedInProcess } from '../../src/cli/ban-service.js';
+import { applyRuleset } from '../../src/app/apply.js';
+import { admitAddress, banInProcess, endAllowedInProcess } from '../../src/app/ban-pipeline.js';
 import { layoutsFor, type KernelContext } from '../../src/cli/context.js';
 import { createOutput } from '../../src/cli/output.js';
-import { restoreBans } from '../../src/cli/restore.js';
-import { collectStatus, readClock } from '../../src/cli/status.js';
+import { restoreBans } from '../../src/app/restore.js';
+import { collectStatus, readClock } from '../../src/app/status.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import type { Config, JailConfig } from '../../src/config/schema.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { WriteOutcome } from '../../src/cli/ban-service.js';
+import type { WriteOutcome } from '../../src/app/ban-pipeline.js';
 import type { BanDecision, BanRecord } from '../../src/core/bans.js';
 import { banLogLines } from '../../src/daemon/ban-log.js';
 

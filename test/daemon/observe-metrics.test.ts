@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { openBanStore, type BanStore } from '../../src/adapters/ban-store.js';
 import { layoutsFor, type KernelContext } from '../../src/cli/context.js';
 import { createOutput } from '../../src/cli/output.js';
-import { collectStatus, readClock } from '../../src/cli/status.js';
+import { collectStatus, readClock } from '../../src/app/status.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import type { KernelClock } from '../../src/core/jiffies.js';
 import { observeMetrics } from '../../src/daemon/daemon.js';

@@ -13,8 +13,8 @@ import { entriesToLift } from '../core/serve-rights.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import type { ListWrite } from '../core/list-commands.js';
-import type { KernelContext } from './context.js';
-import { enqueueRemote, remoteBanRequests } from '../app/remote.js';
+import type { Ports } from './ports.js';
+import { enqueueRemote, remoteBanRequests } from './remote.js';
 
 export interface WriteOutcome extends ListWrite {
   ok: boolean;
@@ -38,7 +38,7 @@ export interface BanOrigin {
 }
 
 // An address as a jail bans it (masked to the jail's prefix), or why it may not be banned there.
-export function admitAddress(context: KernelContext, jail: JailConfig, address: Address, purpose: 'ban' | 'lift' = 'ban'): { address: Address } | { refused: string } {
+export function admitAddress(context: Ports, jail: JailConfig, address: Address, purpose: 'ban' | 'lift' = 'ban'): { address: Address } | { refused: string } {
   if (!jail.families.includes(address.family)) return { refused: `jail ${jail.name} does not take IPv${address.family}` };
   // Lifting or asking about an address is always allowed (a ban of 0.0.0.0 from before can be lifted).
   const unbannable = purpose === 'ban' ? unbannableReason(address) : undefined;
@@ -52,7 +52,7 @@ export function admitAddress(context: KernelContext, jail: JailConfig, address: 
 
 // A jail's ban lists as they are now (address to the jiffies it was last seen), or undefined for a
 // missing list: read just before writing, so that a ban never evicts a live one unseen.
-export function readBanFill(context: KernelContext, jail: string): ListFill {
+export function readBanFill(context: Ports, jail: string): ListFill {
   const fill = new Map<string, Map<string, number> | undefined>();
   for (const slot of context.layouts.get(jail)?.slots ?? []) {
     if (slot.role !== 'ban') continue;
@@ -64,7 +64,7 @@ export function readBanFill(context: KernelContext, jail: string): ListFill {
 
 // One planner per jail for one batch of bans: the lists as read now; the store's live bans are the
 // entries a full list may not give up.
-export function plannersFor(context: KernelContext, nowMs: number): (jail: string) => PlacementPlanner {
+export function plannersFor(context: Ports, nowMs: number): (jail: string) => PlacementPlanner {
   const planners = new Map<string, PlacementPlanner>();
   return (name) => {
     let planner = planners.get(name);
@@ -97,7 +97,7 @@ export interface BanWriteReport {
 
 // Places and writes the bans of these decisions (jails that ban locally only), and records in the
 // store every entry a full list gave up and every ban that found no room: nothing is evicted unseen.
-export function writeBans(context: KernelContext, decisions: readonly BanDecision[], source: string, nowMs: number): BanWriteReport {
+export function writeBans(context: Ports, decisions: readonly BanDecision[], source: string, nowMs: number): BanWriteReport {
   if (decisions.length === 0) return { outcomes: [], placements: new Map() };
   const { writes, placements } = banWrites(decisions, context.layouts, plannersFor(context, nowMs));
   const outcomes = performWrites(context.lists, writes);
@@ -119,7 +119,7 @@ export function writeBans(context: KernelContext, decisions: readonly BanDecisio
 }
 
 // Records the bans (one transaction) and writes them to the kernel; failures stay in the store for restore.
-export function banInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) {
+export function banInProcess(context: Ports, jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) {
   const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, ...origin }));
   const now = Date.now();
   const decisions: BanDecision[] = context.store().ban(requests, tierWindowsOf(context.config), now, (made) => remoteBanRequests([jail], made));
@@ -142,7 +142,7 @@ export function coveredAddresses(jail: JailConfig, addresses: readonly Address[]
 }
 
 // Ends the bans in the store and removes the addresses from every list of the jail that could hold them.
-export function unbanInProcess(context: KernelContext, jail: JailConfig, addresses: readonly Address[], source: string) {
+export function unbanInProcess(context: Ports, jail: JailConfig, addresses: readonly Address[], source: string) {
   const ended = context.store().unban(jail.name, coveredAddresses(jail, addresses, () => context.store().open(jail.name)), source, Date.now());
   enqueueRemote(context, jail, 'unban', addresses.map((address) => address.text));
   const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
@@ -155,7 +155,7 @@ export function unbanInProcess(context: KernelContext, jail: JailConfig, address
 // kernel only the entries of bans it ended that no kept ban shares: serve's unban and flush for a key
 // that may end only its own bans. Kept bans keep their record and their kernel entry.
 export function endAllowedInProcess(
-  context: KernelContext,
+  context: Ports,
   jail: JailConfig,
   addresses: readonly Address[] | 'all',
   may: (record: BanRecord) => boolean,
@@ -175,13 +175,13 @@ export function endAllowedInProcess(
 // Empties the lists of these jails ("/"), the store untouched: what a flush writes to the kernel, and
 // the daemon's --flush-on-exit on its own. A remote_only jail's lists are emptied too: nothing of it
 // belongs there.
-export function emptyJailLists(context: KernelContext, jails: readonly JailConfig[]): WriteOutcome[] {
+export function emptyJailLists(context: Ports, jails: readonly JailConfig[]): WriteOutcome[] {
   return performWrites(context.lists, jails.flatMap((jail) => flushWrites(jail.name, context.layouts.get(jail.name))));
 }
 
 // Ends every ban of these jails in the store, queues the flush for their central firewalls, and empties
 // their lists: `xtban flush` and serve's flush for a key with full rights, through one function.
-export function flushJails(context: KernelContext, jails: readonly JailConfig[], source: string) {
+export function flushJails(context: Ports, jails: readonly JailConfig[], source: string) {
   const now = Date.now();
   const ended = new Map(jails.map((jail) => [jail.name, context.store().flush(jail.name, source, now)]));
   for (const jail of jails) enqueueRemote(context, jail, 'flush', []);

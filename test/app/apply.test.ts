@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureFirewall } from '../helpers/fixture-firewall.js';
-import { applyFailure, applyRuleset, familiesInUse } from '../../src/cli/apply.js';
+import { applyFailure, applyRuleset, familiesInUse } from '../../src/app/apply.js';
 import type { Firewall } from '../../src/adapters/firewall.js';
 import { layoutsFor } from '../../src/cli/context.js';
 import { loadConfig } from '../../src/config/load.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admitAddress, coveredAddresses } from '../../src/cli/ban-service.js';
+import { admitAddress, coveredAddresses } from '../../src/app/ban-pipeline.js';
 import type { KernelContext } from '../../src/cli/context.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parseAddress } from '../../src/core/address.js';
@@ -71,8 +71,8 @@ describe('one pipeline for every path', () => {
   }
 
   it('a remote_only jail: a ban and a restore write nothing into this host\'s lists, an unban and a flush clear them all the same', async () => {
-    const { banInProcess, flushJails, unbanInProcess } = await import('../../src/cli/ban-service.js');
-    const { restoreBans } = await import('../../src/cli/restore.js');
+    const { banInProcess, flushJails, unbanInProcess } = await import('../../src/app/ban-pipeline.js');
+    const { restoreBans } = await import('../../src/app/restore.js');
     const { context, kernel, store, jail } = await remoteOnlyWorld();
     banInProcess(context, jail, [parseAddress('203.0.113.9')], { source: 'cli', reason: null, permanent: false });
     expect(store.open('edge').map((record) => record.address)).toEqual(['203.0.113.9']);

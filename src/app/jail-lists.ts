@@ -1,7 +1,7 @@
 import type { JailConfig } from '../config/schema.js';
 import type { ListSlot } from '../core/layout.js';
 import { parseRecentList, type RecentEntry } from '../core/proc-format.js';
-import type { KernelContext } from './context.js';
+import type { Ports } from './ports.js';
 
 // One list of a jail as read now: its entries, or undefined when the list does not exist.
 export interface JailList {
@@ -11,7 +11,7 @@ export interface JailList {
 }
 
 // Every list of these jails, read once and parsed (restore, bans and reap start from this).
-export async function readJailLists(context: KernelContext, jails: readonly JailConfig[]): Promise<JailList[]> {
+export async function readJailLists(context: Ports, jails: readonly JailConfig[]): Promise<JailList[]> {
   const slots = jails.flatMap((jail) => (context.layouts.get(jail.name)?.slots ?? []).map((slot) => ({ jail, slot })));
   // Reads issued together (an adapter that reads through the thread pool overlaps them), parsed in order.
   const texts = await Promise.all(slots.map(({ slot }) => context.lists.read(slot.name)));
