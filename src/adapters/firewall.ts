@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import type { Family } from '../core/address.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
-import type { Backend } from '../config/schema.js';
+import type { Backend } from '../core/domain.js';
 
 // The two things xtban asks of iptables: read the filter table, apply a batch atomically.
 export interface Firewall {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { formatNetwork } from '../core/address.js';
 import { parseSafelistText, type SafeEntry, type Safelist } from '../core/safelist.js';
-import type { Config, SafelistConfig } from '../config/schema.js';
+import type { Config, SafelistConfig } from '../core/domain.js';
 import { configuredEntries, ownAddresses } from './safelist-source.js';
 
 // The safelist a long-running process checks each admission against, as it is now. Every batch of

@@ -1,4 +1,4 @@
-import type { RemoteTarget } from '../config/schema.js';
+import type { RemoteTarget } from '../core/domain.js';
 
 // The ssh command line for a target: batch mode (never a prompt), host keys checked, one master
 // connection per target reused for a minute (ControlMaster), the forced command on the far side.

@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { parseNetwork } from '../core/address.js';
 import { XtbanError, ExitCode } from '../core/errors.js';
 import { parseSafelistText, type SafeEntry, type Safelist } from '../core/safelist.js';
-import type { SafelistConfig } from '../config/schema.js';
+import type { SafelistConfig } from '../core/domain.js';
 
 // Loopback is always the host's own.
 const LOOPBACK = ['127.0.0.0/8', '::1'];

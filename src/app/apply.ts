@@ -5,7 +5,7 @@ import { findDifferences, planApply, unconfiguredChains, unconfiguredFindings, t
 import { renderFamily } from '../core/ruleset.js';
 import type { Firewall } from '../adapters/firewall.js';
 import { noAppliedChains, type AppliedChains } from '../adapters/applied-chains.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../core/domain.js';
 import type { JailLayout } from '../core/layout.js';
 
 // Applying the ruleset: each family planned against what the firewall holds, restored in one batch,

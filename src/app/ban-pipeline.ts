@@ -1,6 +1,6 @@
 import { maskAddress, unbannableReason, type Address } from '../core/address.js';
 import { isLiveInTiers, type BanDecision, type BanRecord } from '../core/bans.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from '../core/domain.js';
 import { tierWindowsOf } from '../core/jail-selection.js';
 import { banWrites, flushWrites, unbanWrites, type Placements } from '../core/list-commands.js';
 import { entryInForce, PlacementPlanner, type ListFill } from '../core/placement.js';

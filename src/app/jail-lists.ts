@@ -1,4 +1,4 @@
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from '../core/domain.js';
 import type { ListSlot } from '../core/layout.js';
 import { parseRecentList, type RecentEntry } from '../core/proc-format.js';
 import type { Ports } from './ports.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.js';
+import type { Config } from '../core/domain.js';
 import { jailLayout, type JailLayout } from '../core/layout.js';
 import { openBanStore, type BanStore } from '../adapters/ban-store.js';
 import { readModuleParameters, type ModuleParameters } from '../adapters/module-params.js';

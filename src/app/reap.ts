@@ -4,7 +4,7 @@ import { isLiveInTiers } from '../core/bans.js';
 import { tierWindowsOf } from '../core/jail-selection.js';
 import { parseRecentList, type RecentEntry } from '../core/proc-format.js';
 import { planReap, type ReapAction, type ReapInput } from '../core/reap.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from '../core/domain.js';
 import { readClock } from './status.js';
 import { readJailLists } from './jail-lists.js';
 import { restoreBans, type RestoreReport } from './restore.js';

@@ -3,7 +3,7 @@ import { diagnose, exchange, type Exchange } from '../adapters/remote.js';
 import { settleBatch } from '../core/delivery.js';
 import type { OutboxItem } from '../adapters/ban-store.js';
 import type { BanDecision } from '../core/bans.js';
-import type { JailConfig, RemoteTarget } from '../config/schema.js';
+import type { JailConfig, RemoteTarget } from '../core/domain.js';
 import type { Ports } from './ports.js';
 import { daemonRunning } from '../adapters/daemon-lock.js';
 

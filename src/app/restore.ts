@@ -1,6 +1,6 @@
 import { readJailLists } from './jail-lists.js';
 import { planRestore, type KernelView, type RestorePlan } from '../core/restore.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from '../core/domain.js';
 import type { Ports } from './ports.js';
 import { performWrites } from './ban-pipeline.js';
 import { defaultWordBits } from '../adapters/kernel-clock.js';

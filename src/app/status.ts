@@ -5,7 +5,7 @@ import { buildListStatus, CAPACITY_WARNING_PERCENT, type ListStatus } from '../c
 import { readKernelClock } from '../adapters/kernel-clock.js';
 import type { KernelClock } from '../core/jiffies.js';
 import type { BanRecord } from '../core/bans.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from '../core/domain.js';
 import { activityUpdates } from '../core/activity.js';
 import { planRestore } from '../core/restore.js';
 import { safelistMatch } from '../core/safelist.js';

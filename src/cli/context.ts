@@ -1,5 +1,5 @@
 import { loadConfig, resolveConfigPath } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../core/domain.js';
 import { resolveStateDir } from '../adapters/state-dir.js';
 import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
 import { layoutsFor, listPortsFor, portsFor, type ListPorts, type Ports } from '../app/ports.js';

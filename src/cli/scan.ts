@@ -3,7 +3,7 @@ import { access, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { loadConfig, resolveConfigPath, DEFAULT_CONFIG_PATH } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../core/domain.js';
 import { resolveStateDir } from '../adapters/state-dir.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';

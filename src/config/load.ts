@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, XtbanError } from '../core/errors.js';
-import type { Config } from './schema.js';
+import type { Config } from '../core/domain.js';
 import { makeStateDir } from '../adapters/state-dir.js';
 import { packageVersion } from '../version.js';
 

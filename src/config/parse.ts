@@ -1,7 +1,9 @@
 import { parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { ExitCode, XtbanError } from '../core/errors.js';
-import { checkedConfigSchema, normalizeConfig, type Config } from './schema.js';
+import { checkedConfigSchema } from './schema.js';
+import { normalizeConfig } from './normalize.js';
+import type { Config } from '../core/domain.js';
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let node: unknown = root;

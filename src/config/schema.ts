@@ -1,103 +1,15 @@
+// The config file's schema (zod): every key, its type, its limits and its message; normalize.ts turns
+// what passes into the program's Config (core/domain.ts).
 import { z } from 'zod';
-import { parseNetwork, type Family } from '../core/address.js';
+import { parseNetwork } from '../core/address.js';
 import { parseListenAddress } from './listen-address.js';
 import { parseDuration } from '../core/duration.js';
 import { XtbanError } from '../core/errors.js';
-import { chainName, validateJailName, validateListName } from '../core/names.js';
-import { parseLogPrefix, parsePortSpec, parseRate, type PortSpec } from '../core/rule-values.js';
-import { compileFilter, type FilterSpec } from '../core/filter.js';
+import { validateJailName, validateListName } from '../core/names.js';
+import { parseLogPrefix, parsePortSpec, parseRate } from '../core/rule-values.js';
+import { compileFilter } from '../core/filter.js';
 import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
-import { SERVE_RIGHTS, validateKeyName, type ServeRights } from '../core/serve-rights.js';
-
-// A jail as the rest of the program sees it: validated, defaults applied, durations in seconds.
-export interface JailConfig {
-  name: string;
-  chain: string;
-  // Base name of the jail's kernel lists (the `list` key); see core/layout.ts for the lists themselves.
-  list: string;
-  protocol: 'tcp' | 'udp' | 'all';
-  // Empty: every port.
-  ports: PortSpec[];
-  // The window of each tier; one entry when the jail has no tiers. windowSeconds is the first.
-  tierWindows: number[];
-  windowSeconds: number;
-  // Bans the jail must hold; above ip_list_tot it is spread over several lists (shards).
-  capacity: number | undefined;
-  // Prefix length per family: bans cover the whole network (32 and 128: single addresses).
-  mask: Record<Family, number>;
-  action: 'DROP' | 'REJECT';
-  families: Family[];
-  hooks: Hook[];
-  log: { prefix: string; rate: string } | undefined;
-  // Failures of one address within findtime that make a ban (for log and journal sources).
-  maxretry: number;
-  findtimeSeconds: number;
-  sources: SourceConfig[];
-  // In-kernel detection: hitcount new connections within seconds ban the address, no process involved.
-  detect: { hitcount: number; seconds: number } | undefined;
-  // Central firewalls ([remotes.NAME]) that get this jail's bans too, or only them (remoteOnly).
-  remotes: string[];
-  remoteOnly: boolean;
-}
-
-// A central firewall reached over ssh, where `xtban serve` is the forced command of our key.
-export interface RemoteTarget {
-  name: string;
-  // A host name, an address, or a Host alias of ssh_config.
-  host: string;
-  port: number | undefined;
-  user: string | undefined;
-  key: string | undefined;
-  knownHosts: string | undefined;
-  strictHostKeyChecking: boolean;
-}
-
-// Where offenders come from.
-export type SourceConfig =
-  // format syslog: "Nov 21 02:33:01 host prog[pid]: message" lines; plain: each line is a message of the
-  // filter's program (a daemon's own log, such as sshd -E).
-  | { type: 'file'; path: string; filter: string; format: 'syslog' | 'plain' }
-  | { type: 'journal'; unit: string | undefined; identifier: string | undefined; filter: string }
-  | { type: 'list'; path: string; permanent: boolean };
-
-export type Hook = 'INPUT' | 'FORWARD';
-export type Backend = 'auto' | 'nft' | 'legacy';
-
-// Addresses no path may ban.
-export interface SafelistConfig {
-  addresses: string[];
-  files: string[];
-  // Loopback and the host's own interface addresses.
-  ownAddresses: boolean;
-}
-
-// How the daemon runs; each key is also a flag of `xtban daemon`.
-export interface DaemonConfig {
-  checkIntervalSeconds: number;
-  reapIntervalSeconds: number;
-  // "HOST:PORT" for the Prometheus endpoint, or undefined (off).
-  metrics: string | undefined;
-  metricsFile: string | undefined;
-}
-
-// What `xtban serve` grants each key (named by --key in its forced command) on this host, as a central
-// firewall; a key not named here gets the default ("own": it may end only the bans it made).
-export interface ServeConfig {
-  keys: Record<string, ServeRights>;
-}
-
-export interface Config {
-  // Where it was read from, for messages.
-  source: string;
-  serve: ServeConfig;
-  backend: Backend;
-  safelist: SafelistConfig;
-  daemon: DaemonConfig;
-  // The config's own filters ([filters.NAME]); the built-in ones are in core/filters.
-  filters: Map<string, FilterSpec>;
-  remotes: Map<string, RemoteTarget>;
-  jails: JailConfig[];
-}
+import { SERVE_RIGHTS, validateKeyName } from '../core/serve-rights.js';
 
 // Runs one of the core validators inside zod so that its message lands on the right key path.
 function checked<T>(validate: (value: T) => unknown) {
@@ -348,61 +260,8 @@ export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
   }
 });
 
-type ConfigParsed = z.output<typeof configSchema>;
-
-// Turns the checked file contents into the program's view, with every default applied.
-export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
-  const jails: JailConfig[] = Object.entries(parsed.jails).map(([name, jail]) => {
-    const families: Family[] = jail.family === 'ipv4' ? [4] : jail.family === 'ipv6' ? [6] : [4, 6];
-    const log =
-      jail.log === undefined || jail.log === false
-        ? undefined
-        : {
-            prefix: (jail.log === true ? undefined : jail.log.prefix) ?? defaultLogPrefix(name),
-            rate: parseRate((jail.log === true ? undefined : jail.log.rate) ?? '6/min'),
-          };
-    const tierWindows = (jail.tiers ?? [jail.window ?? '1h']).map((window) => parseDuration(window));
-    return {
-      name,
-      chain: chainName(name),
-      list: jail.list ?? `xtban-${name}`,
-      protocol: jail.protocol,
-      ports: (jail.ports ?? []).map((port) => parsePortSpec(port)),
-      tierWindows,
-      windowSeconds: tierWindows[0] ?? 3600,
-      capacity: jail.capacity,
-      mask: { 4: jail.mask?.ipv4 ?? 32, 6: jail.mask?.ipv6 ?? 128 },
-      action: jail.action,
-      families,
-      hooks: jail.hooks,
-      log,
-      maxretry: jail.maxretry,
-      findtimeSeconds: parseDuration(jail.findtime),
-      sources: jail.sources.map((source): SourceConfig => (source.type === 'journal' ? { ...source, unit: source.unit, identifier: source.identifier } : source)),
-      detect: jail.detect === undefined ? undefined : { hitcount: jail.detect.hitcount, seconds: parseDuration(jail.detect.seconds) },
-      remotes: jail.remote,
-      remoteOnly: jail.remote_only,
-    };
-  });
-  const safelist = { addresses: parsed.safelist.addresses, files: parsed.safelist.files, ownAddresses: parsed.safelist.own_addresses };
-  const daemon: DaemonConfig = {
-    checkIntervalSeconds: parseDuration(parsed.daemon.check_interval),
-    reapIntervalSeconds: parseDuration(parsed.daemon.reap_interval),
-    metrics: parsed.daemon.metrics,
-    metricsFile: parsed.daemon.metrics_file,
-  };
-  const filters = new Map(
-    Object.entries(parsed.filters).map(([name, filter]): [string, FilterSpec] => [name, { name, programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore, clientText: filter.client_text }]),
-  );
-  const remotes = new Map(
-    Object.entries(parsed.remotes).map(([name, remote]): [string, RemoteTarget] => [
-      name,
-      { name, host: remote.host, port: remote.port, user: remote.user, key: remote.key, knownHosts: remote.known_hosts, strictHostKeyChecking: remote.strict_host_key_checking },
-    ]),
-  );
-  const serve: ServeConfig = { keys: Object.fromEntries(Object.entries(parsed.serve.keys).map(([name, key]) => [name, key.rights])) };
-  return { source, backend: parsed.firewall.backend, safelist, daemon, serve, filters, remotes, jails };
-}
+// What the checked file contents are, before normalizeConfig (normalize.ts) turns them into Config.
+export type ConfigParsed = z.output<typeof configSchema>;
 
 // The LOG prefix used when a jail asks for logging without naming one (at most 29 characters).
 export function defaultLogPrefix(jail: string): string {

@@ -1,6 +1,6 @@
 import { stringify as stringifyToml } from 'smol-toml';
 import { formatDuration } from '../core/duration.js';
-import type { Config } from './schema.js';
+import type { Config } from '../core/domain.js';
 
 // Keys that --json adds for scripts but the TOML form leaves out (they are derived, not settable).
 const DERIVED_KEYS = ['chain', 'window_seconds'];

@@ -1,4 +1,4 @@
-import type { Config, JailConfig } from '../config/schema.js';
+import type { Config, JailConfig } from './domain.js';
 import { inputError } from './errors.js';
 import { validateJailName } from './names.js';
 

@@ -1,5 +1,5 @@
 import type { Family } from './address.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from './domain.js';
 
 // One kernel list of a jail: the addresses of one family, one tier, one shard. Role 'ban' lists hold
 // bans xtban writes; with in-kernel detection, 'probe' counts new connections and 'detect' holds the

@@ -1,5 +1,5 @@
 import { maskAddress, type Address } from './address.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from './domain.js';
 import type { BanDecision } from './bans.js';
 import { inputError } from './errors.js';
 import type { JailLayout } from './layout.js';

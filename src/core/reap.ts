@@ -1,6 +1,6 @@
 import { effectiveTier, isLive, tierWindowSeconds, type BanRecord } from './bans.js';
 import { isWithinWindow, type KernelClock } from './jiffies.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from './domain.js';
 import type { ListSlot } from './layout.js';
 import type { RecentEntry } from './proc-format.js';
 import { safelistMatch, type Safelist } from './safelist.js';

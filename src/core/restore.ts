@@ -1,6 +1,6 @@
 import { maskAddress, type Address } from './address.js';
 import { effectiveTier, isLive, tierWindowSeconds, type BanRecord } from './bans.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from './domain.js';
 import type { KernelClock, WordBits } from './jiffies.js';
 import type { JailLayout } from './layout.js';
 import type { ListWrite } from './list-commands.js';

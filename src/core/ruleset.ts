@@ -1,5 +1,5 @@
 import { maskText, type Family } from './address.js';
-import type { Hook, JailConfig } from '../config/schema.js';
+import type { Hook, JailConfig } from './domain.js';
 import type { JailLayout, ListSlot } from './layout.js';
 
 // A jail's rules for one family, rendered exactly as iptables-save prints them so that

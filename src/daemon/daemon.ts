@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { systemFirewall } from '../adapters/firewall.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { parseListenAddress } from '../config/listen-address.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../core/domain.js';
 import { portsFor, type Ports } from '../app/ports.js';
 import { resolveStateDir } from '../adapters/state-dir.js';
 import { runReap } from '../app/reap.js';

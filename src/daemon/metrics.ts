@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { isLiveInTiers, type BanRecord } from '../core/bans.js';
 import { MAX_MESSAGE_LENGTH } from '../core/filter.js';
-import type { JailConfig } from '../config/schema.js';
+import type { JailConfig } from '../core/domain.js';
 import type { StatusSnapshot } from '../app/status.js';
 
 // The daemon's metrics, in Prometheus' conventions: base units, _total for counters, labels for jail and list.

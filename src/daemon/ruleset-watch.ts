@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import type { Backend } from '../config/schema.js';
+import type { Backend } from '../core/domain.js';
 
 // The command that reports ruleset changes: `nft monitor` prints a line per change of the nf_tables
 // ruleset (rules and chains added or deleted by iptables-nft, nft, a restore) and flushes each. Not

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Ports } from '../app/ports.js';
 import { admitAddress, banInProcess, unbanInProcess, type BanOrigin } from '../app/ban-pipeline.js';
-import type { JailConfig, SourceConfig } from '../config/schema.js';
+import type { JailConfig, SourceConfig } from '../core/domain.js';
 import { parseAddress, type Address } from '../core/address.js';
 import { isLiveInTiers } from '../core/bans.js';
 import { compileFilter, matchMessage, type CompiledFilter } from '../core/filter.js';

@@ -19,7 +19,7 @@ import { restoreBans } from '../../src/app/restore.js';
 import { collectStatus, readClock } from '../../src/app/status.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parseConfigText } from '../../src/config/parse.js';
-import type { Config, JailConfig } from '../../src/config/schema.js';
+import type { Config, JailConfig } from '../../src/core/domain.js';
 import { parseAddress, unbannableReason, type Address } from '../../src/core/address.js';
 import { settleBatch } from '../../src/core/delivery.js';
 import { XtbanError } from '../../src/core/errors.js';

@@ -3,7 +3,7 @@ import { openBanStore, type BanStore } from '../../src/adapters/ban-store.js';
 import type { Exchange } from '../../src/adapters/remote.js';
 import type { KernelContext } from '../../src/cli/context.js';
 import { deliverOutbox, type Transport } from '../../src/app/remote.js';
-import type { RemoteTarget } from '../../src/config/schema.js';
+import type { RemoteTarget } from '../../src/core/domain.js';
 
 const target: RemoteTarget = { name: 'fw', host: 'fw.example.net', port: undefined, user: undefined, key: undefined, knownHosts: undefined, strictHostKeyChecking: true };
 
