@@ -86,3 +86,29 @@ describe('resolveLogFormat', () => {
     }
   });
 });
+
+describe('the logging convention', () => {
+  it('binds component on child loggers only: a call never passes its own, so no JSON line holds the key twice', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = new URL('../src/', import.meta.url).pathname;
+    const files: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (path.endsWith('.ts')) files.push(path);
+      }
+    };
+    walk(root);
+    const offending = files.flatMap((path) =>
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .map((line, index) => ({ line, where: `${path.slice(root.length)}:${index + 1}` }))
+        .filter(({ line }) => /\.(?:fatal|error|warn|info|debug|trace)\(\{[^}]*\bcomponent:/.test(line) || /\bfields = \{[^}]*\bcomponent:/.test(line))
+        .map(({ where }) => where),
+    );
+    expect(files.length).toBeGreaterThan(50);
+    expect(offending).toEqual([]);
+  });
+});

@@ -99,7 +99,7 @@ export async function runReap(context: Ports, jails: readonly JailConfig[], opti
   // keep (or bring back) a ban the address earned long ago.
   store.touch(inputs.filter((input) => input.slot.role === 'ban').flatMap((input) => activityUpdates(input.jail.name, input.entries, clock)));
   report.restore = await restoreBans(context, jails);
-  context.log.info(
+  context.log.child({ component: 'reaper' }).info(
     { step: 'reap', removed: report.removed.length, spared: report.spared.length, reinstated: report.reinstated.length, refreshed: report.refreshed.length, restored: report.restore.restored, kept: report.kept },
     'reap done',
   );

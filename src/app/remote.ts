@@ -51,6 +51,7 @@ export type Transport = (target: RemoteTarget, lines: readonly string[], control
 // Request ids make a redelivery harmless.
 export async function deliverOutbox(context: Ports, target: RemoteTarget, send: Transport = exchange): Promise<DeliveryReport> {
   const store = context.store();
+  const log = context.log.child({ component: 'remote' });
   const instance = store.instance();
   const idOf = (seq: number) => `${instance}-${seq}`;
   const report: DeliveryReport = { target: target.name, delivered: 0, refused: [], left: 0, failure: undefined, hint: undefined };
@@ -66,7 +67,7 @@ export async function deliverOutbox(context: Ports, target: RemoteTarget, send: 
     for (const { request, answer } of settlement.refused) {
       report.refused.push({ request, answer });
       // Once per request: it has left the queue.
-      context.log.warn({ component: 'remote', target: target.name, request, answer }, 'the firewall refused a request for good: moved aside (xtban remote check lists it)');
+      log.warn({ target: target.name, request, answer }, 'the firewall refused a request for good: moved aside (xtban remote check lists it)');
     }
     const stopped = settlement.stoppedAt;
     if (stopped !== undefined || !result.ok) {
@@ -84,7 +85,7 @@ export async function deliverOutbox(context: Ports, target: RemoteTarget, send: 
   report.left = store.outboxSizes().get(target.name) ?? 0;
   if (report.failure) {
     const what = firewallFailed ? 'the firewall failed to carry out a request (it may pass): requests stay queued' : 'firewall unreachable: requests stay queued';
-    context.log.warn({ component: 'remote', target: target.name, failure: report.failure, left: report.left }, what);
+    log.warn({ target: target.name, failure: report.failure, left: report.left }, what);
   }
   return report;
 }

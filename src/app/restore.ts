@@ -49,7 +49,7 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
     ...plan.moved.map((move) => ({ time: now, jail: move.jail, address: move.address, action: 'rehomed' as const, source: 'restore', detail: `from ${move.from} to its own shard ${move.to}` })),
   ]);
   if (rehome && plan.listMissing.length === 0 && failed.length === 0) store.setMeta(PLACEMENT_META, 'keyed');
-  context.log.info(
+  context.log.child({ component: 'restore' }).info(
     { step: 'restore', restored, alreadyPresent: plan.alreadyPresent, missing: plan.missing.length, noRoom: plan.noRoom.length, evicted: plan.evicts.length, moved: plan.moved.length, safelisted: plan.skippedSafelisted.length, failed: failed.length },
     'restore done',
   );

@@ -47,9 +47,9 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
   const missingLists = dryRun ? [] : (await missingSlots(lists, [...layouts.values()].flatMap((layout) => layout.slots))).map((slot) => slot.name);
   // The bans of every list that is there go back, even when a family failed or a list is missing.
   const restore = dryRun ? undefined : await restoreBans(context, config.jails);
-  for (const failure of failures) log.error({ component: 'apply', family: failure.family, error: failure.error.message }, 'ruleset not applied');
+  for (const failure of failures) log.child({ component: 'apply' }).error({ family: failure.family, error: failure.error.message }, 'ruleset not applied');
   for (const plan of plans) {
-    log.info({ component: 'apply', family: plan.family, dryRun, changes: plan.findings.map((finding) => finding.kind), script: plan.script }, plan.script === '' ? 'ruleset already in place' : 'ruleset restored');
+    log.child({ component: 'apply' }).info({ family: plan.family, dryRun, changes: plan.findings.map((finding) => finding.kind), script: plan.script }, plan.script === '' ? 'ruleset already in place' : 'ruleset restored');
   }
   out.result({
     dryRun,

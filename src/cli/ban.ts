@@ -57,6 +57,7 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
   }
   const context = await kernelContext(options);
   const { out, config, log, layouts, lists, safelist } = context;
+  const listsLog = log.child({ component: 'lists' });
   const jails = selectJails(config, options.jail);
   const addresses = parseAddressArguments(addressArgs);
   const { routed, skipped } = routeAddresses(jails, addresses);
@@ -94,9 +95,9 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
     const decisions = context.store().ban(requests, tierWindowsOf(config), now, (made) => remoteBanRequests(jails, made));
     const { outcomes, placements } = writeBans(context, decisions.filter((decision) => local.has(decision.record.jail)), source, now);
     for (const outcome of outcomes) {
-      const fields = { component: 'lists', action: outcome.command.startsWith('+') ? 'ban' : 'unban-old-tier', jail: outcome.jail, list: outcome.list, address: outcome.address, source };
-      if (outcome.ok) log.info(fields, 'ban written');
-      else log.error({ ...fields, error: outcome.error }, 'ban failed');
+      const fields = { action: outcome.command.startsWith('+') ? 'ban' : 'unban-old-tier', jail: outcome.jail, list: outcome.list, address: outcome.address, source };
+      if (outcome.ok) listsLog.info(fields, 'ban written');
+      else listsLog.error({ ...fields, error: outcome.error }, 'ban failed');
     }
     // The +ADDR write of each ban, by jail and address (a repeat offence also has a -ADDR for its old tier).
     const written = new Map(outcomes.filter((outcome) => outcome.command.startsWith('+')).map((outcome) => [`${outcome.jail} ${outcome.address}`, outcome]));
@@ -157,6 +158,7 @@ function reportDeliveries(out: { line(text: string): void; note(text: string): v
 export async function unbanAddresses(addressArgs: string[], options: ListCommandOptions & { source?: string }): Promise<number> {
   const context = await kernelContext(options);
   const { out, config, log, layouts, lists } = context;
+  const listsLog = log.child({ component: 'lists' });
   const jails = selectJails(config, options.jail);
   const addresses = parseAddressArguments(addressArgs, 'unban');
   const { routed, skipped } = routeAddresses(jails, addresses);
@@ -185,8 +187,8 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
     }
     const outcomes = performWrites(lists, writes.filter((write) => !missing.has(write.list)));
     for (const outcome of outcomes) {
-      if (outcome.ok) log.info({ component: 'lists', action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address }, 'unban written');
-      else log.error({ component: 'lists', action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address, error: outcome.error }, 'unban failed');
+      if (outcome.ok) listsLog.info({ action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address }, 'unban written');
+      else listsLog.error({ action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address, error: outcome.error }, 'unban failed');
     }
     const byTarget = new Map<string, typeof outcomes>();
     for (const outcome of outcomes) {

@@ -124,7 +124,7 @@ export async function serveCommand(options: GlobalOptions & { jails?: string; ke
         reply = answer(context, request, session);
         // Ids are kept per key: one key cannot mark another's requests as done.
         if (request.id !== undefined && reply.startsWith('ok')) context.store().markDelivered(`${session.owner} ${request.id}`, Date.now());
-        context.log.info({ component: 'serve', peer: session.peer, key: session.key, request: line, reply }, 'request');
+        context.log.child({ component: 'serve' }).info({ peer: session.peer, key: session.key, request: line, reply }, 'request');
       }
     } catch (error) {
       reply = errorAnswer(error);

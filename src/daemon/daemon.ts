@@ -82,7 +82,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // The daemon's safelist is read afresh for every batch of admissions (FreshSafelist): a line added to a
   // safelist file or an address added to an interface is safe from the next log line on.
   const build = async (config: Config): Promise<Ports> =>
-    withFreshSafelist(await portsFor(config, logs.repair, { stateDir: resolveStateDir(options.stateDir) }), (problem) => logs.config.error(problem));
+    withFreshSafelist(await portsFor(config, log, { stateDir: resolveStateDir(options.stateDir) }), (problem) => logs.config.error(problem));
 
   let context = await build(await loadConfig(configPath));
   // One daemon per state directory, for as long as this process lives (the kernel drops the lock when it
@@ -108,7 +108,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       try {
         await work();
       } catch (error) {
-        log.error({ component: name, error: message(error) }, `${name} failed`);
+        log.child({ component: name }).error({ error: message(error) }, `${name} failed`);
       }
     });
     return queue;
