@@ -10,7 +10,15 @@ const target: RemoteTarget = { name: 'fw', host: 'fw.example.net', port: undefin
 // A context with an in-memory store and a log that remembers its warnings.
 function contextWith(store: BanStore) {
   const warnings: { fields: Record<string, unknown>; message: string }[] = [];
-  const log = { warn: (fields: Record<string, unknown>, message: string) => warnings.push({ fields, message }), info: vi.fn(), error: vi.fn(), debug: vi.fn() };
+  // A child logger keeps its bindings with each warning, as pino's does.
+  const logWith = (bindings: Record<string, unknown>): unknown => ({
+    warn: (fields: Record<string, unknown>, message: string) => warnings.push({ fields: { ...bindings, ...fields }, message }),
+    info: vi.fn(),
+    error: vi.fn(),
+    debug: vi.fn(),
+    child: (more: Record<string, unknown>) => logWith({ ...bindings, ...more }),
+  });
+  const log = logWith({});
   return { context: { store: () => store, log } as unknown as KernelContext, warnings };
 }
 
