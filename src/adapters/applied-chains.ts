@@ -1,5 +1,6 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from './atomic-file.js';
 import type { Family } from '../core/address.js';
 
 // The chains this state directory's apply put in place, per family (applied-chains.json): only these
@@ -35,9 +36,8 @@ export function appliedChainsFile(stateDir: string): AppliedChains {
       const sorted = [...new Set(chains)].sort();
       if (JSON.stringify(all[String(family)] ?? []) === JSON.stringify(sorted)) return;
       all[String(family)] = sorted;
-      const temporary = `${path}.${process.pid}.tmp`;
-      writeFileSync(temporary, `${JSON.stringify(all)}\n`, { mode: 0o600 });
-      renameSync(temporary, path);
+      // Synced: lost, it would leave chains of xtban's that no later apply removes.
+      writeFileAtomicSync(path, `${JSON.stringify(all)}\n`, { mode: 0o600, fsync: true });
     },
   };
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomicSync } from '../adapters/atomic-file.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { planInstall, validateBinaryPath, type InstallStep, type ShippedFile } from '../core/install-plan.js';
 import { createOutput } from './output.js';
@@ -43,33 +43,11 @@ function read(path: string): string | undefined {
   }
 }
 
-// Writes through a new temporary file (created exclusively: never through a link someone left there),
-// synced, then renamed over the target and the directory synced: a unit is never seen half written,
-// and a crash leaves the old file or the new one.
+// Replaced whole and synced, with the step's exact mode: a unit is never seen half written, and a
+// crash leaves the old file or the new one.
 function writeAtomically(step: InstallStep): void {
-  const directory = dirname(step.target);
-  mkdirSync(directory, { recursive: true, mode: 0o755 });
-  const temporary = join(directory, `.${basename(step.target)}.${process.pid}.${randomBytes(6).toString('hex')}`);
-  const fd = openSync(temporary, 'wx', step.mode);
-  try {
-    writeFileSync(fd, step.text);
-    fchmodSync(fd, step.mode);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temporary, step.target);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-  const dirFd = openSync(directory, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  mkdirSync(dirname(step.target), { recursive: true, mode: 0o755 });
+  writeFileAtomicSync(step.target, step.text, { mode: step.mode, fsync: true });
 }
 
 // Where systemd cannot run the binary the units would name, said before anything is written.

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { Config } from '../core/domain.js';
 import { makeStateDir } from '../adapters/state-dir.js';
+import { writeFileAtomic } from '../adapters/atomic-file.js';
 import { packageVersion } from '../version.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/xtban/xtban.toml';
@@ -61,11 +62,10 @@ export async function loadConfig(path: string, cacheDir?: string): Promise<Confi
   const config = await parse();
   // Best effort: a state directory that cannot be made or written only costs speed. Made here, not only
   // by the ban store, so that read-only commands (status --proc, scan) find the cache on their next run.
-  const temporary = `${cachePath}.${process.pid}.tmp`;
+  // Not synced: a cache lost or cut short by a crash fails its check and is only parsed again.
   await Promise.resolve()
     .then(() => makeStateDir(cacheDir))
-    .then(() => writeFile(temporary, toCache(config, hash), { mode: 0o600 }))
-    .then(() => rename(temporary, cachePath))
+    .then(() => writeFileAtomic(cachePath, toCache(config, hash), { mode: 0o600 }))
     .catch(() => undefined);
   return config;
 }

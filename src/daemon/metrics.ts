@@ -1,6 +1,6 @@
-import { rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { writeFileAtomic } from '../adapters/atomic-file.js';
 import { isLiveInTiers, type BanRecord } from '../core/bans.js';
 import { MAX_MESSAGE_LENGTH } from '../core/filter.js';
 import type { JailConfig } from '../core/domain.js';
@@ -110,9 +110,8 @@ export async function serveMetrics(metrics: Metrics, host: string, port: number,
   return server;
 }
 
-// node_exporter's textfile collector reads *.prom files: write a temporary file, then rename it over.
+// node_exporter's textfile collector reads *.prom files: replaced whole, so it never reads half of one.
+// Not synced: the file is rewritten every interval, and one lost to a crash costs a scrape.
 export async function writeTextfile(metrics: Metrics, path: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, await metrics.registry.metrics());
-  await rename(temporary, path);
+  await writeFileAtomic(path, await metrics.registry.metrics());
 }

@@ -1,5 +1,6 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../adapters/atomic-file.js';
 
 // Where each followed source stopped: a file's inode and offset, a journal cursor. Kept in the state
 // directory so that a restart neither misses nor counts a line twice.
@@ -31,12 +32,10 @@ export class SourceState {
     this.dirty = true;
   }
 
-  // Written whole to a temporary file and renamed over: a crash leaves the old or the new, never half.
+  // Replaced whole and synced: a crash leaves the old offsets or the new, never half.
   flush(): void {
     if (!this.dirty) return;
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(Object.fromEntries(this.positions), null, 1)}\n`, { mode: 0o600 });
-    renameSync(temporary, this.path);
+    writeFileAtomicSync(this.path, `${JSON.stringify(Object.fromEntries(this.positions), null, 1)}\n`, { mode: 0o600, fsync: true });
     this.dirty = false;
   }
 }
