@@ -8,17 +8,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { addNamespaces, deleteNamespaceSync, execIn, namespaceName } from '../test/kernel/helpers/netns-core.mjs';
 import { sshdLog } from './log-generator.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'main.js');
+// The programs run inside the namespaces (bench/drivers/, each says what it takes and prints).
+const driver = (name) => join(root, 'bench', 'drivers', name);
 const work = mkdtempSync(join(tmpdir(), 'xtban-bench-'));
 const namespaces = new Set();
 const figures = [];
 const only = process.argv.slice(2);
 
 function cleanup() {
-  for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  for (const ns of namespaces) deleteNamespaceSync(ns);
   rmSync(work, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
@@ -29,14 +32,15 @@ const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
 
+// xtb-bench-<pid>-<name>: the tests' sweepLeftovers removes it should this process die before its exit handler.
 async function namespace(name) {
-  const ns = `xtb-bench-${name}-${process.pid}`;
-  await execa('ip', ['netns', 'add', ns]);
+  const ns = namespaceName('bench', name);
   namespaces.add(ns);
+  await addNamespaces([ns]);
   await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   return ns;
 }
-const inNs = (ns, command, args, options = {}) => execa('ip', ['netns', 'exec', ns, command, ...args], options);
+const inNs = (ns, command, args, options = {}) => execIn(ns, command, args, options);
 const xtban = (ns, config, state, args, options = {}) => inNs(ns, process.execPath, [cli, '--config', config, '--state-dir', state, ...args], options);
 
 // One row of the table: what was measured for xtban and for each other side, and the target.
@@ -59,11 +63,10 @@ async function bulkLoad(n) {
   const addresses = ipv6('b', n);
   for (let i = 0; i < n; i += 2000) await xtban(ns, config, state, ['ban', ...addresses.slice(i, i + 2000)]);
   // Median of BULK_RUNS restores into emptied lists (one run on this VM varies by 15 %).
-  const flush = `for (const f of require('fs').readdirSync('/proc/net/xt_recent')) require('fs').writeFileSync('/proc/net/xt_recent/'+f, '/')`;
   const restoreRuns = [];
   const elapsedRuns = [];
   for (let run = 0; run < BULK_RUNS; run++) {
-    await inNs(ns, process.execPath, ['-e', flush]);
+    await inNs(ns, process.execPath, [driver('flush-lists.mjs')]);
     const start = process.hrtime.bigint();
     const restored = await xtban(ns, config, state, ['restore', '--json']);
     restoreRuns.push(ms(start));
@@ -76,19 +79,17 @@ async function bulkLoad(n) {
 
   // fail2ban's xt_recent action: one shell per ban, `echo +IP > /proc/...`.
   await inNs(ns, 'ip6tables', ['-A', 'INPUT', '-m', 'recent', '--name', 'echo', '--rcheck']);
-  const shellDriver = `const {spawnSync}=require('child_process');const a=require('fs').readFileSync(0,'utf8').trim().split('\\n');const t=process.hrtime.bigint();for(const x of a)spawnSync('sh',['-c','echo +'+x+' > /proc/net/xt_recent/echo']);console.log(Number(process.hrtime.bigint()-t)/1e6)`;
-  const shellMs = Number((await inNs(ns, process.execPath, ['-e', shellDriver], { input: addresses.join('\n') })).stdout);
+  const shellMs = Number((await inNs(ns, process.execPath, [driver('echo-per-ban.mjs')], { input: addresses.join('\n') })).stdout);
 
   // Seeds 000 and 001: one `ip6tables -I ... -j DROP` per address, stopped after 60 s.
   await inNs(ns, 'ip6tables', ['-N', 'perip']);
-  const ruleDriver = `const {spawnSync}=require('child_process');const a=require('fs').readFileSync(0,'utf8').trim().split('\\n');const t=process.hrtime.bigint();let n=0;for(const x of a){spawnSync('ip6tables',['-w','-I','perip','-s',x,'-j','DROP']);n++;if(Number(process.hrtime.bigint()-t)>60e9)break}console.log(JSON.stringify({n,ms:Number(process.hrtime.bigint()-t)/1e6}))`;
-  const rules = JSON.parse((await inNs(ns, process.execPath, ['-e', ruleDriver], { input: addresses.join('\n') })).stdout);
+  const rules = JSON.parse((await inNs(ns, process.execPath, [driver('rule-per-address.mjs')], { input: addresses.join('\n') })).stdout);
 
   // The floor: one process, lseek + write per address; also the median of BULK_RUNS into an emptied list.
   await inNs(ns, 'ip6tables', ['-A', 'INPUT', '-m', 'recent', '--name', 'floor', '--rcheck']);
   const floorRuns = [];
   for (let run = 0; run < BULK_RUNS; run++) {
-    await inNs(ns, process.execPath, ['-e', `require('fs').writeFileSync('/proc/net/xt_recent/floor', '/')`]);
+    await inNs(ns, process.execPath, [driver('flush-lists.mjs'), 'floor']);
     floorRuns.push(Number((await inNs(ns, join(work, 'floor'), ['/proc/net/xt_recent/floor'], { input: addresses.join('\n') })).stdout));
   }
   const per = (total, count) => (total * 1000) / count;
@@ -122,6 +123,7 @@ async function freshProcess() {
     await xtban(ns, config, state, ['ban', `2001:db8:f::${i + 1}`]);
     bans.push(ms(start));
     start = process.hrtime.bigint();
+    // The runtime's own floor, not a driver: node started on an empty program.
     await inNs(ns, process.execPath, ['-e', '0']);
     floors.push(ms(start));
   }
@@ -207,32 +209,7 @@ function fail2banConfig(name, jails) {
   return conf;
 }
 
-const startFail2ban = (ns, name, conf) => execa('ip', ['netns', 'exec', ns, 'fail2ban-server', '-f', '-x', '-c', conf, '-s', join(work, `f2b-${name}.sock`), '-p', join(work, `f2b-${name}.pid`)], { reject: false, stdio: 'ignore' });
-
-// Runs inside the namespace: appends a failure line for a new address, then polls the list every
-// millisecond until the address is there. Prints the latencies in milliseconds.
-const latencyDriver = (log, list, trials) => `
-const fs = require('fs');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-(async () => {
-  const out = [];
-  for (let i = 0; i < ${trials}; i++) {
-    const address = '198.51.100.' + (i + 1);
-    const line = new Date().toLocaleString('en-US', { month: 'short' }) + ' ' + String(new Date().getDate()).padStart(2, ' ') + ' ' + new Date().toTimeString().slice(0, 8) + ' host sshd[1000]: Failed password for root from ' + address + ' port 4242 ssh2\\n';
-    const t = process.hrtime.bigint();
-    fs.appendFileSync(${JSON.stringify(log)}, line);
-    for (;;) {
-      let text = '';
-      try { text = fs.readFileSync(${JSON.stringify(list)}, 'utf8'); } catch {}
-      if (text.includes('src=' + address + ' ')) break;
-      if (Number(process.hrtime.bigint() - t) > 10e9) { out.push(-1); break; }
-      await sleep(1);
-    }
-    if (out.length === i) out.push(Number(process.hrtime.bigint() - t) / 1e6);
-    await sleep(20);
-  }
-  console.log(JSON.stringify(out));
-})();`;
+const startFail2ban = (ns, name, conf) => inNs(ns, 'fail2ban-server', ['-f', '-x', '-c', conf, '-s', join(work, `f2b-${name}.sock`), '-p', join(work, `f2b-${name}.pid`)], { reject: false, stdio: 'ignore' });
 
 async function detection() {
   const trials = 200;
@@ -243,9 +220,9 @@ async function detection() {
   const config = join(work, 'detect.toml');
   writeFileSync(config, `[safelist]\nown_addresses = false\n\n[jails.sshd]\nports = [22]\nwindow = "1h"\nfamily = "ipv4"\nmaxretry = 1\n[[jails.sshd.sources]]\ntype = "file"\npath = "${log}"\n`);
   await xtban(ns, config, state, ['apply']);
-  const daemon = execa('ip', ['netns', 'exec', ns, process.execPath, cli, '--config', config, '--state-dir', state, 'daemon'], { reject: false, stdio: 'ignore' });
+  const daemon = inNs(ns, process.execPath, [cli, '--config', config, '--state-dir', state, 'daemon'], { reject: false, stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  const ours = JSON.parse((await inNs(ns, process.execPath, ['-e', latencyDriver(log, '/proc/net/xt_recent/xtban-sshd', trials)])).stdout);
+  const ours = JSON.parse((await inNs(ns, process.execPath, [driver('detection-latency.mjs'), log, '/proc/net/xt_recent/xtban-sshd', String(trials)])).stdout);
   if (process.env['BENCH_DEBUG']) say(`xtban latencies: ${ours.slice(0, 20).map((v) => v.toFixed(1)).join(' ')}`);
   daemon.kill('SIGTERM');
   await daemon;
@@ -257,7 +234,7 @@ async function detection() {
   // fail2ban's actionstart creates the list: wait for it (at most 10 s).
   for (let i = 0; i < 100 && (await inNs(ns, 'test', ['-e', '/proc/net/xt_recent/f2b-sshd'], { reject: false })).exitCode !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  const theirs = JSON.parse((await inNs(ns, process.execPath, ['-e', latencyDriver(f2bLog, '/proc/net/xt_recent/f2b-sshd', trials)])).stdout);
+  const theirs = JSON.parse((await inNs(ns, process.execPath, [driver('detection-latency.mjs'), f2bLog, '/proc/net/xt_recent/f2b-sshd', String(trials)])).stdout);
   server.kill('SIGTERM');
   await server;
   const stats = (values) => ({ p50: percentile(values.filter((v) => v >= 0), 50), p99: percentile(values.filter((v) => v >= 0), 99), missed: values.filter((v) => v < 0).length });
@@ -327,7 +304,7 @@ async function footprint() {
     `[safelist]\nown_addresses = false\n${jails.map((jail, i) => `\n[jails.${jail}]\nports = [${2200 + i}]\nwindow = "1h"\n${i < 3 ? `[[jails.${jail}.sources]]\ntype = "file"\npath = "${logs[i]}"\n` : ''}`).join('')}`,
   );
   await xtban(ns, config, state, ['apply']);
-  const daemon = execa('ip', ['netns', 'exec', ns, process.execPath, cli, '--config', config, '--state-dir', state, 'daemon'], { reject: false, stdio: 'ignore' });
+  const daemon = inNs(ns, process.execPath, [cli, '--config', config, '--state-dir', state, 'daemon'], { reject: false, stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000));
   const ours = await idleFootprint(daemon.pid, IDLE_S);
   daemon.kill('SIGTERM');

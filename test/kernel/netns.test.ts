@@ -102,16 +102,21 @@ describeKernel('netns harness', () => {
     const finished = execa('true');
     await finished;
     const stale = `xtb-sweep-${finished.pid ?? 999_999}-0-fw`;
+    // A benchmark's namespace (bench/run.mjs) whose run died before its exit handler.
+    const staleBench = `xtb-bench-${finished.pid ?? 999_999}-bulk1000`;
     await execa('ip', ['netns', 'add', stale]);
+    await execa('ip', ['netns', 'add', staleBench]);
     try {
       const removed = await sweepLeftovers();
-      expect(removed).toContain(stale);
+      expect(removed).toEqual(expect.arrayContaining([stale, staleBench]));
       const left = await namespaces();
       expect(left).not.toContain(stale);
+      expect(left).not.toContain(staleBench);
       expect(left).toContain(topology.names.fw);
       expect(left).toContain(topology.names.attacker);
     } finally {
       await execa('ip', ['netns', 'del', stale], { reject: false });
+      await execa('ip', ['netns', 'del', staleBench], { reject: false });
     }
   });
 

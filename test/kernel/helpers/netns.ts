@@ -1,12 +1,12 @@
 // Kernel-test harness: throwaway network namespaces, a TCP service, a prober and the built CLI.
 // Everything that changes iptables runs inside namespaces created here; the host's own ruleset is never touched.
-import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { describe, it } from 'vitest';
+import { addNamespaces, assertOurs, deleteNamespace, deleteNamespaceSync, execIn, namespaceName, sweepLeftovers as sweepDead } from './netns-core.mjs';
 
 export type Role = 'fw' | 'attacker';
 export type Family = 4 | 6;
@@ -61,9 +61,6 @@ export interface Topology {
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const HELPERS = path.dirname(fileURLToPath(import.meta.url));
-const NAME_PREFIX = 'xtb-';
-// xtb-<short>-<pid>-<n>-<role>: the pid lets sweepLeftovers tell a crashed run's namespaces from a live one's.
-const NAME_PATTERN = /^xtb-([a-z0-9]+)-(\d+)-(\d+)-(fw|attacker|server)$/;
 
 const ADDRESSES = {
   fw: { ipv4: '192.0.2.1', ipv6: '2001:db8::1' },
@@ -153,10 +150,6 @@ export function describeKernel(title: string, body: () => void): void {
   describe.skip(title, body);
 }
 
-function assertOurs(ns: string): void {
-  if (!ns.startsWith(NAME_PREFIX)) throw new Error(`refusing to act on namespace ${JSON.stringify(ns)}: not created by this harness`);
-}
-
 function toExecResult(result: { stdout?: unknown; stderr?: unknown; exitCode?: number | undefined }): ExecResult {
   return {
     stdout: typeof result.stdout === 'string' ? result.stdout : '',
@@ -167,8 +160,7 @@ function toExecResult(result: { stdout?: unknown; stderr?: unknown; exitCode?: n
 
 // Runs one command inside a namespace of this harness; never rejects, the caller reads exitCode.
 export async function nsExec(ns: string, cmd: string, args: readonly string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
-  assertOurs(ns);
-  const result = await execa('ip', ['netns', 'exec', ns, cmd, ...args], {
+  const result = await execIn(ns, cmd, args, {
     reject: false,
     timeout: opts.timeoutMs ?? 30_000,
     ...(opts.env === undefined ? {} : { env: opts.env }),
@@ -199,8 +191,7 @@ interface Spawned {
 }
 
 function spawnInNs(ns: string, script: string, args: readonly string[]): Spawned {
-  assertOurs(ns);
-  const child: Child = execa('ip', ['netns', 'exec', ns, process.execPath, path.join(HELPERS, script), ...args], {
+  const child: Child = execIn(ns, process.execPath, [path.join(HELPERS, script), ...args], {
     reject: false,
     buffer: false,
     stdin: 'pipe',
@@ -344,55 +335,13 @@ let counter = 0;
 let hooksInstalled = false;
 let swept = false;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function killNsPidsSync(ns: string): void {
-  let out = '';
-  try {
-    out = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
-  } catch {
-    return;
-  }
-  for (const pid of out.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function deleteNsSync(ns: string): void {
-  assertOurs(ns);
-  killNsPidsSync(ns);
-  try {
-    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 5000 });
-  } catch {
-    // already gone
-  }
-}
-
+// Ends the servers and probers this harness started in ns, then kills what is left and deletes it.
 async function deleteNs(ns: string): Promise<void> {
   assertOurs(ns);
   await Promise.all([...(children.get(ns) ?? [])].map(endChild));
   children.delete(ns);
   probers.delete(ns);
-  const pids = await execa('ip', ['netns', 'pids', ns], { reject: false, timeout: 5000 });
-  for (const pid of String(pids.stdout ?? '').split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await execa('ip', ['netns', 'del', ns], { reject: false, timeout: 5000 });
+  await deleteNamespace(ns);
 }
 
 function cleanupSync(): void {
@@ -415,18 +364,10 @@ function installHooks(): void {
   process.on('SIGTERM', onSignal);
 }
 
-// Deletes xtb-* namespaces whose creating process is gone (a crashed or killed run); returns their names.
-export async function sweepLeftovers(): Promise<string[]> {
-  const listed = await execa('ip', ['netns', 'list'], { reject: false, timeout: 5000 });
-  const removed: string[] = [];
-  for (const line of String(listed.stdout ?? '').split('\n')) {
-    const ns = line.split(' ')[0] ?? '';
-    const match = NAME_PATTERN.exec(ns);
-    if (match?.[2] === undefined || pidAlive(Number(match[2]))) continue;
-    await deleteNs(ns);
-    removed.push(ns);
-  }
-  return removed;
+// Deletes xtb-* namespaces whose creating process is gone (a crashed or killed run, a test's or a benchmark's);
+// returns their names.
+export function sweepLeftovers(): Promise<string[]> {
+  return sweepDead(deleteNs);
 }
 
 // Two namespaces, fw and attacker, joined by a veth pair, with IPv4 and IPv6 addresses usable at once.
@@ -440,8 +381,8 @@ export async function createTopology(name: string, options: { server?: boolean }
     swept = true;
     await sweepLeftovers();
   }
-  const short = name.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12) || 'test';
-  const base = `${NAME_PREFIX}${short}-${process.pid}-${++counter}`;
+  // xtb-<short>-<pid>-<n>: the pid lets sweepLeftovers tell a crashed run's namespaces from a live one's.
+  const base = namespaceName(name, ++counter);
   const names = { fw: `${base}-fw`, attacker: `${base}-attacker`, server: `${base}-server` } as const;
   const nsList: string[] = options.server ? [names.fw, names.attacker, names.server] : [names.fw, names.attacker];
 
@@ -451,7 +392,7 @@ export async function createTopology(name: string, options: { server?: boolean }
       live.delete(entry);
       for (const ns of nsList) {
         for (const child of children.get(ns) ?? []) child.kill('SIGKILL');
-        deleteNsSync(ns);
+        deleteNamespaceSync(ns);
       }
     },
   };
@@ -466,7 +407,7 @@ export async function createTopology(name: string, options: { server?: boolean }
   };
 
   try {
-    await ip(['-batch', '-'], nsList.map((ns) => `netns add ${ns}`).join('\n'));
+    await addNamespaces(nsList);
     // The veth pair is created inside fw with its peer moved straight into attacker: the host namespace never sees it.
     const setup = (role: Role): string[] => [
       `link set lo up`,
