@@ -120,11 +120,19 @@ export function writeBans(context: Ports, decisions: readonly BanDecision[], sou
 
 // Records the bans (one transaction) and writes them to the kernel; failures stay in the store for restore.
 export function banInProcess(context: Ports, jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) {
-  const requests = addresses.map((address) => ({ jail: jail.name, address: address.text, family: address.family, ...origin }));
+  return banInJails(context, [jail], addresses.map((address) => ({ jail: jail.name, address })), origin);
+}
+
+// The one ban: every path (the CLI, fail2ban's action, serve, the daemon's sources) records its bans
+// and their requests for central firewalls in one transaction, then places and writes them. Addresses
+// come admitted (masked, checked against the safelist) by the caller.
+export function banInJails(context: Ports, jails: readonly JailConfig[], targets: readonly { jail: string; address: Address }[], origin: BanOrigin) {
+  const requests = targets.map(({ jail, address }) => ({ jail, address: address.text, family: address.family, ...origin }));
   const now = Date.now();
-  const decisions: BanDecision[] = context.store().ban(requests, tierWindowsOf(context.config), now, (made) => remoteBanRequests([jail], made));
+  const decisions: BanDecision[] = context.store().ban(requests, tierWindowsOf(context.config), now, (made) => remoteBanRequests(jails, made));
   // remote_only: the bans go to the central firewalls, not into this host's lists.
-  const { outcomes, placements } = jail.remoteOnly ? { outcomes: [], placements: new Map() as Placements } : writeBans(context, decisions, origin.source, now);
+  const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
+  const { outcomes, placements } = writeBans(context, decisions.filter((decision) => local.has(decision.record.jail)), origin.source, now);
   return { decisions, outcomes, placements };
 }
 
@@ -142,13 +150,32 @@ export function coveredAddresses(jail: JailConfig, addresses: readonly Address[]
 }
 
 // Ends the bans in the store and removes the addresses from every list of the jail that could hold them.
-export function unbanInProcess(context: Ports, jail: JailConfig, addresses: readonly Address[], source: string) {
+// The CLI, serve and the daemon's list sources all unban through here. A list that does not exist has
+// nothing to remove: it is named, not written to. A remote_only jail's lists are written too: an unban
+// takes the address out of every list that could hold it.
+export function unbanInProcess(context: Ports, jail: JailConfig, addresses: readonly Address[], source: string): UnbanReport {
   const ended = context.store().unban(jail.name, coveredAddresses(jail, addresses, () => context.store().open(jail.name)), source, Date.now());
   enqueueRemote(context, jail, 'unban', addresses.map((address) => address.text));
   const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
-  // A remote_only jail's lists too: an unban takes the address out of every list that could hold it.
-  const outcomes = performWrites(context.lists, unbanWrites(targets, context.layouts));
-  return { ended, outcomes };
+  const writes = unbanWrites(targets, context.layouts);
+  // What each list held before, to say whether an address was there.
+  const held = new Map<string, Set<string> | undefined>();
+  for (const list of new Set(writes.map((write) => write.list))) {
+    const text = context.lists.readNow(list);
+    held.set(list, text === undefined ? undefined : new Set(parseRecentList(text, `${context.lists.directory}/${list}`).map((entry) => entry.address)));
+  }
+  const outcomes = performWrites(context.lists, writes.filter((write) => held.get(write.list) !== undefined));
+  const listedBefore = new Set(outcomes.filter((outcome) => held.get(outcome.list)?.has(outcome.address)).map((outcome) => outcome.address));
+  return { ended, outcomes, missingLists: [...held].filter(([, entries]) => entries === undefined).map(([list]) => list), listedBefore };
+}
+
+// What an unban did: the bans it ended in the store, each write's outcome, the lists that were not
+// there, and the addresses some list held before.
+export interface UnbanReport {
+  ended: BanRecord[];
+  outcomes: WriteOutcome[];
+  missingLists: string[];
+  listedBefore: ReadonlySet<string>;
 }
 
 // Ends only the bans `may` allows among these addresses' (or the whole jail's), and lifts from the

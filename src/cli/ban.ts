@@ -1,15 +1,13 @@
 import { maskAddress, parseAddress, unbannableReason, type Address } from '../core/address.js';
-import { parseRecentList } from '../core/proc-format.js';
-import type { BanRequest } from '../core/bans.js';
 import { ExitCode, XtbanError, inputError } from '../core/errors.js';
-import { selectJails, tierWindowsOf } from '../core/jail-selection.js';
-import { flushWrites, routeAddresses, unbanWrites, type ListWrite } from '../core/list-commands.js';
+import { selectJails } from '../core/jail-selection.js';
+import { flushWrites, routeAddresses, type ListWrite } from '../core/list-commands.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
 import { kernelContext, type GlobalOptions } from './context.js';
 import { missingSlots } from '../app/missing-lists.js';
-import { coveredAddresses, flushJails, performWrites, writeBans, type WriteOutcome } from '../app/ban-pipeline.js';
-import { deliverIfNoDaemon, enqueueRemote, remoteBanRequests, type DeliveryReport } from '../app/remote.js';
+import { banInJails, flushJails, unbanInProcess, type WriteOutcome } from '../app/ban-pipeline.js';
+import { deliverIfNoDaemon, type DeliveryReport } from '../app/remote.js';
 
 interface ListCommandOptions extends GlobalOptions {
   jail?: string;
@@ -70,14 +68,6 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
     for (const refusal of refused) out.note(`refused: ${refusal.reason} (jail ${refusal.jail}); nothing was banned`);
     return ExitCode.safelisted;
   }
-  const requests: BanRequest[] = routed.map((target) => ({
-    jail: target.jail,
-    address: target.address.text,
-    family: target.address.family,
-    source,
-    reason: options.reason ?? null,
-    permanent: options.permanent === true,
-  }));
   try {
     // remote_only jails ban on their central firewalls only, not in this host's lists.
     const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
@@ -90,10 +80,8 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
         hint: 'run `xtban apply` first: a list exists only while a rule names it',
       });
     }
-    const now = Date.now();
     // The bans and their requests for central firewalls are committed together: neither is lost without the other.
-    const decisions = context.store().ban(requests, tierWindowsOf(config), now, (made) => remoteBanRequests(jails, made));
-    const { outcomes, placements } = writeBans(context, decisions.filter((decision) => local.has(decision.record.jail)), source, now);
+    const { decisions, outcomes, placements } = banInJails(context, jails, routed, { source, reason: options.reason ?? null, permanent: options.permanent === true });
     for (const outcome of outcomes) {
       const fields = { action: outcome.command.startsWith('+') ? 'ban' : 'unban-old-tier', jail: outcome.jail, list: outcome.list, address: outcome.address, source };
       if (outcome.ok) listsLog.info(fields, 'ban written');
@@ -157,35 +145,29 @@ function reportDeliveries(out: { line(text: string): void; note(text: string): v
 // `xtban unban ADDR...`: ends the bans in the store, then writes -ADDR into every list that could hold them.
 export async function unbanAddresses(addressArgs: string[], options: ListCommandOptions & { source?: string }): Promise<number> {
   const context = await kernelContext(options);
-  const { out, config, log, layouts, lists } = context;
+  const { out, config, log } = context;
   const listsLog = log.child({ component: 'lists' });
   const jails = selectJails(config, options.jail);
   const addresses = parseAddressArguments(addressArgs, 'unban');
   const { routed, skipped } = routeAddresses(jails, addresses);
-  const writes = unbanWrites(routed, layouts);
   try {
-    const now = Date.now();
     const ended = new Set<string>();
+    const outcomes: WriteOutcome[] = [];
+    const missing = new Set<string>();
+    const listed = new Set<string>();
     for (const jail of jails) {
       const targets = routed.filter((target) => target.jail === jail.name).map((target) => target.address);
-      const mine = targets.map((address) => address.text);
-      const covered = coveredAddresses(jail, targets, () => context.store().open(jail.name));
-      if (mine.length > 0) {
-        for (const record of context.store().unban(jail.name, covered, options.source ?? 'cli', now)) {
-          ended.add(`${record.jail} ${record.address}`);
-          // A ban made under a longer mask counts for the network it falls in.
-          ended.add(`${record.jail} ${maskAddress({ family: record.family, text: record.address }, jail.mask[record.family]).text}`);
-        }
+      if (targets.length === 0) continue;
+      const report = unbanInProcess(context, jail, targets, options.source ?? 'cli');
+      for (const record of report.ended) {
+        ended.add(`${record.jail} ${record.address}`);
+        // A ban made under a longer mask counts for the network it falls in.
+        ended.add(`${record.jail} ${maskAddress({ family: record.family, text: record.address }, jail.mask[record.family]).text}`);
       }
-      enqueueRemote(context, jail, 'unban', mine);
+      outcomes.push(...report.outcomes);
+      for (const list of report.missingLists) missing.add(list);
+      for (const address of report.listedBefore) listed.add(`${jail.name} ${address}`);
     }
-    const missing = new Set(await missingLists(lists, writes));
-    // What each list held before the unban, to say whether the address was there.
-    const listed = new Map<string, Set<string>>();
-    for (const list of new Set(writes.map((write) => write.list))) {
-      if (!missing.has(list)) listed.set(list, new Set(parseRecentList((await lists.read(list)) ?? '', list).map((entry) => entry.address)));
-    }
-    const outcomes = performWrites(lists, writes.filter((write) => !missing.has(write.list)));
     for (const outcome of outcomes) {
       if (outcome.ok) listsLog.info({ action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address }, 'unban written');
       else listsLog.error({ action: 'unban', jail: outcome.jail, list: outcome.list, address: outcome.address, error: outcome.error }, 'unban failed');
@@ -197,7 +179,7 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
     }
     const results = routed.map((target) => {
       const mine = byTarget.get(`${target.jail} ${target.address.text}`) ?? [];
-      const inKernel = mine.some((outcome) => listed.get(outcome.list)?.has(outcome.address) ?? false);
+      const inKernel = listed.has(`${target.jail} ${target.address.text}`);
       const errors = mine.filter((outcome) => !outcome.ok).map((outcome) => outcome.error);
       return { jail: target.jail, address: target.address.text, wasListed: inKernel, endedInStore: ended.has(`${target.jail} ${target.address.text}`), ok: errors.length === 0, ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
     });
