@@ -143,7 +143,7 @@ function reportDeliveries(out: { line(text: string): void; note(text: string): v
 }
 
 // `xtban unban ADDR...`: ends the bans in the store, then writes -ADDR into every list that could hold them.
-export async function unbanAddresses(addressArgs: string[], options: ListCommandOptions & { source?: string }): Promise<number> {
+export async function unbanAddresses(addressArgs: string[], options: ListCommandOptions): Promise<number> {
   const context = await kernelContext(options);
   const { out, config, log } = context;
   const listsLog = log.child({ component: 'lists' });
@@ -158,7 +158,7 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
     for (const jail of jails) {
       const targets = routed.filter((target) => target.jail === jail.name).map((target) => target.address);
       if (targets.length === 0) continue;
-      const report = unbanInProcess(context, jail, targets, options.source ?? 'cli');
+      const report = unbanInProcess(context, jail, targets, 'cli');
       for (const record of report.ended) {
         ended.add(`${record.jail} ${record.address}`);
         // A ban made under a longer mask counts for the network it falls in.
