@@ -8,6 +8,9 @@ bash scripts/setup.sh
 # The type check covers test/ as well as src/: a test that no longer fits the code fails here.
 echo "xtban tests: type check of src/ and test/ (tsc -p tsconfig.json)"
 npx tsc -p tsconfig.json --noEmit
+# The linter and the formatter (Biome): floating promises, unused code, and one layout.
+echo "xtban tests: lint and format check (biome check)"
+npx biome check src test vitest.config.ts
 report=$(mktemp -t xtban-vitest-XXXXXX.json)
 trap 'rm -f "$report"' EXIT
 status=0

@@ -74,7 +74,10 @@ export function humanLine(record: Record<string, unknown>): string {
   const message = typeof record['msg'] === 'string' ? record['msg'] : '';
   // A value the sentence already says (the address in "banned 192.0.2.7 ...") is not said twice.
   const words = new Set(message.split(/[\s,;()]+/).map((word) => word.replace(/:$/, '')));
-  const said = (value: unknown): boolean => (typeof value === 'string' ? words.has(value) || (value.length > 12 && message.includes(value)) : Array.isArray(value) && value.length > 0 && value.every(said));
+  const said = (value: unknown): boolean =>
+    typeof value === 'string'
+      ? words.has(value) || (value.length > 12 && message.includes(value))
+      : Array.isArray(value) && value.length > 0 && value.every(said);
   const details = Object.entries(record)
     .filter(([key, value]) => !OMITTED.has(key) && value !== undefined && value !== null && !said(value))
     .map(([key, value]) => `${key}=${renderValue(value)}`);

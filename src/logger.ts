@@ -20,7 +20,11 @@ export interface Logger {
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-export function createLogger(level: string = process.env['XTBAN_LOG_LEVEL'] ?? 'warn', fd: 1 | 2 = 2, format: string | undefined = process.env['XTBAN_LOG_FORMAT']): Logger {
+export function createLogger(
+  level: string = process.env['XTBAN_LOG_LEVEL'] ?? 'warn',
+  fd: 1 | 2 = 2,
+  format: string | undefined = process.env['XTBAN_LOG_FORMAT'],
+): Logger {
   const threshold = LEVEL_VALUES[level] ?? LEVEL_VALUES['warn'] ?? 40;
   let root: PinoLogger | undefined;
   const loadRoot = (): PinoLogger => {
@@ -44,7 +48,15 @@ export function createLogger(level: string = process.env['XTBAN_LOG_LEVEL'] ?? '
       if (typeof fields === 'string') logger[name](fields);
       else logger[name](fields, message);
     };
-    return { fatal: at('fatal'), error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace'), child: (more) => make(resolve, more) };
+    return {
+      fatal: at('fatal'),
+      error: at('error'),
+      warn: at('warn'),
+      info: at('info'),
+      debug: at('debug'),
+      trace: at('trace'),
+      child: (more) => make(resolve, more),
+    };
   };
   return make(loadRoot, undefined);
 }

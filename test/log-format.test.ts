@@ -67,7 +67,7 @@ describe('notes and errors on stderr under journald', () => {
 });
 
 describe('resolveLogFormat', () => {
-  it("picks journal only for the very stream JOURNAL_STREAM names, text otherwise, and obeys a choice", () => {
+  it('picks journal only for the very stream JOURNAL_STREAM names, text otherwise, and obeys a choice', () => {
     const file = join(work, 'stream');
     const fd = openSync(file, 'w');
     try {

@@ -7,7 +7,10 @@ interface FsExt {
   flockSync(fd: number, flags: 'sh' | 'ex' | 'shnb' | 'exnb' | 'un'): void;
 }
 let fsExt: FsExt | undefined;
-const flock = (fd: number, flags: 'shnb' | 'exnb' | 'un'): void => (fsExt ??= createRequire(import.meta.url)('fs-ext') as FsExt).flockSync(fd, flags);
+const flock = (fd: number, flags: 'shnb' | 'exnb' | 'un'): void => {
+  fsExt ??= createRequire(import.meta.url)('fs-ext') as FsExt;
+  fsExt.flockSync(fd, flags);
+};
 
 // The daemon holds an exclusive flock on this file for as long as it runs: the kernel releases it when
 // the process dies, however it dies, so no stale pid file can make a dead daemon look alive (or a live

@@ -27,11 +27,14 @@ function toolError(command: string, error: unknown): XtbanError {
   }
   const stderr = (failure.stderr ?? '').trim();
   const permission = /Permission denied|you must be root/i.test(stderr);
-  return new XtbanError(`${command} failed${failure.exitCode === undefined ? '' : ` (exit ${failure.exitCode})`}: ${stderr || failure.shortMessage || String(error)}`, {
-    exitCode: ExitCode.system,
-    hint: permission ? 'run as root (iptables needs CAP_NET_ADMIN)' : undefined,
-    cause: error,
-  });
+  return new XtbanError(
+    `${command} failed${failure.exitCode === undefined ? '' : ` (exit ${failure.exitCode})`}: ${stderr || failure.shortMessage || String(error)}`,
+    {
+      exitCode: ExitCode.system,
+      hint: permission ? 'run as root (iptables needs CAP_NET_ADMIN)' : undefined,
+      cause: error,
+    },
+  );
 }
 
 // The real thing: iptables-save -t filter and iptables-restore --noflush on stdin, never a shell.

@@ -5,7 +5,7 @@
 // jiffies: the first `jiffies:` line of <procRoot>/timer_list (root only), else <procRoot>/uptime and HZ.
 
 import { readFileSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,7 +82,7 @@ interface Reading {
 // Reads timer_list chunk by chunk only until the first complete `jiffies:` line; wall time is the
 // midpoint of the read that produced it.
 async function jiffiesFromTimerList(path: string, nowMs: () => number): Promise<Attempt<Reading>> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (error) {

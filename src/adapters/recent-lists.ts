@@ -38,7 +38,10 @@ export function listWriteError(list: string, command: string, directory: string,
   if (code === 'EINVAL') {
     return new XtbanError(`the kernel refused ${JSON.stringify(command)} for list ${list}`, { exitCode: ExitCode.system });
   }
-  return new XtbanError(`writing ${JSON.stringify(command)} to ${join(directory, list)} failed: ${code ?? String(error)}`, { exitCode: ExitCode.system, cause: error });
+  return new XtbanError(`writing ${JSON.stringify(command)} to ${join(directory, list)} failed: ${code ?? String(error)}`, {
+    exitCode: ExitCode.system,
+    cause: error,
+  });
 }
 
 // Synchronous on purpose: reading a list is the kernel's work either way, and through the thread pool each
@@ -117,7 +120,11 @@ let seekLoaded: ((fd: number) => void) | undefined;
 // At most this many lists open at once during one writeMany; the oldest is closed to make room.
 const OPEN_LISTS_AT_MOST = 256;
 
-function writeThroughOpenLists(directory: string, writes: readonly { list: string; command: string }[], seek: (fd: number) => void): (XtbanError | undefined)[] {
+function writeThroughOpenLists(
+  directory: string,
+  writes: readonly { list: string; command: string }[],
+  seek: (fd: number) => void,
+): (XtbanError | undefined)[] {
   // A descriptor, or why the list could not be opened: every write meant for it fails with that.
   const open = new Map<string, number | { failure: unknown }>();
   try {

@@ -86,105 +86,137 @@ export function bansTables(
   const selectAll = lazy(() => db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans ORDER BY jail, address`).raw());
   const selectJail = lazy(() => db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? ORDER BY address`).raw());
   const selectOpen = lazy(() => db.prepare<[], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE ended_at IS NULL ORDER BY jail, address`).raw());
-  const selectOpenJail = lazy(() => db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? AND ended_at IS NULL ORDER BY address`).raw());
-  const upsert = lazy(() => db.prepare<BanRow>(`INSERT INTO bans (jail, address, family, banned_at, last_activity, ended_at, end_reason, permanent, source, reason, offences, tier)
+  const selectOpenJail = lazy(() =>
+    db.prepare<[string], RawBanRow>(`SELECT ${BAN_COLUMNS} FROM bans WHERE jail = ? AND ended_at IS NULL ORDER BY address`).raw(),
+  );
+  const upsert = lazy(() =>
+    db.prepare<BanRow>(`INSERT INTO bans (jail, address, family, banned_at, last_activity, ended_at, end_reason, permanent, source, reason, offences, tier)
     VALUES (@jail, @address, @family, @banned_at, @last_activity, @ended_at, @end_reason, @permanent, @source, @reason, @offences, @tier)
     ON CONFLICT (jail, address) DO UPDATE SET family = excluded.family, banned_at = excluded.banned_at, last_activity = excluded.last_activity,
       ended_at = excluded.ended_at, end_reason = excluded.end_reason, permanent = excluded.permanent, source = excluded.source,
-      reason = excluded.reason, offences = excluded.offences, tier = excluded.tier`));
-  const endOne = lazy(() => db.prepare<[number, string, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND address = ? AND ended_at IS NULL'));
+      reason = excluded.reason, offences = excluded.offences, tier = excluded.tier`),
+  );
+  const endOne = lazy(() =>
+    db.prepare<[number, string, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND address = ? AND ended_at IS NULL'),
+  );
   const endJail = lazy(() => db.prepare<[number, string, string]>('UPDATE bans SET ended_at = ?, end_reason = ? WHERE jail = ? AND ended_at IS NULL'));
-  const raiseActivity = lazy(() => db.prepare<[number, string, string, number]>('UPDATE bans SET last_activity = ? WHERE jail = ? AND address = ? AND last_activity < ?'));
-  const insertEvent = lazy(() => db.prepare<[number, string, string, string, string, string | null]>('INSERT INTO events (time, jail, address, action, source, detail) VALUES (?, ?, ?, ?, ?, ?)'));
+  const raiseActivity = lazy(() =>
+    db.prepare<[number, string, string, number]>('UPDATE bans SET last_activity = ? WHERE jail = ? AND address = ? AND last_activity < ?'),
+  );
+  const insertEvent = lazy(() =>
+    db.prepare<[number, string, string, string, string, string | null]>(
+      'INSERT INTO events (time, jail, address, action, source, detail) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+  );
   const countPlacement = lazy(() =>
     db.prepare<[], { jail: string; action: 'evicted' | 'unplaced' | 'moved'; count: number }>(
       "SELECT jail, action, COUNT(*) AS count FROM events WHERE action IN ('evicted', 'unplaced', 'moved') GROUP BY jail, action",
     ),
   );
   const selectEvents = lazy(() => db.prepare<[number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events ORDER BY id DESC LIMIT ?'));
-  const selectJailEvents = lazy(() => db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?'));
+  const selectJailEvents = lazy(() =>
+    db.prepare<[string, number], BanEvent>('SELECT time, jail, address, action, source, detail FROM events WHERE jail = ? ORDER BY id DESC LIMIT ?'),
+  );
   // IMMEDIATE: take the write lock at the start, so concurrent banners queue instead of failing to upgrade.
-  const banAll = lazy(() => db.transaction(
-    (
-      requests: readonly BanRequest[],
-      tierWindows: (jail: string) => readonly number[],
-      nowMs: number,
-      outbox: ((decisions: readonly BanDecision[]) => Omit<OutboxItem, 'seq' | 'created'>[]) | undefined,
-    ) => {
-      const decisions = requests.map((request) => {
-        const existing = selectOne().get(request.jail, request.address);
-        const decision = planBan(existing && fromRow(existing), request, tierWindows(request.jail), nowMs);
-        upsert().run(toRow(decision.record));
-        const action = decision.kind === 'new' ? 'ban' : decision.kind;
-        insertEvent().run(nowMs, request.jail, request.address, action, request.source, detailOf(decision));
-        return decision;
-      });
-      queue(outbox?.(decisions) ?? [], nowMs);
-      return decisions;
-    },
-  ));
-  const unbanAll = lazy(() => db.transaction((jail: string, addresses: readonly string[], source: string, nowMs: number) => {
-    const ended: BanRecord[] = [];
-    for (const address of addresses) {
-      const row = selectOne().get(jail, address);
-      if (row && endOne().run(nowMs, 'unban', jail, address).changes > 0) ended.push(fromRow(row));
-      insertEvent().run(nowMs, jail, address, 'unban', source, null);
-    }
-    return ended;
-  }));
-  const flushJail = lazy(() => db.transaction((jail: string, source: string, nowMs: number) => {
-    const changes = endJail().run(nowMs, 'flush', jail).changes;
-    insertEvent().run(nowMs, jail, '*', 'flush', source, `${changes} bans ended`);
-    return changes;
-  }));
-  const endSome = lazy(() => db.transaction(
-    (jail: string, addresses: readonly string[] | 'all', may: (record: BanRecord) => boolean, how: 'unban' | 'flush', source: string, nowMs: number) => {
-      const open = addresses === 'all' ? selectOpenJail().all(jail).map(fromRawRow) : addresses.flatMap((address) => {
-        const row = selectOne().get(jail, address);
-        return row && row.ended_at === null ? [fromRow(row)] : [];
-      });
+  const banAll = lazy(() =>
+    db.transaction(
+      (
+        requests: readonly BanRequest[],
+        tierWindows: (jail: string) => readonly number[],
+        nowMs: number,
+        outbox: ((decisions: readonly BanDecision[]) => Omit<OutboxItem, 'seq' | 'created'>[]) | undefined,
+      ) => {
+        const decisions = requests.map((request) => {
+          const existing = selectOne().get(request.jail, request.address);
+          const decision = planBan(existing && fromRow(existing), request, tierWindows(request.jail), nowMs);
+          upsert().run(toRow(decision.record));
+          const action = decision.kind === 'new' ? 'ban' : decision.kind;
+          insertEvent().run(nowMs, request.jail, request.address, action, request.source, detailOf(decision));
+          return decision;
+        });
+        queue(outbox?.(decisions) ?? [], nowMs);
+        return decisions;
+      },
+    ),
+  );
+  const unbanAll = lazy(() =>
+    db.transaction((jail: string, addresses: readonly string[], source: string, nowMs: number) => {
       const ended: BanRecord[] = [];
-      const kept: BanRecord[] = [];
-      for (const record of open) {
-        if (!may(record)) {
-          kept.push(record);
-          continue;
+      for (const address of addresses) {
+        const row = selectOne().get(jail, address);
+        if (row && endOne().run(nowMs, 'unban', jail, address).changes > 0) ended.push(fromRow(row));
+        insertEvent().run(nowMs, jail, address, 'unban', source, null);
+      }
+      return ended;
+    }),
+  );
+  const flushJail = lazy(() =>
+    db.transaction((jail: string, source: string, nowMs: number) => {
+      const changes = endJail().run(nowMs, 'flush', jail).changes;
+      insertEvent().run(nowMs, jail, '*', 'flush', source, `${changes} bans ended`);
+      return changes;
+    }),
+  );
+  const endSome = lazy(() =>
+    db.transaction(
+      (jail: string, addresses: readonly string[] | 'all', may: (record: BanRecord) => boolean, how: 'unban' | 'flush', source: string, nowMs: number) => {
+        const open =
+          addresses === 'all'
+            ? selectOpenJail().all(jail).map(fromRawRow)
+            : addresses.flatMap((address) => {
+                const row = selectOne().get(jail, address);
+                return row && row.ended_at === null ? [fromRow(row)] : [];
+              });
+        const ended: BanRecord[] = [];
+        const kept: BanRecord[] = [];
+        for (const record of open) {
+          if (!may(record)) {
+            kept.push(record);
+            continue;
+          }
+          endOne().run(nowMs, how, jail, record.address);
+          insertEvent().run(nowMs, jail, record.address, how, source, null);
+          ended.push(record);
         }
-        endOne().run(nowMs, how, jail, record.address);
-        insertEvent().run(nowMs, jail, record.address, how, source, null);
-        ended.push(record);
+        return { ended, kept };
+      },
+    ),
+  );
+  const endOver = lazy(() =>
+    db.transaction((items: readonly { jail: string; address: string }[], tierWindows: (jail: string) => readonly number[], nowMs: number) => {
+      let ended = 0;
+      for (const item of items) {
+        const row = selectOne().get(item.jail, item.address);
+        if (!row) continue;
+        const record = fromRow(row);
+        if (isLiveInTiers(record, tierWindows(item.jail), nowMs)) continue;
+        if (endOne().run(nowMs, 'reaped', item.jail, item.address).changes > 0) {
+          ended++;
+          insertEvent().run(nowMs, item.jail, item.address, 'reaped', 'reaper', null);
+        }
       }
-      return { ended, kept };
-    },
-  ));
-  const endOver = lazy(() => db.transaction((items: readonly { jail: string; address: string }[], tierWindows: (jail: string) => readonly number[], nowMs: number) => {
-    let ended = 0;
-    for (const item of items) {
-      const row = selectOne().get(item.jail, item.address);
-      if (!row) continue;
-      const record = fromRow(row);
-      if (isLiveInTiers(record, tierWindows(item.jail), nowMs)) continue;
-      if (endOne().run(nowMs, 'reaped', item.jail, item.address).changes > 0) {
-        ended++;
-        insertEvent().run(nowMs, item.jail, item.address, 'reaped', 'reaper', null);
-      }
-    }
-    return ended;
-  }));
-  const touchAll = lazy(() => db.transaction((updates: readonly { jail: string; address: string; lastActivity: number }[]) => {
-    let moved = 0;
-    for (const update of updates) moved += raiseActivity().run(update.lastActivity, update.jail, update.address, update.lastActivity).changes;
-    return moved;
-  }));
-  const noteAll = lazy(() => db.transaction((events: readonly BanEvent[]) => {
-    for (const event of events) insertEvent().run(event.time, event.jail, event.address, event.action, event.source, event.detail);
-  }));
+      return ended;
+    }),
+  );
+  const touchAll = lazy(() =>
+    db.transaction((updates: readonly { jail: string; address: string; lastActivity: number }[]) => {
+      let moved = 0;
+      for (const update of updates) moved += raiseActivity().run(update.lastActivity, update.jail, update.address, update.lastActivity).changes;
+      return moved;
+    }),
+  );
+  const noteAll = lazy(() =>
+    db.transaction((events: readonly BanEvent[]) => {
+      for (const event of events) insertEvent().run(event.time, event.jail, event.address, event.action, event.source, event.detail);
+    }),
+  );
 
   return {
-    get: (jail, address) => guarded(() => {
-      const row = selectOne().get(jail, address);
-      return row && fromRow(row);
-    }),
+    get: (jail, address) =>
+      guarded(() => {
+        const row = selectOne().get(jail, address);
+        return row && fromRow(row);
+      }),
     list: (jail) => guarded(() => (jail === undefined ? selectAll().all() : selectJail().all(jail)).map(fromRawRow)),
     open: (jail) => guarded(() => (jail === undefined ? selectOpen().all() : selectOpenJail().all(jail)).map(fromRawRow)),
     ban: (requests, tierWindows, nowMs, outbox) => guarded(() => banAll().immediate(requests, tierWindows, nowMs, outbox)),

@@ -25,7 +25,10 @@ export function storeError(location: string, error: unknown, isRoot: boolean = p
     return fail('the disk is full', `free space on the file system of ${dirname(location)}; nothing was recorded`);
   }
   if (code === 'EROFS' || /read-only file system/i.test(text) || code.startsWith('SQLITE_READONLY')) {
-    return fail('the file system or the file is read-only', `remount it read-write (or, under systemd, check ReadWritePaths=/StateDirectory=), or point --state-dir at a writable directory`);
+    return fail(
+      'the file system or the file is read-only',
+      `remount it read-write (or, under systemd, check ReadWritePaths=/StateDirectory=), or point --state-dir at a writable directory`,
+    );
   }
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || /malformed|not a database/i.test(text)) {
     return fail(
@@ -36,7 +39,9 @@ export function storeError(location: string, error: unknown, isRoot: boolean = p
   if (code === 'EACCES' || code === 'EPERM' || code.startsWith('SQLITE_CANTOPEN')) {
     return fail(
       'permission denied',
-      isRoot ? `even root may not write there: a read-only mount or a sandbox (systemd's ProtectSystem=) is in the way; point --state-dir elsewhere` : 'run as root, or point --state-dir (or XTBAN_STATE_DIR) at a directory you can write',
+      isRoot
+        ? `even root may not write there: a read-only mount or a sandbox (systemd's ProtectSystem=) is in the way; point --state-dir elsewhere`
+        : 'run as root, or point --state-dir (or XTBAN_STATE_DIR) at a directory you can write',
     );
   }
   return fail('cannot be used', 'check the file and its directory; `xtban status` shows what the kernel holds');
@@ -152,4 +157,3 @@ export function openStoreDatabase(stateDir: string): { location: string; db: Dat
   }
   return { location, db: opened };
 }
-

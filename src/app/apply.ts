@@ -36,7 +36,10 @@ export async function applyRuleset(
       const plan = await applyFamily(config, layouts, firewall, family, options);
       if (plan) outcome.plans.push(plan);
     } catch (error) {
-      const failure = error instanceof XtbanError ? error : new XtbanError(error instanceof Error ? error.message : String(error), { exitCode: ExitCode.system, cause: error });
+      const failure =
+        error instanceof XtbanError
+          ? error
+          : new XtbanError(error instanceof Error ? error.message : String(error), { exitCode: ExitCode.system, cause: error });
       outcome.failures.push({ family, error: failure });
     }
   }
@@ -48,7 +51,11 @@ export function applyFailure(failures: ApplyOutcome['failures']): XtbanError | u
   if (failures.length === 0) return undefined;
   const [first] = failures;
   const hint = failures.map((failure) => failure.error.hint).find((text) => text !== undefined);
-  return new XtbanError(failures.map((failure) => `${familyName(failure.family)}: ${failure.error.message}`).join('; '), { exitCode: ExitCode.system, cause: first?.error, ...(hint === undefined ? {} : { hint }) });
+  return new XtbanError(failures.map((failure) => `${familyName(failure.family)}: ${failure.error.message}`).join('; '), {
+    exitCode: ExitCode.system,
+    cause: first?.error,
+    ...(hint === undefined ? {} : { hint }),
+  });
 }
 
 async function applyFamily(
@@ -92,4 +99,3 @@ async function applyFamily(
   applied.set(family, [...configured]);
   return plan;
 }
-

@@ -57,7 +57,12 @@ export function readBanFill(context: Ports, jail: string): ListFill {
   for (const slot of context.layouts.get(jail)?.slots ?? []) {
     if (slot.role !== 'ban') continue;
     const text = context.lists.readNow(slot.name);
-    fill.set(slot.name, text === undefined ? undefined : new Map(parseRecentList(text, `${context.lists.directory}/${slot.name}`).map((entry) => [entry.address, entry.lastSeen])));
+    fill.set(
+      slot.name,
+      text === undefined
+        ? undefined
+        : new Map(parseRecentList(text, `${context.lists.directory}/${slot.name}`).map((entry) => [entry.address, entry.lastSeen])),
+    );
   }
   return fill;
 }
@@ -81,7 +86,14 @@ export function plannersFor(context: Ports, nowMs: number): (jail: string) => Pl
         clock = clock === null ? context.kernelClock() : clock;
         return entryInForce(clock, lastSeen, slot.windowSeconds);
       };
-      planner = new PlacementPlanner({ layout, key, capacity: context.parameters.ipListTot, fill: readBanFill(context, name), wordBits: defaultWordBits(), isLiveBan });
+      planner = new PlacementPlanner({
+        layout,
+        key,
+        capacity: context.parameters.ipListTot,
+        fill: readBanFill(context, name),
+        wordBits: defaultWordBits(),
+        isLiveBan,
+      });
       planners.set(name, planner);
     }
     return planner;
@@ -105,13 +117,27 @@ export function writeBans(context: Ports, decisions: readonly BanDecision[], sou
   for (const [key, placement] of placements) {
     const [jail = '', address = ''] = key.split(' ');
     if (placement.kind === 'placed' && placement.evicts !== undefined) {
-      events.push({ time: nowMs, jail, address: placement.evicts, action: 'evicted', source, detail: `${placement.list} was full: made room for ${address} (not a live ban)` });
+      events.push({
+        time: nowMs,
+        jail,
+        address: placement.evicts,
+        action: 'evicted',
+        source,
+        detail: `${placement.list} was full: made room for ${address} (not a live ban)`,
+      });
     }
     if (placement.kind === 'placed' && placement.moved) {
       events.push({ time: nowMs, jail, address, action: 'moved', source, detail: `into ${placement.list}: its own shard ${placement.preferred} is full` });
     }
     if (placement.kind === 'full') {
-      events.push({ time: nowMs, jail, address, action: 'unplaced', source, detail: `every list of its tier is full of live bans (${placement.lists.join(', ')})` });
+      events.push({
+        time: nowMs,
+        jail,
+        address,
+        action: 'unplaced',
+        source,
+        detail: `every list of its tier is full of live bans (${placement.lists.join(', ')})`,
+      });
     }
   }
   context.store().note(events);
@@ -120,7 +146,12 @@ export function writeBans(context: Ports, decisions: readonly BanDecision[], sou
 
 // Records the bans (one transaction) and writes them to the kernel; failures stay in the store for restore.
 export function banInProcess(context: Ports, jail: JailConfig, addresses: readonly Address[], origin: BanOrigin) {
-  return banInJails(context, [jail], addresses.map((address) => ({ jail: jail.name, address })), origin);
+  return banInJails(
+    context,
+    [jail],
+    addresses.map((address) => ({ jail: jail.name, address })),
+    origin,
+  );
 }
 
 // The one ban: every path (the CLI, fail2ban's action, serve, the daemon's sources) records its bans
@@ -132,7 +163,12 @@ export function banInJails(context: Ports, jails: readonly JailConfig[], targets
   const decisions: BanDecision[] = context.store().ban(requests, tierWindowsOf(context.config), now, (made) => remoteBanRequests(jails, made));
   // remote_only: the bans go to the central firewalls, not into this host's lists.
   const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
-  const { outcomes, placements } = writeBans(context, decisions.filter((decision) => local.has(decision.record.jail)), origin.source, now);
+  const { outcomes, placements } = writeBans(
+    context,
+    decisions.filter((decision) => local.has(decision.record.jail)),
+    origin.source,
+    now,
+  );
   return { decisions, outcomes, placements };
 }
 
@@ -154,8 +190,18 @@ export function coveredAddresses(jail: JailConfig, addresses: readonly Address[]
 // nothing to remove: it is named, not written to. A remote_only jail's lists are written too: an unban
 // takes the address out of every list that could hold it.
 export function unbanInProcess(context: Ports, jail: JailConfig, addresses: readonly Address[], source: string): UnbanReport {
-  const ended = context.store().unban(jail.name, coveredAddresses(jail, addresses, () => context.store().open(jail.name)), source, Date.now());
-  enqueueRemote(context, jail, 'unban', addresses.map((address) => address.text));
+  const ended = context.store().unban(
+    jail.name,
+    coveredAddresses(jail, addresses, () => context.store().open(jail.name)),
+    source,
+    Date.now(),
+  );
+  enqueueRemote(
+    context,
+    jail,
+    'unban',
+    addresses.map((address) => address.text),
+  );
   const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
   const writes = unbanWrites(targets, context.layouts);
   // What each list held before, to say whether an address was there.
@@ -164,7 +210,10 @@ export function unbanInProcess(context: Ports, jail: JailConfig, addresses: read
     const text = context.lists.readNow(list);
     held.set(list, text === undefined ? undefined : new Set(parseRecentList(text, `${context.lists.directory}/${list}`).map((entry) => entry.address)));
   }
-  const outcomes = performWrites(context.lists, writes.filter((write) => held.get(write.list) !== undefined));
+  const outcomes = performWrites(
+    context.lists,
+    writes.filter((write) => held.get(write.list) !== undefined),
+  );
   const listedBefore = new Set(outcomes.filter((outcome) => held.get(outcome.list)?.has(outcome.address)).map((outcome) => outcome.address));
   return { ended, outcomes, missingLists: [...held].filter(([, entries]) => entries === undefined).map(([list]) => list), listedBefore };
 }
@@ -192,7 +241,12 @@ export function endAllowedInProcess(
   const covered = addresses === 'all' ? 'all' : coveredAddresses(jail, addresses, () => context.store().open(jail.name));
   const { ended, kept } = context.store().endWhere(jail.name, covered, may, how, source, Date.now());
   const lift = entriesToLift(ended, kept, jail.mask);
-  enqueueRemote(context, jail, 'unban', lift.map((address) => address.text));
+  enqueueRemote(
+    context,
+    jail,
+    'unban',
+    lift.map((address) => address.text),
+  );
   const targets = lift.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
   // Only the ban lists: the kernel's own detection bans are no key's to lift.
   const outcomes = performWrites(context.lists, unbanWrites(targets, context.layouts, { detect: false }));
@@ -203,7 +257,10 @@ export function endAllowedInProcess(
 // the daemon's --flush-on-exit on its own. A remote_only jail's lists are emptied too: nothing of it
 // belongs there.
 export function emptyJailLists(context: Ports, jails: readonly JailConfig[]): WriteOutcome[] {
-  return performWrites(context.lists, jails.flatMap((jail) => flushWrites(jail.name, context.layouts.get(jail.name))));
+  return performWrites(
+    context.lists,
+    jails.flatMap((jail) => flushWrites(jail.name, context.layouts.get(jail.name))),
+  );
 }
 
 // Ends every ban of these jails in the store, queues the flush for their central firewalls, and empties

@@ -32,12 +32,26 @@ async function readLists(context: Ports, jails: readonly JailConfig[]): Promise<
 // re-checked against a fresh read of its list right before it is written, and afterwards against the
 // store, so a ban made while the reaper works is never lost. Then every live ban missing from the
 // kernel (permanent ones included) is put back.
-export async function runReap(context: Ports, jails: readonly JailConfig[], options: { dryRun: boolean; pauseMs?: number; clockDir?: string }): Promise<ReapReport> {
+export async function runReap(
+  context: Ports,
+  jails: readonly JailConfig[],
+  options: { dryRun: boolean; pauseMs?: number; clockDir?: string },
+): Promise<ReapReport> {
   const inputs = await readLists(context, jails);
   const clock = await readClock(options.clockDir);
   const store = context.store();
   const plan = planReap(inputs, store.open(), context.safelist, clock, clock.wallMs);
-  const report: ReapReport = { dryRun: options.dryRun, removed: [], spared: [], reinstated: [], refreshed: [], kept: plan.kept, endedInStore: 0, restore: null, errors: [] };
+  const report: ReapReport = {
+    dryRun: options.dryRun,
+    removed: [],
+    spared: [],
+    reinstated: [],
+    refreshed: [],
+    kept: plan.kept,
+    endedInStore: 0,
+    restore: null,
+    errors: [],
+  };
   if (options.dryRun) {
     report.removed = plan.remove;
     report.refreshed = plan.refresh;
@@ -100,9 +114,16 @@ export async function runReap(context: Ports, jails: readonly JailConfig[], opti
   store.touch(inputs.filter((input) => input.slot.role === 'ban').flatMap((input) => activityUpdates(input.jail.name, input.entries, clock)));
   report.restore = await restoreBans(context, jails);
   context.log.child({ component: 'reaper' }).info(
-    { step: 'reap', removed: report.removed.length, spared: report.spared.length, reinstated: report.reinstated.length, refreshed: report.refreshed.length, restored: report.restore.restored, kept: report.kept },
+    {
+      step: 'reap',
+      removed: report.removed.length,
+      spared: report.spared.length,
+      reinstated: report.reinstated.length,
+      refreshed: report.refreshed.length,
+      restored: report.restore.restored,
+      kept: report.kept,
+    },
     'reap done',
   );
   return report;
 }
-

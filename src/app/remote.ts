@@ -19,7 +19,14 @@ export function stateDirOf(context: Ports): string {
 
 // The requests for a jail's central firewalls that a set of bans needs (queued with the bans themselves).
 export function remoteBanRequests(jails: readonly JailConfig[], decisions: readonly BanDecision[]): Omit<OutboxItem, 'seq' | 'created'>[] {
-  return decisions.flatMap((decision) => (jails.find((jail) => jail.name === decision.record.jail)?.remotes ?? []).map((target) => ({ target, verb: 'ban' as const, jail: decision.record.jail, address: decision.record.address })));
+  return decisions.flatMap((decision) =>
+    (jails.find((jail) => jail.name === decision.record.jail)?.remotes ?? []).map((target) => ({
+      target,
+      verb: 'ban' as const,
+      jail: decision.record.jail,
+      address: decision.record.address,
+    })),
+  );
 }
 
 // Queues a jail's bans, unbans or flush for each of its central firewalls (in the store, durable).
@@ -60,9 +67,17 @@ export async function deliverOutbox(context: Ports, target: RemoteTarget, send: 
     const items = store.pending(target.name, BATCH);
     if (items.length === 0) break;
     const sent = items.map((item) => ({ seq: item.seq, line: `@${idOf(item.seq)} ${item.verb} ${item.jail}${item.address === '' ? '' : ` ${item.address}`}` }));
-    const result = await send(target, sent.map((request) => request.line), stateDirOf(context));
+    const result = await send(
+      target,
+      sent.map((request) => request.line),
+      stateDirOf(context),
+    );
     const settlement = settleBatch(sent, result.answers, idOf);
-    store.settle(settlement.acknowledged, settlement.refused.map(({ seq, answer }) => ({ seq, answer })), Date.now());
+    store.settle(
+      settlement.acknowledged,
+      settlement.refused.map(({ seq, answer }) => ({ seq, answer })),
+      Date.now(),
+    );
     report.delivered += settlement.acknowledged.length;
     for (const { request, answer } of settlement.refused) {
       report.refused.push({ request, answer });
@@ -84,7 +99,9 @@ export async function deliverOutbox(context: Ports, target: RemoteTarget, send: 
   }
   report.left = store.outboxSizes().get(target.name) ?? 0;
   if (report.failure) {
-    const what = firewallFailed ? 'the firewall failed to carry out a request (it may pass): requests stay queued' : 'firewall unreachable: requests stay queued';
+    const what = firewallFailed
+      ? 'the firewall failed to carry out a request (it may pass): requests stay queued'
+      : 'firewall unreachable: requests stay queued';
     log.warn({ target: target.name, failure: report.failure, left: report.left }, what);
   }
   return report;
@@ -100,4 +117,3 @@ export async function deliverIfNoDaemon(context: Ports, targets: readonly string
   }
   return reports;
 }
-

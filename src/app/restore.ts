@@ -33,7 +33,19 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
   const bans = store.open(only);
   // A store that placed bans by the public hash moves them to their keyed shards once.
   const rehome = store.meta(PLACEMENT_META) !== 'keyed';
-  const plan = planRestore({ jails, layouts: context.layouts, bans, kernel, capacity: context.parameters.ipListTot, safelist: context.safelist, nowMs: Date.now(), key: store.shardKey(), wordBits: defaultWordBits(), clock: context.kernelClock(), rehome });
+  const plan = planRestore({
+    jails,
+    layouts: context.layouts,
+    bans,
+    kernel,
+    capacity: context.parameters.ipListTot,
+    safelist: context.safelist,
+    nowMs: Date.now(),
+    key: store.shardKey(),
+    wordBits: defaultWordBits(),
+    clock: context.kernelClock(),
+    rehome,
+  });
   const outcomes = performWrites(context.lists, plan.writes);
   const failed = outcomes.filter((outcome) => !outcome.ok).map(({ jail, address, list, error }) => ({ jail, address, list, error: error ?? 'failed' }));
   const moves = new Set(plan.moved.map((move) => `${move.jail} ${move.address}`));
@@ -44,15 +56,45 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
     ...outcomes
       .filter((outcome) => outcome.ok && outcome.command.startsWith('+') && !moves.has(`${outcome.jail} ${outcome.address}`))
       .map((outcome) => ({ time: now, jail: outcome.jail, address: outcome.address, action: 'restored' as const, source: 'restore', detail: outcome.list })),
-    ...plan.evicts.map((evict) => ({ time: now, jail: evict.jail, address: evict.address, action: 'evicted' as const, source: 'restore', detail: `${evict.list} was full: made room for ${evict.by} (not a live ban)` })),
-    ...plan.spilled.map((spill) => ({ time: now, jail: spill.jail, address: spill.address, action: 'moved' as const, source: 'restore', detail: `into ${spill.list}: its own shard ${spill.preferred} is full` })),
-    ...plan.moved.map((move) => ({ time: now, jail: move.jail, address: move.address, action: 'rehomed' as const, source: 'restore', detail: `from ${move.from} to its own shard ${move.to}` })),
+    ...plan.evicts.map((evict) => ({
+      time: now,
+      jail: evict.jail,
+      address: evict.address,
+      action: 'evicted' as const,
+      source: 'restore',
+      detail: `${evict.list} was full: made room for ${evict.by} (not a live ban)`,
+    })),
+    ...plan.spilled.map((spill) => ({
+      time: now,
+      jail: spill.jail,
+      address: spill.address,
+      action: 'moved' as const,
+      source: 'restore',
+      detail: `into ${spill.list}: its own shard ${spill.preferred} is full`,
+    })),
+    ...plan.moved.map((move) => ({
+      time: now,
+      jail: move.jail,
+      address: move.address,
+      action: 'rehomed' as const,
+      source: 'restore',
+      detail: `from ${move.from} to its own shard ${move.to}`,
+    })),
   ]);
   if (rehome && plan.listMissing.length === 0 && failed.length === 0) store.setMeta(PLACEMENT_META, 'keyed');
   context.log.child({ component: 'restore' }).info(
-    { step: 'restore', restored, alreadyPresent: plan.alreadyPresent, missing: plan.missing.length, noRoom: plan.noRoom.length, evicted: plan.evicts.length, moved: plan.moved.length, safelisted: plan.skippedSafelisted.length, failed: failed.length },
+    {
+      step: 'restore',
+      restored,
+      alreadyPresent: plan.alreadyPresent,
+      missing: plan.missing.length,
+      noRoom: plan.noRoom.length,
+      evicted: plan.evicts.length,
+      moved: plan.moved.length,
+      safelisted: plan.skippedSafelisted.length,
+      failed: failed.length,
+    },
     'restore done',
   );
   return { plan, restored, failed, elapsedMs };
 }
-

@@ -24,7 +24,9 @@ async function capturedAt(directory: string): Promise<number | undefined> {
 // The live kernel's clock, or one captured in a directory (timer_list, uptime, config.gz, captured-at).
 export async function readClock(clockDir: string | undefined): Promise<KernelClock> {
   const capturedMs = clockDir === undefined ? undefined : await capturedAt(clockDir);
-  return readKernelClock(clockDir === undefined ? {} : { procRoot: clockDir, bootDir: clockDir, ...(capturedMs === undefined ? {} : { nowMs: () => capturedMs }) });
+  return readKernelClock(
+    clockDir === undefined ? {} : { procRoot: clockDir, bootDir: clockDir, ...(capturedMs === undefined ? {} : { nowMs: () => capturedMs }) },
+  );
 }
 
 // What status reports, gathered once: used by `xtban status` and by the daemon's metrics.
@@ -75,11 +77,24 @@ export async function collectStatus(
         const entries = parsed[index];
         if (target.jail !== null) kernel.set(target.list, entries && new Map(entries.map((entry) => [entry.address, entry.lastSeen])));
       });
-      const plan = planRestore({ jails, layouts, bans, kernel, capacity: parameters.ipListTot, safelist, nowMs: clock.wallMs, key: store.shardKey(), wordBits: clock.wordBits, clock });
+      const plan = planRestore({
+        jails,
+        layouts,
+        bans,
+        kernel,
+        capacity: parameters.ipListTot,
+        safelist,
+        nowMs: clock.wallMs,
+        key: store.shardKey(),
+        wordBits: clock.wordBits,
+        clock,
+      });
       evicted = plan.missing.reduce((counts, missing) => counts.set(missing.list, (counts.get(missing.list) ?? 0) + 1), new Map<string, number>());
       if (options.copyActivity) {
         // Only a ban list's stamps are a ban's activity (a probe list stamps every new connection).
-        const updates = targets.flatMap((target, index) => (target.jail === null || target.role !== 'ban' ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock)));
+        const updates = targets.flatMap((target, index) =>
+          target.jail === null || target.role !== 'ban' ? [] : activityUpdates(target.jail.name, parsed[index] ?? [], clock),
+        );
         store.touch(updates);
       }
     } catch (error) {
@@ -88,21 +103,35 @@ export async function collectStatus(
   }
   const reports = targets.map((target, index) => {
     const jail = target.jail;
-    const isSafe = jail === null ? undefined : (address: string, family: 4 | 6) => safelistMatch(safelist, { family, address, prefix: jail.mask[family] }) !== undefined;
+    const isSafe =
+      jail === null ? undefined : (address: string, family: 4 | 6) => safelistMatch(safelist, { family, address, prefix: jail.mask[family] }) !== undefined;
     return buildListStatus(
-      { jail: jail?.name ?? null, list: target.list, windowSeconds: target.windowSeconds, entries: parsed[index], evicted: evicted.get(target.list) ?? 0, isSafelisted: isSafe, mask: jail?.mask },
+      {
+        jail: jail?.name ?? null,
+        list: target.list,
+        windowSeconds: target.windowSeconds,
+        entries: parsed[index],
+        evicted: evicted.get(target.list) ?? 0,
+        isSafelisted: isSafe,
+        mask: jail?.mask,
+      },
       clock,
       parameters.ipListTot,
     );
   });
   const warnings = reports
     .filter((report) => report.exists && report.usePercent >= CAPACITY_WARNING_PERCENT)
-    .map((report) => `list ${report.list} is ${report.usePercent}% full (${report.used}/${report.capacity}): when full, the kernel silently evicts the least recently used entry, which may be a live ban`);
+    .map(
+      (report) =>
+        `list ${report.list} is ${report.usePercent}% full (${report.used}/${report.capacity}): when full, the kernel silently evicts the least recently used entry, which may be a live ban`,
+    );
   for (const report of reports) {
-    if (report.evicted > 0) warnings.push(`list ${report.list}: ${report.evicted} live ban(s) of the store are missing (not placed because every list of their tier was full, lost in a reload, or evicted by another writer); \`xtban restore\` puts them back where there is room`);
+    if (report.evicted > 0)
+      warnings.push(
+        `list ${report.list}: ${report.evicted} live ban(s) of the store are missing (not placed because every list of their tier was full, lost in a reload, or evicted by another writer); \`xtban restore\` puts them back where there is room`,
+      );
     if (report.safelisted > 0) warnings.push(`list ${report.list}: ${report.safelisted} safelisted address(es) are in the list; \`xtban unban\` them`);
   }
   if (storeNote) warnings.push(storeNote);
   return { clock, reports, warnings, bans };
 }
-

@@ -42,14 +42,28 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
     // A dry run reads the record but never opens the store (it needs no root for the state directory).
     applied: appliedChainsFile(stateDir),
     onReadFailure: (family, error) =>
-      out.note(`note: cannot read the ${familyName(family)} ruleset (${error instanceof Error ? error.message : String(error)}); showing the ruleset for an empty table`),
+      out.note(
+        `note: cannot read the ${familyName(family)} ruleset (${error instanceof Error ? error.message : String(error)}); showing the ruleset for an empty table`,
+      ),
   });
-  const missingLists = dryRun ? [] : (await missingSlots(lists, [...layouts.values()].flatMap((layout) => layout.slots))).map((slot) => slot.name);
+  const missingLists = dryRun
+    ? []
+    : (
+        await missingSlots(
+          lists,
+          [...layouts.values()].flatMap((layout) => layout.slots),
+        )
+      ).map((slot) => slot.name);
   // The bans of every list that is there go back, even when a family failed or a list is missing.
   const restore = dryRun ? undefined : await restoreBans(context, config.jails);
   for (const failure of failures) log.child({ component: 'apply' }).error({ family: failure.family, error: failure.error.message }, 'ruleset not applied');
   for (const plan of plans) {
-    log.child({ component: 'apply' }).info({ family: plan.family, dryRun, changes: plan.findings.map((finding) => finding.kind), script: plan.script }, plan.script === '' ? 'ruleset already in place' : 'ruleset restored');
+    log
+      .child({ component: 'apply' })
+      .info(
+        { family: plan.family, dryRun, changes: plan.findings.map((finding) => finding.kind), script: plan.script },
+        plan.script === '' ? 'ruleset already in place' : 'ruleset restored',
+      );
   }
   out.result({
     dryRun,
@@ -59,7 +73,11 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
       changes: plan.findings.map(({ jail, kind, detail }) => ({ jail, kind, detail })),
       script: plan.script,
     })),
-    failed: failures.map((failure) => ({ family: failure.family, error: failure.error.message, ...(failure.error.hint === undefined ? {} : { hint: failure.error.hint }) })),
+    failed: failures.map((failure) => ({
+      family: failure.family,
+      error: failure.error.message,
+      ...(failure.error.hint === undefined ? {} : { hint: failure.error.hint }),
+    })),
     missingLists,
     restore: restore ? restoreJson(restore) : null,
   });
@@ -82,11 +100,15 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
   const restored = restore ? reportRestore(context, restore) : ExitCode.ok;
   if (failures.length > 0) {
     const applied = plans.map((plan) => familyName(plan.family));
-    out.note(`${applied.length > 0 ? `${applied.join(' and ')} applied; ` : ''}${failures.map((failure) => familyName(failure.family)).join(' and ')} not applied`);
+    out.note(
+      `${applied.length > 0 ? `${applied.join(' and ')} applied; ` : ''}${failures.map((failure) => familyName(failure.family)).join(' and ')} not applied`,
+    );
     return ExitCode.system;
   }
   if (missingLists.length > 0) {
-    out.note(`warning: list${missingLists.length > 1 ? 's' : ''} ${missingLists.join(', ')} not found in ${lists.directory} after apply; their bans were not restored`);
+    out.note(
+      `warning: list${missingLists.length > 1 ? 's' : ''} ${missingLists.join(', ')} not found in ${lists.directory} after apply; their bans were not restored`,
+    );
     return ExitCode.partial;
   }
   return restored;

@@ -34,7 +34,12 @@ export function parseAddressArguments(values: readonly string[], purpose: 'ban' 
 
 // The lists among these that the kernel does not have (no rule names them).
 async function missingLists(lists: RecentLists, names: readonly (ListWrite | string)[]): Promise<string[]> {
-  return (await missingSlots(lists, names.map((name) => ({ name: typeof name === 'string' ? name : name.list })))).map((slot) => slot.name);
+  return (
+    await missingSlots(
+      lists,
+      names.map((name) => ({ name: typeof name === 'string' ? name : name.list })),
+    )
+  ).map((slot) => slot.name);
 }
 
 // All written: 0; some not (a kernel refusal, or a ban no list had room for): 1; none: 3.
@@ -49,7 +54,8 @@ const SOURCE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 // +ADDR into the list of the ban's tier and shard. A crash after the record leaves a ban restore brings back.
 export async function banAddresses(addressArgs: string[], options: BanOptions): Promise<number> {
   const source = options.source ?? 'cli';
-  if (!SOURCE_PATTERN.test(source)) throw inputError(`--source: ${JSON.stringify(source)} is not a source name`, 'lower-case letters, digits, "-" and "_", for example cli, fail2ban, remote');
+  if (!SOURCE_PATTERN.test(source))
+    throw inputError(`--source: ${JSON.stringify(source)} is not a source name`, 'lower-case letters, digits, "-" and "_", for example cli, fail2ban, remote');
   if (options.reason !== undefined && (options.reason.length > 200 || /[\x00-\x1f\x7f]/.test(options.reason))) {
     throw inputError('--reason: at most 200 printable characters');
   }
@@ -61,7 +67,15 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
   const { routed, skipped } = routeAddresses(jails, addresses);
   const refused = routed.flatMap((target) => {
     const entry = safelistMatch(safelist, { family: target.address.family, address: target.address.text, prefix: target.prefix });
-    return entry ? [{ jail: target.jail, address: target.given, reason: describeMatch({ family: target.address.family, address: target.address.text, prefix: target.prefix }, entry) }] : [];
+    return entry
+      ? [
+          {
+            jail: target.jail,
+            address: target.given,
+            reason: describeMatch({ family: target.address.family, address: target.address.text, prefix: target.prefix }, entry),
+          },
+        ]
+      : [];
   });
   if (refused.length > 0) {
     out.result({ action: 'ban', refused, results: [] });
@@ -72,7 +86,11 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
     // remote_only jails ban on their central firewalls only, not in this host's lists.
     const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
     // Every list a ban could go to must exist before anything is recorded: nothing is written otherwise.
-    const needed = routed.filter((target) => local.has(target.jail)).flatMap((target) => (layouts.get(target.jail)?.slots ?? []).filter((slot) => slot.role === 'ban' && slot.family === target.address.family).map((slot) => slot.name));
+    const needed = routed
+      .filter((target) => local.has(target.jail))
+      .flatMap((target) =>
+        (layouts.get(target.jail)?.slots ?? []).filter((slot) => slot.role === 'ban' && slot.family === target.address.family).map((slot) => slot.name),
+      );
     const missing = await missingLists(lists, needed);
     if (missing.length > 0) {
       throw new XtbanError(`list${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in ${lists.directory}; nothing was banned`, {
@@ -81,9 +99,19 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       });
     }
     // The bans and their requests for central firewalls are committed together: neither is lost without the other.
-    const { decisions, outcomes, placements } = banInJails(context, jails, routed, { source, reason: options.reason ?? null, permanent: options.permanent === true });
+    const { decisions, outcomes, placements } = banInJails(context, jails, routed, {
+      source,
+      reason: options.reason ?? null,
+      permanent: options.permanent === true,
+    });
     for (const outcome of outcomes) {
-      const fields = { action: outcome.command.startsWith('+') ? 'ban' : 'unban-old-tier', jail: outcome.jail, list: outcome.list, address: outcome.address, source };
+      const fields = {
+        action: outcome.command.startsWith('+') ? 'ban' : 'unban-old-tier',
+        jail: outcome.jail,
+        list: outcome.list,
+        address: outcome.address,
+        source,
+      };
       if (outcome.ok) listsLog.info(fields, 'ban written');
       else listsLog.error({ ...fields, error: outcome.error }, 'ban failed');
     }
@@ -94,12 +122,27 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       results: decisions.map((decision) => {
         const write = written.get(`${decision.record.jail} ${decision.record.address}`);
         const placement = placements.get(`${decision.record.jail} ${decision.record.address}`);
-        const where = placement?.kind === 'placed' ? { preferredList: placement.preferred, ...(placement.evicts === undefined ? {} : { evicted: placement.evicts }) } : placement?.kind === 'full' ? { unplaced: placement.lists } : {};
-        return { ...decision.record, kind: decision.kind, list: write?.list ?? null, ok: write?.ok ?? false, ...where, ...(write?.error ? { error: write.error } : {}) };
+        const where =
+          placement?.kind === 'placed'
+            ? { preferredList: placement.preferred, ...(placement.evicts === undefined ? {} : { evicted: placement.evicts }) }
+            : placement?.kind === 'full'
+              ? { unplaced: placement.lists }
+              : {};
+        return {
+          ...decision.record,
+          kind: decision.kind,
+          list: write?.list ?? null,
+          ok: write?.ok ?? false,
+          ...where,
+          ...(write?.error ? { error: write.error } : {}),
+        };
       }),
       skipped,
     });
-    const deliveries = await deliverIfNoDaemon(context, jails.flatMap((jail) => jail.remotes));
+    const deliveries = await deliverIfNoDaemon(
+      context,
+      jails.flatMap((jail) => jail.remotes),
+    );
     for (const decision of decisions) {
       const { record } = decision;
       const write = written.get(`${record.jail} ${record.address}`);
@@ -109,7 +152,9 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       }
       const placement = placements.get(`${record.jail} ${record.address}`);
       if (placement?.kind === 'full') {
-        out.note(`not placed: ${record.address} in ${record.jail}: every list of its tier is full of live bans (${placement.lists.join(', ')}), and writing would evict one; recorded, enforced once there is room (\`xtban reap\`, \`xtban restore\`); raise capacity (more shards) or ip_list_tot`);
+        out.note(
+          `not placed: ${record.address} in ${record.jail}: every list of its tier is full of live bans (${placement.lists.join(', ')}), and writing would evict one; recorded, enforced once there is room (\`xtban reap\`, \`xtban restore\`); raise capacity (more shards) or ip_list_tot`,
+        );
         continue;
       }
       if (!write?.ok) {
@@ -119,7 +164,14 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       const tier = config.jails.find((jail) => jail.name === record.jail)?.tierWindows.length ?? 1;
       const moved = placement?.kind === 'placed' && placement.moved ? `its own shard ${placement.preferred} is full` : '';
       const evicted = placement?.kind === 'placed' && placement.evicts !== undefined ? `the full list gave up ${placement.evicts}, not a live ban` : '';
-      const extras = [record.permanent ? 'permanent' : '', tier > 1 ? `tier ${record.tier + 1} of ${tier}` : '', record.offences > 1 ? `offence ${record.offences}` : '', decision.kind === 'refresh' ? 'refreshed' : '', moved, evicted]
+      const extras = [
+        record.permanent ? 'permanent' : '',
+        tier > 1 ? `tier ${record.tier + 1} of ${tier}` : '',
+        record.offences > 1 ? `offence ${record.offences}` : '',
+        decision.kind === 'refresh' ? 'refreshed' : '',
+        moved,
+        evicted,
+      ]
         .filter((part) => part !== '')
         .join(', ');
       out.line(`banned ${record.address} in ${record.jail} (list ${write.list}${extras ? `; ${extras}` : ''})`);
@@ -136,7 +188,10 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
 // One line per central firewall: sent, or queued with the reason and what to fix.
 function reportDeliveries(out: { line(text: string): void; note(text: string): void }, reports: readonly DeliveryReport[]): void {
   for (const report of reports) {
-    if (report.failure === undefined) out.line(`sent to ${report.target}: ${report.delivered} request(s)${report.refused.length > 0 ? `, ${report.refused.length} refused there for good and set aside (\`xtban remote check\` lists them)` : ''}`);
+    if (report.failure === undefined)
+      out.line(
+        `sent to ${report.target}: ${report.delivered} request(s)${report.refused.length > 0 ? `, ${report.refused.length} refused there for good and set aside (\`xtban remote check\` lists them)` : ''}`,
+      );
     else out.note(`queued for ${report.target} (${report.left} waiting): ${report.failure}${report.hint ? `\n  hint: ${report.hint}` : ''}`);
     for (const refusal of report.refused) out.note(`  ${report.target} refused ${JSON.stringify(refusal.request)}: ${refusal.answer}`);
   }
@@ -181,7 +236,14 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
       const mine = byTarget.get(`${target.jail} ${target.address.text}`) ?? [];
       const inKernel = listed.has(`${target.jail} ${target.address.text}`);
       const errors = mine.filter((outcome) => !outcome.ok).map((outcome) => outcome.error);
-      return { jail: target.jail, address: target.address.text, wasListed: inKernel, endedInStore: ended.has(`${target.jail} ${target.address.text}`), ok: errors.length === 0, ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
+      return {
+        jail: target.jail,
+        address: target.address.text,
+        wasListed: inKernel,
+        endedInStore: ended.has(`${target.jail} ${target.address.text}`),
+        ok: errors.length === 0,
+        ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
+      };
     });
     out.result({ action: 'unban', results, skipped, missingLists: [...missing] });
     for (const result of results) {
@@ -190,7 +252,13 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
     }
     for (const list of missing) out.note(`note: list ${list} does not exist (nothing to remove there)`);
     for (const skip of skipped) out.note(`skipped ${skip.address} for ${skip.jail}: ${skip.reason}`);
-    reportDeliveries(out, await deliverIfNoDaemon(context, jails.flatMap((jail) => jail.remotes)));
+    reportDeliveries(
+      out,
+      await deliverIfNoDaemon(
+        context,
+        jails.flatMap((jail) => jail.remotes),
+      ),
+    );
     return exitFor(outcomes);
   } finally {
     context.closeStore();
@@ -223,10 +291,15 @@ export async function flushCommand(options: ListCommandOptions): Promise<number>
       if (outcome.ok) out.line(`flushed list ${outcome.list} (${outcome.jail})`);
       else out.note(`error: flush ${outcome.list}: ${outcome.error}`);
     }
-    reportDeliveries(out, await deliverIfNoDaemon(context, jails.flatMap((jail) => jail.remotes)));
+    reportDeliveries(
+      out,
+      await deliverIfNoDaemon(
+        context,
+        jails.flatMap((jail) => jail.remotes),
+      ),
+    );
     return exitFor(outcomes);
   } finally {
     context.closeStore();
   }
 }
-

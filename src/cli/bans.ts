@@ -16,7 +16,10 @@ function stateOf(record: BanRecord, windowSeconds: number, nowMs: number): BanSt
 }
 
 function shortTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 // `xtban bans`: the store's view of every ban, including those the kernel no longer holds.

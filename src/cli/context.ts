@@ -44,7 +44,12 @@ export async function kernelContext(options: GlobalOptions, listsDirectory: stri
 }
 
 // The same for a config already loaded.
-export async function kernelContextFor(base: CommandContext, options: GlobalOptions, listsDirectory: string = PROC_LISTS_DIR, sysRoot = '/sys'): Promise<KernelContext> {
+export async function kernelContextFor(
+  base: CommandContext,
+  options: GlobalOptions,
+  listsDirectory: string = PROC_LISTS_DIR,
+  sysRoot = '/sys',
+): Promise<KernelContext> {
   return { ...(await portsFor(base.config, base.log, { stateDir: resolveStateDir(options.stateDir), listsDirectory, sysRoot })), out: base.out };
 }
 

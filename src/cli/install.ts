@@ -24,7 +24,7 @@ function packageRoot(): string {
 // resolves to this package's dist/main.js), else dist/main.js itself.
 export function installedBinary(root: string, argv1: string | undefined = process.argv[1]): string {
   const main = join(root, 'dist', 'main.js');
-  if (argv1 !== undefined && argv1.startsWith('/')) {
+  if (argv1?.startsWith('/')) {
     try {
       if (realpathSync(argv1) === realpathSync(main)) return argv1;
     } catch {
@@ -54,12 +54,16 @@ function writeAtomically(step: InstallStep): void {
 export function binaryWarnings(binary: string, nodePath: string = process.execPath): string[] {
   const warnings: string[] = [];
   if (/^\/(home|root|run\/user)(\/|$)/.test(binary)) {
-    warnings.push(`warning: ${binary} is under /home, /root or /run/user, which the units hide (ProtectHome=yes): they would fail with 203/EXEC. Install with npm's global prefix in /usr/local (npm install -g as root), or give --bin`);
+    warnings.push(
+      `warning: ${binary} is under /home, /root or /run/user, which the units hide (ProtectHome=yes): they would fail with 203/EXEC. Install with npm's global prefix in /usr/local (npm install -g as root), or give --bin`,
+    );
   }
   // `#!/usr/bin/env node` finds node on systemd's own PATH, not on this shell's.
   const systemPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
   if (!systemPath.some((dir) => existsSync(join(dir, 'node')))) {
-    warnings.push(`warning: no node in ${systemPath.join(':')}, where systemd looks for it; this one is ${nodePath}. Link it there (ln -s ${nodePath} /usr/local/bin/node) or the units fail with 203/EXEC`);
+    warnings.push(
+      `warning: no node in ${systemPath.join(':')}, where systemd looks for it; this one is ${nodePath}. Link it there (ln -s ${nodePath} /usr/local/bin/node) or the units fail with 203/EXEC`,
+    );
   }
   return warnings;
 }
@@ -79,7 +83,8 @@ export async function installCommand(options: InstallOptions): Promise<number> {
     throw new XtbanError(`--bin: ${(error as Error).message}`, { hint: 'give the absolute path of the xtban command, for example --bin /usr/local/bin/xtban' });
   }
   const shipped = (directory: string) => join(root, directory);
-  if (!existsSync(shipped('systemd'))) throw new XtbanError(`no systemd/ directory in ${root}: this is not an installed xtban package`, { exitCode: ExitCode.system });
+  if (!existsSync(shipped('systemd')))
+    throw new XtbanError(`no systemd/ directory in ${root}: this is not an installed xtban package`, { exitCode: ExitCode.system });
 
   const files: ShippedFile[] = readdirSync(shipped('systemd'))
     .filter((name) => /\.(service|timer)$/.test(name))
@@ -87,7 +92,13 @@ export async function installCommand(options: InstallOptions): Promise<number> {
     .map((name) => ({ target: join(unitsDir, name), text: readFileSync(join(shipped('systemd'), name), 'utf8'), keepExisting: false, mode: 0o644 }));
   // fail2ban's action only where fail2ban is installed (or a directory was named).
   const fail2ban = options.fail2banDir !== undefined || existsSync(fail2banDir);
-  if (fail2ban) files.push({ target: join(fail2banDir, 'xtban.conf'), text: readFileSync(join(shipped('fail2ban'), 'action.d', 'xtban.conf'), 'utf8'), keepExisting: false, mode: 0o644 });
+  if (fail2ban)
+    files.push({
+      target: join(fail2banDir, 'xtban.conf'),
+      text: readFileSync(join(shipped('fail2ban'), 'action.d', 'xtban.conf'), 'utf8'),
+      keepExisting: false,
+      mode: 0o644,
+    });
   files.push({ target: join(configDir, 'xtban.toml'), text: readFileSync(join(shipped('config'), 'xtban.toml'), 'utf8'), keepExisting: true, mode: 0o644 });
 
   for (const warning of binaryWarnings(binary)) out.note(warning);

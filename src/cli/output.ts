@@ -4,12 +4,18 @@ import { isJournalStream, journalNote } from '../log-format.js';
 export function renderTable(rows: readonly (readonly string[])[], options: { alignRight?: readonly number[] } = {}): string {
   if (rows.length === 0) return '';
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  for (const row of rows) {
+    row.forEach((cell, index) => {
+      widths[index] = Math.max(widths[index] ?? 0, cell.length);
+    });
+  }
   const right = new Set(options.alignRight ?? []);
   return rows
     .map((row) =>
       row
-        .map((cell, index) => (index === row.length - 1 && !right.has(index) ? cell : right.has(index) ? cell.padStart(widths[index] ?? 0) : cell.padEnd(widths[index] ?? 0)))
+        .map((cell, index) =>
+          index === row.length - 1 && !right.has(index) ? cell : right.has(index) ? cell.padStart(widths[index] ?? 0) : cell.padEnd(widths[index] ?? 0),
+        )
         .join('  ')
         .trimEnd(),
     )

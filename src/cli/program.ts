@@ -44,15 +44,22 @@ const jailOption = () => new Option('-j, --jail <name>', 'only this jail (defaul
 export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command {
   const run = runner(outcome);
   const program = new Command('xtban')
-    .description('Sliding-window bans in the kernel: iptables chains around the recent match (xt_recent),\nfed with offending addresses, read back to report state.')
+    .description(
+      'Sliding-window bans in the kernel: iptables chains around the recent match (xt_recent),\nfed with offending addresses, read back to report state.',
+    )
     .version(packageVersion())
     .option('-c, --config <path>', 'config file (default: $XTBAN_CONFIG or /etc/xtban/xtban.toml)')
     .option('--state-dir <dir>', 'where the ban store lives (default: $XTBAN_STATE_DIR or /var/lib/xtban)')
-    .addOption(new Option('--log-level <level>', 'log on stderr at this level (default: $XTBAN_LOG_LEVEL, or warn; the daemon logs on stdout at info)').choices(LOG_LEVELS))
     .addOption(
-      new Option('--log-format <format>', 'auto: sentences with journald priorities under systemd, timed sentences elsewhere; json: one JSON object a line, for log shippers (default: $XTBAN_LOG_FORMAT or auto)').choices(
-        LOG_FORMATS,
+      new Option('--log-level <level>', 'log on stderr at this level (default: $XTBAN_LOG_LEVEL, or warn; the daemon logs on stdout at info)').choices(
+        LOG_LEVELS,
       ),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'auto: sentences with journald priorities under systemd, timed sentences elsewhere; json: one JSON object a line, for log shippers (default: $XTBAN_LOG_FORMAT or auto)',
+      ).choices(LOG_FORMATS),
     )
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${examples('xtban apply', 'xtban ban 192.0.2.7 --jail ssh', 'xtban status --json', 'xtban check || xtban apply')}${EXIT_CODES}\n`);
@@ -91,7 +98,10 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .option('--source <name>', 'who asked for the ban, recorded in the store (default: cli)')
     .option('--reason <text>', 'why, recorded in the store')
     .addOption(jsonOption())
-    .addHelpText('after', examples('xtban ban 192.0.2.7', 'xtban ban 198.51.100.9 2001:db8::9 --jail ssh', 'xtban ban 203.0.113.66 --permanent --reason "scanner"'))
+    .addHelpText(
+      'after',
+      examples('xtban ban 192.0.2.7', 'xtban ban 198.51.100.9 2001:db8::9 --jail ssh', 'xtban ban 203.0.113.66 --permanent --reason "scanner"'),
+    )
     .action(run(async () => (await import('./ban.js')).banAddresses as Action));
 
   program
@@ -105,7 +115,7 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
 
   program
     .command('flush')
-    .description("end every ban of the jails in the store and empty their lists")
+    .description('end every ban of the jails in the store and empty their lists')
     .addOption(jailOption())
     .addOption(jsonOption())
     .addHelpText('after', examples('xtban flush --jail ssh', 'xtban flush'))
@@ -113,18 +123,25 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
 
   program
     .command('status')
-    .description("what the kernel holds: per list use against capacity, live and stale; per entry last seen, age, time left, hits, TTL")
+    .description('what the kernel holds: per list use against capacity, live and stale; per entry last seen, age, time left, hits, TTL')
     .addOption(jailOption())
     .addOption(jsonOption())
     .option('--proc <dir>', 'read lists from this directory instead of /proc/net/xt_recent (no root needed)')
     .option('--clock <dir>', 'read timer_list, uptime, config.gz and captured-at from this directory instead of the live kernel')
     .option('--sys <dir>', 'read xt_recent module parameters under this directory instead of /sys')
-    .addHelpText('after', examples('xtban status', 'xtban status --jail ssh --json', 'xtban status --proc ./fixtures/proc/net/xt_recent --clock ./fixtures/proc --sys ./fixtures/proc/sys'))
+    .addHelpText(
+      'after',
+      examples(
+        'xtban status',
+        'xtban status --jail ssh --json',
+        'xtban status --proc ./fixtures/proc/net/xt_recent --clock ./fixtures/proc --sys ./fixtures/proc/sys',
+      ),
+    )
     .action(run(async () => (await import('./status.js')).statusCommand as Action));
 
   program
     .command('restore')
-    .description("put every live ban of the store back into the kernel lists (after a reload or a reboot); idempotent")
+    .description('put every live ban of the store back into the kernel lists (after a reload or a reboot); idempotent')
     .addOption(jailOption())
     .addOption(jsonOption())
     .addHelpText('after', examples('xtban restore', 'xtban restore --jail ssh --json'))
@@ -139,17 +156,23 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .option('--clock <dir>', 'with --dry-run: the kernel clock captured in this directory')
     .option('--sys <dir>', 'read xt_recent module parameters under this directory instead of /sys')
     .addOption(jsonOption())
-    .addHelpText('after', examples('xtban reap', 'xtban reap --dry-run --json', 'xtban reap --jail ssh', 'xtban reap --dry-run --proc ./lists --clock ./fixtures/proc'))
+    .addHelpText(
+      'after',
+      examples('xtban reap', 'xtban reap --dry-run --json', 'xtban reap --jail ssh', 'xtban reap --dry-run --proc ./lists --clock ./fixtures/proc'),
+    )
     .action(run(async () => (await import('./reap.js')).reapCommand as Action));
 
   program
     .command('serve')
     .description('answer ban requests on stdin, one per line: the forced command of an ssh key on a central firewall')
     .requiredOption('--jails <list>', 'comma-separated jails this key may act on; every other jail is refused')
-    .option('--key <name>', 'the name of this key: its bans are recorded as remote:NAME, and [serve.keys.NAME] rights = "own" | "ban-only" | "full" in the config say what else it may do (default: "own", end only its own bans; without --key its bans are recorded as remote)')
+    .option(
+      '--key <name>',
+      'the name of this key: its bans are recorded as remote:NAME, and [serve.keys.NAME] rights = "own" | "ban-only" | "full" in the config say what else it may do (default: "own", end only its own bans; without --key its bans are recorded as remote)',
+    )
     .addHelpText(
       'after',
-      `\nProtocol (one request per line, one answer per request, "ok ...", "error refused: ..." or "error failed: ..."):\n  ping\n  ban JAIL ADDR [ADDR...]\n  unban JAIL ADDR [ADDR...]\n  query JAIL ADDR\n  flush JAIL\nA request may start with @ID: delivered again, it is answered "ok duplicate" and does nothing.\n"refused" is for good (sending it again gets the same answer); "failed" may pass (send it again later).\nWith rights "own" (the default), unban and flush end only the bans this key made: "ok unbanned 1; 1 not ours, kept: ADDR".\n${examples("xtban serve --jails ssh,web --key web1", 'printf "ping\\nban ssh 192.0.2.7\\n" | xtban serve --jails ssh')}\nIn authorized_keys:\n  command="/usr/local/bin/xtban serve --jails ssh,web --key web1",restrict ssh-ed25519 AAAA... xtban@web1\nIn the config (optional; without it the key may end only its own bans):\n  [serve.keys.web1]\n  rights = "full"\n`,
+      `\nProtocol (one request per line, one answer per request, "ok ...", "error refused: ..." or "error failed: ..."):\n  ping\n  ban JAIL ADDR [ADDR...]\n  unban JAIL ADDR [ADDR...]\n  query JAIL ADDR\n  flush JAIL\nA request may start with @ID: delivered again, it is answered "ok duplicate" and does nothing.\n"refused" is for good (sending it again gets the same answer); "failed" may pass (send it again later).\nWith rights "own" (the default), unban and flush end only the bans this key made: "ok unbanned 1; 1 not ours, kept: ADDR".\n${examples('xtban serve --jails ssh,web --key web1', 'printf "ping\\nban ssh 192.0.2.7\\n" | xtban serve --jails ssh')}\nIn authorized_keys:\n  command="/usr/local/bin/xtban serve --jails ssh,web --key web1",restrict ssh-ed25519 AAAA... xtban@web1\nIn the config (optional; without it the key may end only its own bans):\n  [serve.keys.web1]\n  rights = "full"\n`,
     )
     .action(run(async () => (await import('./serve.js')).serveCommand as Action));
 
@@ -157,12 +180,22 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .command('scan')
     .description('run a filter over log files (syslog or journalctl -o json lines): matches per address and who would be banned')
     .argument('<file...>', 'log files to read')
-    .option('-f, --filter <name>', 'a built-in filter (sshd) or one of the config\'s [filters] (default: sshd)')
+    .option('-f, --filter <name>', "a built-in filter (sshd) or one of the config's [filters] (default: sshd)")
     .option('--maxretry <n>', 'failures that make a ban (default: 5)')
     .option('--findtime <duration>', 'within this long (default: 10m)')
-    .option('--threads <n>', 'split large files (4 MB or more per thread) across this many threads; failures are still counted in line order (default: the number of CPUs)')
+    .option(
+      '--threads <n>',
+      'split large files (4 MB or more per thread) across this many threads; failures are still counted in line order (default: the number of CPUs)',
+    )
     .addOption(jsonOption())
-    .addHelpText('after', examples('xtban scan /var/log/auth.log', 'xtban scan big.log --threads 1', 'journalctl -u ssh -o json > ssh.json && xtban scan ssh.json --maxretry 3 --findtime 1h --json'))
+    .addHelpText(
+      'after',
+      examples(
+        'xtban scan /var/log/auth.log',
+        'xtban scan big.log --threads 1',
+        'journalctl -u ssh -o json > ssh.json && xtban scan ssh.json --maxretry 3 --findtime 1h --json',
+      ),
+    )
     .action(run(async () => (await import('./scan.js')).scanCommand as Action));
 
   program
@@ -171,9 +204,16 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .option('--check-interval <duration>', 'how often chains, jumps and lists are checked (default: [daemon] check_interval, 1s)')
     .option('--reap-interval <duration>', 'how often the reaper runs (default: [daemon] reap_interval, 60s)')
     .option('--metrics <host:port>', 'serve Prometheus metrics on http://HOST:PORT/metrics (a bare port means 127.0.0.1; default off)')
-    .option('--metrics-file <path>', 'also write the metrics to this file for node_exporter\'s textfile collector')
+    .option('--metrics-file <path>', "also write the metrics to this file for node_exporter's textfile collector")
     .option('--flush-on-exit', 'empty the kernel lists on shutdown (default: bans stay in the kernel and keep working)')
-    .addHelpText('after', examples('xtban daemon', 'xtban daemon --metrics 127.0.0.1:9789 --log-level debug', 'xtban daemon --metrics-file /var/lib/prometheus/node-exporter/xtban.prom'))
+    .addHelpText(
+      'after',
+      examples(
+        'xtban daemon',
+        'xtban daemon --metrics 127.0.0.1:9789 --log-level debug',
+        'xtban daemon --metrics-file /var/lib/prometheus/node-exporter/xtban.prom',
+      ),
+    )
     .action(run(async () => (await import('./daemon.js')).daemonCommand as Action));
 
   program
@@ -194,13 +234,22 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     .option('--bin <path>', 'the xtban command the units run (default: the one running now, where npm linked it)')
     .option('-n, --dry-run', 'say what would be written and write nothing')
     .addOption(jsonOption())
-    .addHelpText('after', examples('npm install -g ./xtban-0.1.0.tgz && xtban install', 'xtban install --dry-run', 'xtban install --units-dir /etc/systemd/system --bin /opt/xtban/bin/xtban'))
+    .addHelpText(
+      'after',
+      examples(
+        'npm install -g ./xtban-0.1.0.tgz && xtban install',
+        'xtban install --dry-run',
+        'xtban install --units-dir /etc/systemd/system --bin /opt/xtban/bin/xtban',
+      ),
+    )
     .action(run(async () => (await import('./install.js')).installCommand as Action));
 
   const remote = program.command('remote').description('central firewalls reached over ssh ([remotes] in the config)');
   remote
     .command('check')
-    .description('for every target: reachable, host key known, key accepted, xtban serve answering, jails permitted, requests queued and requests the firewall refused for good (set aside); says what to fix; exit 1 when anything is wrong or set aside')
+    .description(
+      'for every target: reachable, host key known, key accepted, xtban serve answering, jails permitted, requests queued and requests the firewall refused for good (set aside); says what to fix; exit 1 when anything is wrong or set aside',
+    )
     .addOption(jsonOption())
     .addHelpText('after', examples('xtban remote check', 'xtban remote check --json', 'xtban remote forget-dead fw   # once the refusals it lists are fixed'))
     .action(run(async () => (await import('./remote.js')).remoteCheckCommand as Action));
@@ -266,9 +315,16 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     // The environment's settings are input too: a typo there is an error, never a silent default.
-    for (const [name, allowed] of [['XTBAN_LOG_FORMAT', LOG_FORMATS], ['XTBAN_LOG_LEVEL', LOG_LEVELS]] as const) {
+    for (const [name, allowed] of [
+      ['XTBAN_LOG_FORMAT', LOG_FORMATS],
+      ['XTBAN_LOG_LEVEL', LOG_LEVELS],
+    ] as const) {
       const value = process.env[name];
-      if (value !== undefined && !(allowed as readonly string[]).includes(value)) throw inputError(`${name}=${JSON.stringify(value)} is not one of ${allowed.join(', ')}`, `unset it or set one of those (systemd: systemctl edit xtban)`);
+      if (value !== undefined && !(allowed as readonly string[]).includes(value))
+        throw inputError(
+          `${name}=${JSON.stringify(value)} is not one of ${allowed.join(', ')}`,
+          `unset it or set one of those (systemd: systemctl edit xtban)`,
+        );
     }
     await program.parseAsync(argv);
     return outcome.code;
@@ -280,4 +336,3 @@ export async function main(argv: string[]): Promise<number> {
     return report(error, argv.includes('--json'));
   }
 }
-

@@ -24,13 +24,23 @@ export function reapJson(report: ReapReport): Record<string, unknown> {
 // A reap report for people.
 function printReap(out: Output, report: ReapReport): void {
   const verb = report.dryRun ? 'would remove' : 'removed';
-  out.line(`reap: ${verb} ${report.removed.length} entr${report.removed.length === 1 ? 'y' : 'ies'}, kept ${report.kept.live} live and ${report.kept.permanent} permanent`);
+  out.line(
+    `reap: ${verb} ${report.removed.length} entr${report.removed.length === 1 ? 'y' : 'ies'}, kept ${report.kept.live} live and ${report.kept.permanent} permanent`,
+  );
   if (report.removed.length > 0) {
-    out.line(renderTable([['JAIL', 'LIST', 'ADDRESS', 'WHY'], ...report.removed.map((action) => [action.jail, action.list, action.address, action.reason])]).replace(/^/gm, '  '));
+    out.line(
+      renderTable([['JAIL', 'LIST', 'ADDRESS', 'WHY'], ...report.removed.map((action) => [action.jail, action.list, action.address, action.reason])]).replace(
+        /^/gm,
+        '  ',
+      ),
+    );
   }
   for (const action of report.spared) out.line(`  kept ${action.address} in ${action.list}: refreshed while the reaper worked`);
   for (const action of report.reinstated) out.line(`  put back ${action.address} in ${action.list}: banned while the reaper worked`);
-  if (report.refreshed.length > 0) out.line(`  ${report.dryRun ? 'would refresh' : 'refreshed'} ${report.refreshed.length} entr${report.refreshed.length === 1 ? 'y' : 'ies'} the store holds live (or permanent) but the kernel had let go stale`);
+  if (report.refreshed.length > 0)
+    out.line(
+      `  ${report.dryRun ? 'would refresh' : 'refreshed'} ${report.refreshed.length} entr${report.refreshed.length === 1 ? 'y' : 'ies'} the store holds live (or permanent) but the kernel had let go stale`,
+    );
   if (report.endedInStore > 0) out.line(`  ended ${report.endedInStore} ban(s) in the store`);
   if (report.restore && report.restore.restored > 0) out.line(`  repaired: put back ${report.restore.restored} live ban(s) missing from the kernel`);
 }
@@ -45,7 +55,11 @@ export async function reapCommand(options: GlobalOptions & { jail?: string; dryR
     const jails = selectJails(context.config, options.jail);
     // Test hook: widens the gap between the plan and the writes, to prove the re-check.
     const pauseMs = Number(process.env['XTBAN_REAP_PAUSE_MS'] ?? 0) || 0;
-    const report = await runReap(context, jails, { dryRun: options.dryRun === true, pauseMs, ...(options.clock === undefined ? {} : { clockDir: options.clock }) });
+    const report = await runReap(context, jails, {
+      dryRun: options.dryRun === true,
+      pauseMs,
+      ...(options.clock === undefined ? {} : { clockDir: options.clock }),
+    });
     const { out } = context;
     out.result(reapJson(report));
     // The table is built only for people: with --json it would be thrown away (100,000 rows: 17 ms).

@@ -16,7 +16,9 @@ export async function remoteDeliverCommand(options: GlobalOptions): Promise<numb
     for (const target of context.config.remotes.values()) reports.push(await deliverOutbox(context, target));
     context.out.result({ targets: reports });
     for (const report of reports) {
-      context.out.line(`${report.target}: ${report.delivered} delivered, ${report.refused.length} refused for good and set aside, ${report.left} left${report.failure ? ` (${report.failure})` : ''}`);
+      context.out.line(
+        `${report.target}: ${report.delivered} delivered, ${report.refused.length} refused for good and set aside, ${report.left} left${report.failure ? ` (${report.failure})` : ''}`,
+      );
       if (report.hint) context.out.note(`  hint: ${report.hint}`);
     }
     return reports.some((report) => report.left > 0) ? ExitCode.partial : ExitCode.ok;
@@ -29,7 +31,8 @@ export async function remoteDeliverCommand(options: GlobalOptions): Promise<numb
 export async function remoteCheckCommand(options: GlobalOptions): Promise<number> {
   const context = await kernelContext(options);
   try {
-    if (context.config.remotes.size === 0) throw inputError(`no [remotes] in ${context.config.source}`, 'define [remotes.NAME] with host (and port, user, key, known_hosts)');
+    if (context.config.remotes.size === 0)
+      throw inputError(`no [remotes] in ${context.config.source}`, 'define [remotes.NAME] with host (and port, user, key, known_hosts)');
     const sizes = context.store().outboxSizes();
     const deadCounts = context.store().deadLetterCounts();
     const results = [];
@@ -55,19 +58,41 @@ export async function remoteCheckCommand(options: GlobalOptions): Promise<number
       }
       const rights = / rights (\S+) /.exec(answer)?.[1] ?? null;
       const deadLetters = deadCounts.get(target.name) ?? 0;
-      const newestDeadLetters = context.store().deadLetters(target.name, DEAD_LETTERS_SHOWN).map((letter) => ({
-        request: `${letter.verb} ${letter.jail}${letter.address === '' ? '' : ` ${letter.address}`}`,
-        queuedAt: new Date(letter.created).toISOString(),
-        refusedAt: new Date(letter.refusedAt).toISOString(),
-        answer: letter.answer,
-      }));
-      results.push({ target: target.name, host: target.host, ok: problem === undefined, jails: wanted, rights, queued: sizes.get(target.name) ?? 0, deadLetters, newestDeadLetters, problem: problem ?? null, fix: fix ?? null });
+      const newestDeadLetters = context
+        .store()
+        .deadLetters(target.name, DEAD_LETTERS_SHOWN)
+        .map((letter) => ({
+          request: `${letter.verb} ${letter.jail}${letter.address === '' ? '' : ` ${letter.address}`}`,
+          queuedAt: new Date(letter.created).toISOString(),
+          refusedAt: new Date(letter.refusedAt).toISOString(),
+          answer: letter.answer,
+        }));
+      results.push({
+        target: target.name,
+        host: target.host,
+        ok: problem === undefined,
+        jails: wanted,
+        rights,
+        queued: sizes.get(target.name) ?? 0,
+        deadLetters,
+        newestDeadLetters,
+        problem: problem ?? null,
+        fix: fix ?? null,
+      });
     }
     context.out.result({ targets: results });
     context.out.line(
       renderTable([
         ['TARGET', 'HOST', 'STATE', 'JAILS', 'RIGHTS', 'QUEUED', 'REFUSED'],
-        ...results.map((result) => [result.target, result.host, result.ok ? 'ok' : 'FAIL', result.jails.join(',') || '-', result.rights ?? '-', String(result.queued), String(result.deadLetters)]),
+        ...results.map((result) => [
+          result.target,
+          result.host,
+          result.ok ? 'ok' : 'FAIL',
+          result.jails.join(',') || '-',
+          result.rights ?? '-',
+          String(result.queued),
+          String(result.deadLetters),
+        ]),
       ]),
     );
     for (const result of results) if (!result.ok) context.out.line(`${result.target}: ${result.problem}\n  fix: ${result.fix}`);
@@ -75,7 +100,9 @@ export async function remoteCheckCommand(options: GlobalOptions): Promise<number
       if (result.deadLetters === 0) continue;
       context.out.line(`${result.target}: ${result.deadLetters} request(s) refused for good by the firewall and set aside (newest first):`);
       for (const letter of result.newestDeadLetters) context.out.line(`  ${letter.refusedAt}  ${letter.request}  ->  ${letter.answer}`);
-      context.out.line(`  fix: correct what the answers say (on the firewall: --jails, --key rights, the safelist; here: the jail's remote), then \`xtban remote forget-dead ${result.target}\``);
+      context.out.line(
+        `  fix: correct what the answers say (on the firewall: --jails, --key rights, the safelist; here: the jail's remote), then \`xtban remote forget-dead ${result.target}\``,
+      );
     }
     // Requests set aside are a warning: the firewall never acted on them.
     return results.every((result) => result.ok && result.deadLetters === 0) ? ExitCode.ok : ExitCode.partial;
@@ -90,7 +117,10 @@ export async function remoteForgetDeadCommand(target: string | undefined, option
   const context = await kernelContext(options);
   try {
     if (target !== undefined && !context.config.remotes.has(target) && !context.store().deadLetterCounts().has(target)) {
-      throw inputError(`remote forget-dead: no target named ${JSON.stringify(target)} in ${context.config.source} and no requests set aside for one`, '`xtban remote check` lists the targets and what each has set aside');
+      throw inputError(
+        `remote forget-dead: no target named ${JSON.stringify(target)} in ${context.config.source} and no requests set aside for one`,
+        '`xtban remote check` lists the targets and what each has set aside',
+      );
     }
     const forgotten = context.store().forgetDeadLetters(target);
     context.out.result({ target: target ?? null, forgotten });

@@ -9,7 +9,10 @@ export function reportRestore(context: KernelContext, report: RestoreReport): nu
   const { plan } = report;
   out.line(`restore: ${report.restored} ban(s) put back, ${plan.alreadyPresent} already in the kernel`);
   for (const skip of plan.skippedSafelisted) out.line(`  skipped ${skip.address} (${skip.jail}): ${skip.reason}`);
-  for (const full of plan.noRoom) out.note(`  no room for ${full.address} (${full.jail}): every list of its tier is full of live bans (${full.list}); nothing was evicted; raise capacity (more shards) or ip_list_tot`);
+  for (const full of plan.noRoom)
+    out.note(
+      `  no room for ${full.address} (${full.jail}): every list of its tier is full of live bans (${full.list}); nothing was evicted; raise capacity (more shards) or ip_list_tot`,
+    );
   for (const evict of plan.evicts) out.line(`  ${evict.list} was full: ${evict.address} (not a live ban) made room for ${evict.by}`);
   if (plan.moved.length > 0) out.line(`  moved ${plan.moved.length} ban(s) to their own shard (placement is now keyed to this host)`);
   for (const missing of plan.listMissing.slice(0, 5)) out.note(`  list ${missing.list} missing for ${missing.address} (${missing.jail}): run \`xtban apply\``);

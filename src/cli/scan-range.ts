@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { compileFilter, matchMessage, type CompiledFilter, type FilterSpec } from '../core/filter.js';
 import { parseJournalEntry, parseSyslogLine } from '../core/log-line.js';
@@ -88,7 +88,7 @@ export function readError(path: string, error: unknown): XtbanError {
 export async function lineRanges(path: string, size: number, parts: number): Promise<{ start: number; end: number }[]> {
   const cuts = [0];
   if (parts > 1) {
-    let handle;
+    let handle: FileHandle | undefined;
     try {
       handle = await open(path, 'r');
       const buffer = Buffer.alloc(64 * 1024);

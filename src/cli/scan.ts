@@ -80,10 +80,12 @@ async function scanFile(path: string, filter: CompiledFilter, spec: FilterSpec, 
 export async function scanCommand(files: string[], options: ScanOptions): Promise<number> {
   const out = createOutput(options.json === true);
   const maxretry = options.maxretry === undefined ? 5 : Number(options.maxretry);
-  if (!Number.isInteger(maxretry) || maxretry < 1 || maxretry > 1000) throw inputError(`--maxretry: ${JSON.stringify(options.maxretry)} is not a whole number from 1 to 1000`);
+  if (!Number.isInteger(maxretry) || maxretry < 1 || maxretry > 1000)
+    throw inputError(`--maxretry: ${JSON.stringify(options.maxretry)} is not a whole number from 1 to 1000`);
   const findtimeSeconds = parseDuration(options.findtime ?? '10m', '--findtime');
   const threads = options.threads === undefined ? availableParallelism() : Number(options.threads);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw inputError(`--threads: ${JSON.stringify(options.threads)} is not a whole number from 1 to 64`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+    throw inputError(`--threads: ${JSON.stringify(options.threads)} is not a whole number from 1 to 64`);
   const config = await optionalConfig(options);
   const spec = resolveFilter(options.filter ?? 'sshd', config);
   // Compiled before any file is read, so a bad pattern is refused first; worker threads compile their own.
@@ -124,11 +126,17 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
     wouldBan: [...banned].map(([address, time]) => ({ address, at: new Date(time).toISOString() })),
   });
   out.line(`filter ${spec.name} over ${files.join(', ')}`);
-  out.line(`lines: ${stats.lines} read, ${stats.matched} matched, ${stats.ignored} ignored, ${stats.missed} missed, ${stats.tooLong} too long to match (over ${MAX_MESSAGE_LENGTH} characters), ${stats.ambiguous} ambiguous (two readings of the address: one a client typed), ${stats.unparsed} not syslog or journal lines`);
-  out.line(`time: ${seconds.toFixed(2)} s (${seconds > 0 ? Math.round(stats.lines / seconds) : '-'} lines/s, ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'})`);
+  out.line(
+    `lines: ${stats.lines} read, ${stats.matched} matched, ${stats.ignored} ignored, ${stats.missed} missed, ${stats.tooLong} too long to match (over ${MAX_MESSAGE_LENGTH} characters), ${stats.ambiguous} ambiguous (two readings of the address: one a client typed), ${stats.unparsed} not syslog or journal lines`,
+  );
+  out.line(
+    `time: ${seconds.toFixed(2)} s (${seconds > 0 ? Math.round(stats.lines / seconds) : '-'} lines/s, ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'})`,
+  );
   if (addresses.length > 0) {
     const shown = addresses.slice(0, 50);
-    out.line(`\n${renderTable([['ADDRESS', 'MATCHES', 'WOULD BAN'], ...shown.map(([address, count]) => [address, String(count), banned.has(address) ? 'yes' : ''])], { alignRight: [1] })}`);
+    out.line(
+      `\n${renderTable([['ADDRESS', 'MATCHES', 'WOULD BAN'], ...shown.map(([address, count]) => [address, String(count), banned.has(address) ? 'yes' : ''])], { alignRight: [1] })}`,
+    );
     if (addresses.length > shown.length) out.line(`... and ${addresses.length - shown.length} more addresses (--json lists them all)`);
   }
   out.line(`\n${banned.size} address(es) would be banned with maxretry ${maxretry} within ${options.findtime ?? '10m'}`);

@@ -34,11 +34,15 @@ function answer(context: KernelContext, request: Request, session: Session): str
       // Only this key's bans, and only their entries: never the firewall's own or another key's.
       const { ended, kept, outcomes } = endAllowedInProcess(context, jail, 'all', (record) => mayEnd(record, rights, owner), 'flush', owner);
       const failed = outcomes.find((outcome) => !outcome.ok);
-      return failed ? failedAnswer(`flush recorded, but the kernel refused: ${failed.error ?? 'a write failed'}`) : `ok flushed ${ended.length}${kept.length > 0 ? `; ${kept.length} not ours, kept` : ''}`;
+      return failed
+        ? failedAnswer(`flush recorded, but the kernel refused: ${failed.error ?? 'a write failed'}`)
+        : `ok flushed ${ended.length}${kept.length > 0 ? `; ${kept.length} not ours, kept` : ''}`;
     }
     const { ended, outcomes } = flushJails(context, [jail], owner);
     const failed = outcomes.filter((outcome) => !outcome.ok);
-    return failed.length === 0 ? `ok flushed ${ended.get(jail.name) ?? 0}` : failedAnswer(`flush recorded, but the kernel refused: ${failed[0]?.error ?? 'a write failed'}`);
+    return failed.length === 0
+      ? `ok flushed ${ended.get(jail.name) ?? 0}`
+      : failedAnswer(`flush recorded, but the kernel refused: ${failed[0]?.error ?? 'a write failed'}`);
   }
   if (request.verb === 'query') {
     const admitted = admitAddress(withoutSafelist, jail, request.address, 'lift');
@@ -77,7 +81,9 @@ function answer(context: KernelContext, request: Request, session: Session): str
 // for good; anything else (the store, the kernel) failed and may pass.
 function errorAnswer(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return error instanceof XtbanError && (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.safelisted) ? refusedAnswer(text) : failedAnswer(text);
+  return error instanceof XtbanError && (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.safelisted)
+    ? refusedAnswer(text)
+    : failedAnswer(text);
 }
 
 // `xtban serve --jails J,... [--key NAME]`: the forced command of a dedicated ssh key on a central
@@ -92,7 +98,8 @@ export async function serveCommand(options: GlobalOptions & { jails?: string; ke
   const loaded = await kernelContext(options);
   const context = withFreshSafelist(loaded, (problem) => loaded.log.error(problem));
   for (const name of names) {
-    if (!context.config.jails.some((jail) => jail.name === name)) throw inputError(`--jails: no jail named ${JSON.stringify(name)} in ${context.config.source}`);
+    if (!context.config.jails.some((jail) => jail.name === name))
+      throw inputError(`--jails: no jail named ${JSON.stringify(name)} in ${context.config.source}`);
   }
   const session: Session = {
     peer: (process.env['SSH_CLIENT'] ?? 'local').split(' ')[0] ?? 'local',

@@ -21,7 +21,8 @@ function localTime(iso: string): string {
 }
 
 function renderList(status: ListStatus): string {
-  const title = status.jail === null ? `list ${status.list} (no jail)` : `jail ${status.jail}  list ${status.list}  window ${formatDuration(status.windowSeconds ?? 0)}`;
+  const title =
+    status.jail === null ? `list ${status.list} (no jail)` : `jail ${status.jail}  list ${status.list}  window ${formatDuration(status.windowSeconds ?? 0)}`;
   if (!status.exists) return `${title}\n  missing: the list does not exist; run \`xtban apply\``;
   const extra = `${status.evicted > 0 ? `  evicted ${status.evicted}` : ''}${status.safelisted > 0 ? `  safelisted ${status.safelisted}` : ''}`;
   const summary = `  used ${status.used}/${status.capacity} (${status.usePercent}%, ${status.free} free)  live ${status.live}  stale ${status.stale}${extra}`;
@@ -38,7 +39,10 @@ function renderList(status: ListStatus): string {
       entry.safelisted ? `${entry.state}, safelisted` : entry.state,
     ]),
   ];
-  const table = renderTable(rows, { alignRight: [2, 3, 4, 5] }).split('\n').map((line) => `  ${line}`).join('\n');
+  const table = renderTable(rows, { alignRight: [2, 3, 4, 5] })
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
   return `${title}\n${summary}\n${table}`;
 }
 
@@ -56,9 +60,21 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
 async function status(context: KernelContext, options: StatusOptions, live: boolean): Promise<number> {
   const { out, config, lists, parameters } = context;
   const jails = selectJails(config, options.jail);
-  const { clock, reports, warnings } = await collectStatus(context, jails, { allLists: options.jail === undefined, live, copyActivity: true, clockDir: options.clock });
+  const { clock, reports, warnings } = await collectStatus(context, jails, {
+    allLists: options.jail === undefined,
+    live,
+    copyActivity: true,
+    clockDir: options.clock,
+  });
   out.result({
-    clock: { hz: clock.hz, jiffies: clock.jiffies, wallMs: clock.wallMs, at: new Date(clock.wallMs).toISOString(), wordBits: clock.wordBits, method: clock.method },
+    clock: {
+      hz: clock.hz,
+      jiffies: clock.jiffies,
+      wallMs: clock.wallMs,
+      at: new Date(clock.wallMs).toISOString(),
+      wordBits: clock.wordBits,
+      method: clock.method,
+    },
     capacity: { ipListTot: parameters.ipListTot, source: parameters.source },
     directory: lists.directory,
     lists: reports,
@@ -66,7 +82,9 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
   });
   // The tables are built only for people: with --json they would be thrown away.
   if (!out.json) {
-    out.line(`kernel clock: HZ ${clock.hz} (from ${clock.method.hz}), jiffies ${clock.jiffies} (from ${clock.method.jiffies}) at ${localTime(new Date(clock.wallMs).toISOString())}`);
+    out.line(
+      `kernel clock: HZ ${clock.hz} (from ${clock.method.hz}), jiffies ${clock.jiffies} (from ${clock.method.jiffies}) at ${localTime(new Date(clock.wallMs).toISOString())}`,
+    );
     out.line(`list capacity: ${parameters.ipListTot} entries per list (ip_list_tot, ${parameters.source})`);
     for (const report of reports) out.line(`\n${renderList(report)}`);
   }

@@ -41,16 +41,13 @@ export async function loadConfig(path: string, cacheDir?: string): Promise<Confi
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new XtbanError(
-      code === 'ENOENT' ? `config ${path} does not exist` : `config ${path} cannot be read (${code ?? String(error)})`,
-      {
-        exitCode: ExitCode.usage,
-        hint:
-          code === 'ENOENT'
-            ? 'create it (README "Config file" has a minimal example), or pass --config PATH or set XTBAN_CONFIG'
-            : 'check its permissions; xtban usually runs as root',
-      },
-    );
+    throw new XtbanError(code === 'ENOENT' ? `config ${path} does not exist` : `config ${path} cannot be read (${code ?? String(error)})`, {
+      exitCode: ExitCode.usage,
+      hint:
+        code === 'ENOENT'
+          ? 'create it (README "Config file" has a minimal example), or pass --config PATH or set XTBAN_CONFIG'
+          : 'check its permissions; xtban usually runs as root',
+    });
   }
   // The TOML parser and the schema load only when needed: a command whose config is cached never pays for them.
   const parse = async () => (await import('./parse.js')).parseConfigText(text, path);

@@ -34,7 +34,9 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
       log,
       maxretry: jail.maxretry,
       findtimeSeconds: parseDuration(jail.findtime),
-      sources: jail.sources.map((source): SourceConfig => (source.type === 'journal' ? { ...source, unit: source.unit, identifier: source.identifier } : source)),
+      sources: jail.sources.map(
+        (source): SourceConfig => (source.type === 'journal' ? { ...source, unit: source.unit, identifier: source.identifier } : source),
+      ),
       detect: jail.detect === undefined ? undefined : { hitcount: jail.detect.hitcount, seconds: parseDuration(jail.detect.seconds) },
       remotes: jail.remote,
       remoteOnly: jail.remote_only,
@@ -48,12 +50,23 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
     metricsFile: parsed.daemon.metrics_file,
   };
   const filters = new Map(
-    Object.entries(parsed.filters).map(([name, filter]): [string, FilterSpec] => [name, { name, programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore, clientText: filter.client_text }]),
+    Object.entries(parsed.filters).map(([name, filter]): [string, FilterSpec] => [
+      name,
+      { name, programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore, clientText: filter.client_text },
+    ]),
   );
   const remotes = new Map(
     Object.entries(parsed.remotes).map(([name, remote]): [string, RemoteTarget] => [
       name,
-      { name, host: remote.host, port: remote.port, user: remote.user, key: remote.key, knownHosts: remote.known_hosts, strictHostKeyChecking: remote.strict_host_key_checking },
+      {
+        name,
+        host: remote.host,
+        port: remote.port,
+        user: remote.user,
+        key: remote.key,
+        knownHosts: remote.known_hosts,
+        strictHostKeyChecking: remote.strict_host_key_checking,
+      },
     ]),
   );
   const serve: ServeConfig = { keys: Object.fromEntries(Object.entries(parsed.serve.keys).map(([name, key]) => [name, key.rights])) };

@@ -15,7 +15,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
-  return path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '') || '(top level)';
+  return (
+    path
+      .map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`))
+      .join('')
+      .replace(/^\./, '') || '(top level)'
+  );
 }
 
 // One line per problem: the key path, the bad value, and what is wrong with it.
@@ -23,9 +28,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown
   return issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const where = keyPath(issue.path);
-      return issue.keys
-        .map((key) => `${where === '(top level)' ? key : `${where}.${key}`}: unknown key`)
-        .join('\n');
+      return issue.keys.map((key) => `${where === '(top level)' ? key : `${where}.${key}`}: unknown key`).join('\n');
     }
     const value = valueAt(raw, issue.path);
     const shown = value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value)) ? '' : ` = ${JSON.stringify(value)}`;
@@ -57,4 +60,3 @@ export function parseConfigText(text: string, source: string): Config {
   }
   return normalizeConfig(result.data, source);
 }
-

@@ -61,8 +61,14 @@ const sourceTable = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('journal'),
-    unit: z.string().regex(/^[A-Za-z0-9@._:-]+$/, 'a systemd unit name').optional(),
-    identifier: z.string().regex(/^[A-Za-z0-9@._-]+$/, 'a syslog identifier').optional(),
+    unit: z
+      .string()
+      .regex(/^[A-Za-z0-9@._:-]+$/, 'a systemd unit name')
+      .optional(),
+    identifier: z
+      .string()
+      .regex(/^[A-Za-z0-9@._-]+$/, 'a syslog identifier')
+      .optional(),
     filter: filterName.default('sshd'),
   }),
   z.strictObject({ type: z.literal('list'), path: z.string().startsWith('/', 'an absolute path'), permanent: z.boolean().default(true) }),
@@ -87,7 +93,10 @@ const remoteTable = z.strictObject({
   // Never starting with "-": ssh would read it as an option.
   host: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._:-]*$/, 'a host name, an address or an ssh_config Host alias'),
   port: z.number().int().min(1).max(65_535).optional(),
-  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name').optional(),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name')
+    .optional(),
   key: z.string().startsWith('/', 'an absolute path').optional(),
   known_hosts: z.string().startsWith('/', 'an absolute path').optional(),
   strict_host_key_checking: z.boolean().default(true),
@@ -96,7 +105,10 @@ const remoteTable = z.strictObject({
 const jailTable = z
   .strictObject({
     maxretry: z.number().int().min(1).max(1000).default(5),
-    findtime: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))).default('10m'),
+    findtime: z
+      .union([z.string(), z.number()])
+      .superRefine(checked((value: string | number) => parseDuration(value)))
+      .default('10m'),
     sources: z.array(sourceTable).default([]),
     detect: detectTable.optional(),
     remote: z.array(z.string()).default([]),
@@ -142,9 +154,7 @@ const jailTable = z
 
 const safelistTable = z
   .strictObject({
-    addresses: z
-      .array(z.string().superRefine(checked((value: string) => parseNetwork(value))))
-      .default([]),
+    addresses: z.array(z.string().superRefine(checked((value: string) => parseNetwork(value)))).default([]),
     files: z.array(z.string().min(1)).default([]),
     own_addresses: z.boolean().default(true),
   })
@@ -152,9 +162,18 @@ const safelistTable = z
 
 const daemonTable = z
   .strictObject({
-    check_interval: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))).default('1s'),
-    reap_interval: z.union([z.string(), z.number()]).superRefine(checked((value: string | number) => parseDuration(value))).default('60s'),
-    metrics: z.string().superRefine(checked((value: string) => parseListenAddress(value))).optional(),
+    check_interval: z
+      .union([z.string(), z.number()])
+      .superRefine(checked((value: string | number) => parseDuration(value)))
+      .default('1s'),
+    reap_interval: z
+      .union([z.string(), z.number()])
+      .superRefine(checked((value: string | number) => parseDuration(value)))
+      .default('60s'),
+    metrics: z
+      .string()
+      .superRefine(checked((value: string) => parseListenAddress(value)))
+      .optional(),
     metrics_file: z.string().min(1).optional(),
   })
   .default({ check_interval: '1s', reap_interval: '60s' });
@@ -200,7 +219,8 @@ export const configSchema = z.strictObject({
   remotes: z
     .record(z.string(), remoteTable)
     .superRefine((remotes, ctx) => {
-      for (const name of Object.keys(remotes)) if (!FILTER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a remote name: letters, digits, "-" and "_"' });
+      for (const name of Object.keys(remotes))
+        if (!FILTER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a remote name: letters, digits, "-" and "_"' });
     })
     .default({}),
   filters: z
@@ -218,35 +238,36 @@ export const configSchema = z.strictObject({
       }
     })
     .default({}),
-  jails: z
-    .record(z.string(), jailTable)
-    .superRefine((jails, ctx) => {
-      if (Object.keys(jails).length === 0) ctx.addIssue({ code: 'custom', message: 'at least one jail, for example [jails.ssh]' });
-      const owners = new Map<string, string>();
-      for (const [name, jail] of Object.entries(jails)) {
-        const base = jail.list ?? `xtban-${name}`;
-        const other = owners.get(base);
-        if (other !== undefined) ctx.addIssue({ code: 'custom', path: [name, 'list'], message: `list ${base} is already used by jail ${other}; each jail needs lists of its own` });
-        owners.set(base, name);
+  jails: z.record(z.string(), jailTable).superRefine((jails, ctx) => {
+    if (Object.keys(jails).length === 0) ctx.addIssue({ code: 'custom', message: 'at least one jail, for example [jails.ssh]' });
+    const owners = new Map<string, string>();
+    for (const [name, jail] of Object.entries(jails)) {
+      const base = jail.list ?? `xtban-${name}`;
+      const other = owners.get(base);
+      if (other !== undefined)
+        ctx.addIssue({ code: 'custom', path: [name, 'list'], message: `list ${base} is already used by jail ${other}; each jail needs lists of its own` });
+      owners.set(base, name);
+    }
+    for (const name of Object.keys(jails)) {
+      try {
+        validateJailName(name, 'jail name');
+      } catch (error) {
+        if (!(error instanceof XtbanError)) throw error;
+        ctx.addIssue({ code: 'custom', path: [name], message: `${error.message}${error.hint ? ` (${error.hint})` : ''}` });
       }
-      for (const name of Object.keys(jails)) {
-        try {
-          validateJailName(name, 'jail name');
-        } catch (error) {
-          if (!(error instanceof XtbanError)) throw error;
-          ctx.addIssue({ code: 'custom', path: [name], message: `${error.message}${error.hint ? ` (${error.hint})` : ''}` });
-        }
-      }
-    }),
+    }
+  }),
 });
 
 // Every source must name a filter that exists: built in, or in [filters]; every remote must exist.
 export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
   for (const [name, jail] of Object.entries(config.jails)) {
     jail.remote.forEach((remote, index) => {
-      if (!(remote in config.remotes)) ctx.addIssue({ code: 'custom', path: ['jails', name, 'remote', index], message: `no remote named ${remote}; define [remotes.${remote}]` });
+      if (!(remote in config.remotes))
+        ctx.addIssue({ code: 'custom', path: ['jails', name, 'remote', index], message: `no remote named ${remote}; define [remotes.${remote}]` });
     });
-    if (jail.remote_only && jail.remote.length === 0) ctx.addIssue({ code: 'custom', path: ['jails', name, 'remote_only'], message: 'remote_only needs at least one remote' });
+    if (jail.remote_only && jail.remote.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['jails', name, 'remote_only'], message: 'remote_only needs at least one remote' });
     jail.sources.forEach((source, index) => {
       if (source.type === 'list') return;
       if (!BUILTIN_FILTERS.has(source.filter) && !(source.filter in config.filters)) {

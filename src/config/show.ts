@@ -43,12 +43,24 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
   };
   if (config.daemon.metrics !== undefined) daemon['metrics'] = config.daemon.metrics;
   if (config.daemon.metricsFile !== undefined) daemon['metrics_file'] = config.daemon.metricsFile;
-  const filters = Object.fromEntries([...config.filters].map(([name, filter]) => [name, { programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore, client_text: filter.clientText ?? 'anywhere' }]));
+  const filters = Object.fromEntries(
+    [...config.filters].map(([name, filter]) => [
+      name,
+      { programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore, client_text: filter.clientText ?? 'anywhere' },
+    ]),
+  );
   const remotes = Object.fromEntries(
     [...config.remotes].map(([name, remote]) => [
       name,
       Object.fromEntries(
-        Object.entries({ host: remote.host, port: remote.port, user: remote.user, key: remote.key, known_hosts: remote.knownHosts, strict_host_key_checking: remote.strictHostKeyChecking }).filter(([, value]) => value !== undefined),
+        Object.entries({
+          host: remote.host,
+          port: remote.port,
+          user: remote.user,
+          key: remote.key,
+          known_hosts: remote.knownHosts,
+          strict_host_key_checking: remote.strictHostKeyChecking,
+        }).filter(([, value]) => value !== undefined),
       ),
     ]),
   );

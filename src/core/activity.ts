@@ -6,5 +6,7 @@ import type { RecentEntry } from './proc-format.js';
 // never from /proc writes): the stamp of a ban or restore write is not activity, or every restore would
 // extend the ban by a window.
 export function activityUpdates(jail: string, entries: readonly RecentEntry[], clock: KernelClock): { jail: string; address: string; lastActivity: number }[] {
-  return entries.filter((entry) => entry.ttl > 0).map((entry) => ({ jail, address: entry.address, lastActivity: Math.floor(stampToWallMs(clock, entry.lastSeen)) }));
+  return entries
+    .filter((entry) => entry.ttl > 0)
+    .map((entry) => ({ jail, address: entry.address, lastActivity: Math.floor(stampToWallMs(clock, entry.lastSeen)) }));
 }

@@ -37,17 +37,25 @@ export function parseAddress(input: string, where = 'address'): Address {
     throw inputError(`${where}: ${describe(input)} contains whitespace or control characters`, 'give exactly one address per argument');
   }
   if (input.includes('/')) {
-    throw inputError(`${where}: ${describe(input)} is a network, a single address is expected`, 'ban one address at a time; ranges are banned with a jail mask');
+    throw inputError(
+      `${where}: ${describe(input)} is a network, a single address is expected`,
+      'ban one address at a time; ranges are banned with a jail mask',
+    );
   }
   if (input.includes('%')) {
-    throw inputError(`${where}: ${describe(input)} has an IPv6 zone index, which the kernel lists cannot hold`, 'drop the %zone part; link-local addresses are the same on every link');
+    throw inputError(
+      `${where}: ${describe(input)} has an IPv6 zone index, which the kernel lists cannot hold`,
+      'drop the %zone part; link-local addresses are the same on every link',
+    );
   }
   const kind = isIP(input);
   if (kind === 0) {
     const looksLikeName = /[g-z]/i.test(input) && !input.includes(':');
     throw inputError(
       `${where}: ${describe(input)} is not a valid IP address`,
-      looksLikeName ? 'host names are not resolved: give the IP address itself' : 'IPv4 is four decimal numbers 0-255 (192.0.2.7); IPv6 is hex groups (2001:db8::7)',
+      looksLikeName
+        ? 'host names are not resolved: give the IP address itself'
+        : 'IPv4 is four decimal numbers 0-255 (192.0.2.7); IPv6 is hex groups (2001:db8::7)',
     );
   }
   if (kind === 4) {
@@ -85,7 +93,7 @@ export function parseNetwork(input: string, where = 'network'): Network {
   let address: Address;
   try {
     address = parseAddress(addressPart, where);
-  } catch (error) {
+  } catch (_error) {
     throw inputError(`${where}: ${describe(input)} is not a valid address or CIDR`, 'use forms such as 192.0.2.0/24, 198.51.100.7, 2001:db8::/32');
   }
   const mapped = address.family === 4 && addressPart.includes(':');

@@ -95,4 +95,3 @@ export interface Config {
   remotes: Map<string, RemoteTarget>;
   jails: JailConfig[];
 }
-

@@ -41,7 +41,12 @@ export function formatDuration(totalSeconds: number, rounding: 'round' | 'floor'
   let rest = Math.max(0, Math[rounding](totalSeconds));
   if (rest === 0) return '0s';
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;

@@ -58,18 +58,32 @@ export function checkPatternSafety(pattern: string, where: string, options: { cl
     try {
       return atomMatches(node.atom, node.flags);
     } catch (error) {
-      throw inputError(`${where}: ${quoted} is not a valid pattern: ${error instanceof Error ? error.message : String(error)}`, 'RE2 syntax: no backreferences or lookarounds');
+      throw inputError(
+        `${where}: ${quoted} is not a valid pattern: ${error instanceof Error ? error.message : String(error)}`,
+        'RE2 syntax: no backreferences or lookarounds',
+      );
     }
   };
-  const each = (visitor: (node: RegexNode) => void): void => tail.forEach((node) => visit(node, visitor));
+  const each = (visitor: (node: RegexNode) => void): void => {
+    for (const node of tail) visit(node, visitor);
+  };
   each((node) => {
     if (node.kind !== 'char') return;
     const m = matches(node);
-    if (m.space && m.nonWhitespace) unsafe(text(node), 'matches a space and other characters too', `after ${ADDR_SLOT} write spaces as spaces and words with what excludes the space (\\d+, \\w+, [a-z]+)`);
+    if (m.space && m.nonWhitespace)
+      unsafe(
+        text(node),
+        'matches a space and other characters too',
+        `after ${ADDR_SLOT} write spaces as spaces and words with what excludes the space (\\d+, \\w+, [a-z]+)`,
+      );
   });
   each((node) => {
     if (node.kind === 'repeat' && node.max > 1 && canMatchSpace(node.body, matches)) {
-      unsafe(text(node), 'repeats a space: it matches a run of words', `after ${ADDR_SLOT} write each word: at most one space in a row, optional at most once (?)`);
+      unsafe(
+        text(node),
+        'repeats a space: it matches a run of words',
+        `after ${ADDR_SLOT} write each word: at most one space in a row, optional at most once (?)`,
+      );
     }
   });
   if (options.clientText !== 'before-address' && addressWord(tail, matches, 'anywhere')) {
@@ -77,15 +91,15 @@ export function checkPatternSafety(pattern: string, where: string, options: { cl
     const reaching = (what: string): never => {
       throw inputError(
         `${where}: ${quoted} is unsafe: before ${ADDR_SLOT} it has ${what}, which can reach past the address, and the text after ${ADDR_SLOT} can hold an address a client typed`,
-        `a program that writes the client's text after the address (rhost=ADDR user=NAME) lets a user name such as "x rhost=192.0.2.7" put a second address at the end; before ${ADDR_SLOT} write fixed text and fields without spaces (\S*, \d+), or, if the program writes client text only before the address, say so with client_text = "before-address"`,
+        `a program that writes the client's text after the address (rhost=ADDR user=NAME) lets a user name such as "x rhost=192.0.2.7" put a second address at the end; before ${ADDR_SLOT} write fixed text and fields without spaces (\\S*, \\d+), or, if the program writes client text only before the address, say so with client_text = "before-address"`,
       );
     };
-    head.forEach((node) =>
+    for (const node of head) {
       visit(node, (inner) => {
         if (inner.kind === 'char' && matches(inner).space && matches(inner).nonWhitespace) reaching(text(inner));
         if (inner.kind === 'repeat' && inner.max > 1 && canMatchSpace(inner.body, matches)) reaching(text(inner));
-      }),
-    );
+      });
+    }
   }
   const word = addressWord(tail, matches, 'after-space');
   if (word) {
@@ -112,10 +126,17 @@ function tailOf(tree: RegexNode, pattern: string, where: string): RegexNode[] {
   if (at !== -1) return items.slice(at + 1);
   const path = slotPath(tree);
   if (path === undefined) {
-    throw inputError(`${where}: the ${ADDR_SLOT} in ${quoted} is inside a class or \\Q...\\E, so it is not a slot`, `write ${ADDR_SLOT} as plain text at the top level of the pattern`);
+    throw inputError(
+      `${where}: the ${ADDR_SLOT} in ${quoted} is inside a class or \\Q...\\E, so it is not a slot`,
+      `write ${ADDR_SLOT} as plain text at the top level of the pattern`,
+    );
   }
-  if (path.includes('group') || path.includes('repeat')) throw inputError(`${where}: ${ADDR_SLOT} is inside a group in ${quoted}`, `put ${ADDR_SLOT} at the top level of the pattern`);
-  throw inputError(`${where}: ${ADDR_SLOT} is inside an alternation branch in ${quoted}`, `put ${ADDR_SLOT} at the top level of the pattern; give each alternative a pattern of its own`);
+  if (path.includes('group') || path.includes('repeat'))
+    throw inputError(`${where}: ${ADDR_SLOT} is inside a group in ${quoted}`, `put ${ADDR_SLOT} at the top level of the pattern`);
+  throw inputError(
+    `${where}: ${ADDR_SLOT} is inside an alternation branch in ${quoted}`,
+    `put ${ADDR_SLOT} at the top level of the pattern; give each alternative a pattern of its own`,
+  );
 }
 
 // The kinds of the nodes around the slot, outermost first; undefined when there is no slot node.
@@ -168,7 +189,11 @@ class AddressWord extends Error {
 // 'after-space': words that begin after a space; 'anywhere': an address glued to any other character
 // too (",user=192.0.2.7"). The tail is run as a set of states over every way through it (a repetition
 // until no new state comes).
-function addressWord(tail: RegexNode[], matches: (node: RegexNode & { kind: 'char' }) => AtomMatches, where: 'after-space' | 'anywhere'): { start: number; end: number } | undefined {
+function addressWord(
+  tail: RegexNode[],
+  matches: (node: RegexNode & { kind: 'char' }) => AtomMatches,
+  where: 'after-space' | 'anywhere',
+): { start: number; end: number } | undefined {
   // What a character that cannot be in an address leaves: no word, or (anywhere) a place one may begin.
   const elsewhere: WordState = where === 'anywhere' ? { kind: 'start', from: -1 } : { kind: 'other', from: -1 };
   const key = (state: WordState): string => `${state.kind}@${state.from}`;

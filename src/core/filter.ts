@@ -60,7 +60,10 @@ function compile(pattern: string, where: string, withSlot: boolean, lazy = false
     // messages match, the other reading of an ambiguous one comes out.
     return new RE2(`${lazy ? '(?U)' : ''}^(?:${body})$`);
   } catch (error) {
-    throw inputError(`${where}: ${JSON.stringify(pattern)} is not a valid pattern: ${error instanceof Error ? error.message : String(error)}`, 'RE2 syntax: no backreferences or lookarounds');
+    throw inputError(
+      `${where}: ${JSON.stringify(pattern)} is not a valid pattern: ${error instanceof Error ? error.message : String(error)}`,
+      'RE2 syntax: no backreferences or lookarounds',
+    );
   }
 }
 

@@ -24,7 +24,8 @@ export interface InstallStep {
 // The CLI's path as the units and the action may name it: absolute and plain (systemd and fail2ban split
 // on spaces; a newline would start a directive of its own).
 export function validateBinaryPath(binary: string): string {
-  if (!/^\/[A-Za-z0-9._/+-]+$/.test(binary)) throw new Error(`the xtban binary must be an absolute path of letters, digits and . _ / + -: ${JSON.stringify(binary)}`);
+  if (!/^\/[A-Za-z0-9._/+-]+$/.test(binary))
+    throw new Error(`the xtban binary must be an absolute path of letters, digits and . _ / + -: ${JSON.stringify(binary)}`);
   return binary;
 }
 

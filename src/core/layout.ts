@@ -47,7 +47,14 @@ export function jailLayout(jail: JailConfig, ipListTot: number): JailLayout {
   for (const family of jail.families) {
     jail.tierWindows.forEach((windowSeconds, tier) => {
       for (let shard = 0; shard < shards; shard++) {
-        slots.push({ name: slotName(jail.list, family, tiered ? tier : undefined, shards > 1 ? shard : undefined, jail.mask[family]), family, tier, shard, windowSeconds, role: 'ban' });
+        slots.push({
+          name: slotName(jail.list, family, tiered ? tier : undefined, shards > 1 ? shard : undefined, jail.mask[family]),
+          family,
+          tier,
+          shard,
+          windowSeconds,
+          role: 'ban',
+        });
       }
     });
     if (jail.detect) {

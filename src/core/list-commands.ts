@@ -36,7 +36,9 @@ export function routeAddresses(jails: readonly JailConfig[], addresses: readonly
   for (const address of addresses) {
     if (!jails.some((jail) => jail.families.includes(address.family))) {
       const names = jails.map((jail) => jail.name).join(', ');
-      throw inputError(`${address.text} is IPv${address.family}, but jail${jails.length > 1 ? 's' : ''} ${names} take${jails.length > 1 ? '' : 's'} IPv${address.family === 4 ? 6 : 4} only`);
+      throw inputError(
+        `${address.text} is IPv${address.family}, but jail${jails.length > 1 ? 's' : ''} ${names} take${jails.length > 1 ? '' : 's'} IPv${address.family === 4 ? 6 : 4} only`,
+      );
     }
     for (const jail of jails) {
       if (!jail.families.includes(address.family)) {
@@ -62,7 +64,11 @@ export type Placements = Map<string, Placement>;
 // The writes a set of ban decisions needs: +ADDR into a list of the ban's tier that has room (its own
 // shard first), and -ADDR from every list of the tier it left (a repeat offence moves up). A ban that
 // only a live ban's eviction could make room for gets no write: its placement says so.
-export function banWrites(decisions: readonly BanDecision[], layouts: ReadonlyMap<string, JailLayout>, plannerFor: (jail: string) => PlacementPlanner): { writes: ListWrite[]; placements: Placements } {
+export function banWrites(
+  decisions: readonly BanDecision[],
+  layouts: ReadonlyMap<string, JailLayout>,
+  plannerFor: (jail: string) => PlacementPlanner,
+): { writes: ListWrite[]; placements: Placements } {
   const writes: ListWrite[] = [];
   const placements: Placements = new Map();
   for (const { record, previousTier } of decisions) {
@@ -72,12 +78,14 @@ export function banWrites(decisions: readonly BanDecision[], layouts: ReadonlyMa
     const placement = planner.place(address, record.tier);
     placements.set(`${record.jail} ${record.address}`, placement);
     // A missing list gets its write all the same: the kernel's refusal says which and what to do.
-    if (placement.kind === 'placed' && placement.evicts !== undefined) writes.push({ jail: record.jail, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
+    if (placement.kind === 'placed' && placement.evicts !== undefined)
+      writes.push({ jail: record.jail, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
     if (placement.kind !== 'full') writes.push({ jail: record.jail, list: placement.list, address: record.address, command: `+${record.address}` });
     // Out of the old tier after it is in the new one: never in neither. A ban the new tier has no room
     // for stays where it is, still enforced there.
     if (previousTier !== undefined && previousTier !== record.tier && (placement.kind === 'placed' || placement.kind === 'present')) {
-      for (const slot of tierSlots(layout, record.family, previousTier)) writes.push({ jail: record.jail, list: slot.name, address: record.address, command: `-${record.address}` });
+      for (const slot of tierSlots(layout, record.family, previousTier))
+        writes.push({ jail: record.jail, list: slot.name, address: record.address, command: `-${record.address}` });
       planner.remove(address, previousTier);
     }
   }

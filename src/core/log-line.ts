@@ -8,9 +8,9 @@ export interface LogRecord {
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 // "Nov 21 02:33:32 host prog[123]: message" (RFC 3164, local time, no year).
-const TRADITIONAL = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) \S+ ([^\s\[:]+)(?:\[\d+\])?: (.*)$/;
+const TRADITIONAL = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) \S+ ([^\s[:]+)(?:\[\d+\])?: (.*)$/;
 // "2026-11-21T02:33:32.123456+00:00 host prog[123]: message" (rsyslog's high-precision format).
-const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) \S+ ([^\s\[:]+)(?:\[\d+\])?: (.*)$/;
+const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) \S+ ([^\s[:]+)(?:\[\d+\])?: (.*)$/;
 
 // Splits a syslog-file line. Traditional timestamps have no year: the year of `nowMs` is taken, and
 // a date that would lie more than a day in the future belongs to the year before (a log read in January).

@@ -14,10 +14,7 @@ const LIST_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export function validateJailName(name: string, where = 'jail'): string {
   if (name.length === 0) throw inputError(`${where}: empty jail name`);
   if (!JAIL_PATTERN.test(name)) {
-    throw inputError(
-      `${where}: ${JSON.stringify(name)} is not a valid jail name`,
-      'use letters, digits, "-" and "_", starting with a letter or digit',
-    );
+    throw inputError(`${where}: ${JSON.stringify(name)} is not a valid jail name`, 'use letters, digits, "-" and "_", starting with a letter or digit');
   }
   if (name.length > MAX_JAIL_LENGTH) {
     throw inputError(
@@ -31,10 +28,7 @@ export function validateJailName(name: string, where = 'jail'): string {
 export function validateListName(name: string, where = 'list'): string {
   if (name.length === 0) throw inputError(`${where}: empty list name`);
   if (!LIST_PATTERN.test(name) || name === '.' || name === '..') {
-    throw inputError(
-      `${where}: ${JSON.stringify(name)} is not a valid list name`,
-      'use letters, digits, ".", "-" and "_", starting with a letter or digit',
-    );
+    throw inputError(`${where}: ${JSON.stringify(name)} is not a valid list name`, 'use letters, digits, ".", "-" and "_", starting with a letter or digit');
   }
   if (name.length > MAX_LIST_LENGTH) throw inputError(`${where}: list name is longer than ${MAX_LIST_LENGTH} characters`);
   return name;

@@ -62,7 +62,8 @@ function malformed(source: string, lineNumber: number, line: string, why: string
 let groupHex: Array<string | undefined> | undefined;
 
 function hexOf(value: number): string {
-  const table = (groupHex ??= new Array<string | undefined>(65536));
+  groupHex ??= new Array<string | undefined>(65536);
+  const table = groupHex;
   let text = table[value];
   if (text === undefined) {
     text = value.toString(16);

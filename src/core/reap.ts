@@ -42,14 +42,23 @@ export function planReap(lists: readonly ReapInput[], bans: readonly BanRecord[]
   const byJail = new Map<string, Map<string, BanRecord>>();
   for (const ban of bans) {
     let mine = byJail.get(ban.jail);
-    if (!mine) byJail.set(ban.jail, (mine = new Map()));
+    if (!mine) {
+      mine = new Map();
+      byJail.set(ban.jail, mine);
+    }
     mine.set(ban.address, ban);
   }
   const checkSafelist = safelist.entries.length > 0;
   const plan: ReapPlan = { remove: [], refresh: [], kept: { live: 0, permanent: 0 }, end: [] };
   for (const { jail, slot, entries } of lists) {
     const jailBans = byJail.get(jail.name);
-    const action = (entry: RecentEntry, reason: ReapAction['reason']): ReapAction => ({ jail: jail.name, list: slot.name, address: entry.address, lastSeen: entry.lastSeen, reason });
+    const action = (entry: RecentEntry, reason: ReapAction['reason']): ReapAction => ({
+      jail: jail.name,
+      list: slot.name,
+      address: entry.address,
+      lastSeen: entry.lastSeen,
+      reason,
+    });
     for (const entry of entries) {
       if (checkSafelist && safelistMatch(safelist, { family: entry.family, address: entry.address, prefix: jail.mask[entry.family] })) {
         plan.remove.push(action(entry, 'safelisted'));

@@ -107,10 +107,12 @@ class Parser {
     const bounds = this.readRepeat();
     if (bounds === undefined) return node;
     const operatorStart = bounds.start;
-    if (node.kind === 'assert') throw new RegexSyntaxError(`nothing to repeat before ${JSON.stringify(this.source.slice(operatorStart, this.at))}`, operatorStart);
+    if (node.kind === 'assert')
+      throw new RegexSyntaxError(`nothing to repeat before ${JSON.stringify(this.source.slice(operatorStart, this.at))}`, operatorStart);
     if (node.kind === 'slot') throw new RegexSyntaxError(`the slot cannot repeat`, operatorStart);
     if (this.source[this.at] === '?') this.at++;
-    if (this.readRepeat() !== undefined) throw new RegexSyntaxError(`a repetition of a repetition (${JSON.stringify(this.source.slice(operatorStart, this.at))})`, operatorStart);
+    if (this.readRepeat() !== undefined)
+      throw new RegexSyntaxError(`a repetition of a repetition (${JSON.stringify(this.source.slice(operatorStart, this.at))})`, operatorStart);
     if (bounds.max < bounds.min) throw new RegexSyntaxError(`bad repetition ${JSON.stringify(this.source.slice(operatorStart, this.at))}`, operatorStart);
     return { kind: 'repeat', body: node, min: bounds.min, max: bounds.max, start: node.start, end: this.at };
   }
@@ -151,7 +153,8 @@ class Parser {
     }
     if (c === '*' || c === '+' || c === '?') throw new RegexSyntaxError(`nothing to repeat before ${JSON.stringify(c)}`, start);
     if (c === '{') {
-      if (REPEAT.test(source.slice(start))) throw new RegexSyntaxError(`nothing to repeat before ${JSON.stringify(REPEAT.exec(source.slice(start))?.[0])}`, start);
+      if (REPEAT.test(source.slice(start)))
+        throw new RegexSyntaxError(`nothing to repeat before ${JSON.stringify(REPEAT.exec(source.slice(start))?.[0])}`, start);
       throw new RegexSyntaxError(`a "{" that does not start a repetition (write a literal one as \\{)`, start);
     }
     const code = source.codePointAt(start) as number;
@@ -177,13 +180,15 @@ class Parser {
         this.at += named[0].length;
       } else {
         const flagged = /^\?([imsU]*)(?:-([imsU]*))?([:)])/.exec(rest);
-        if (!flagged) throw new RegexSyntaxError(`${JSON.stringify(source.slice(start, start + 3))} is not a group RE2 has (no lookarounds, no backreferences)`, start);
+        if (!flagged)
+          throw new RegexSyntaxError(`${JSON.stringify(source.slice(start, start + 3))} is not a group RE2 has (no lookarounds, no backreferences)`, start);
         const [whole, on = '', off, end] = flagged;
         if (on === '' && off === undefined && end === ':') {
           this.at += whole.length;
           return this.groupBody(start, outer);
         }
-        if ((on === '' && off === undefined) || off === '') throw new RegexSyntaxError(`empty flags in ${JSON.stringify(source.slice(start, start + whole.length + 1))}`, start);
+        if ((on === '' && off === undefined) || off === '')
+          throw new RegexSyntaxError(`empty flags in ${JSON.stringify(source.slice(start, start + whole.length + 1))}`, start);
         flags = { ...outer };
         for (const flag of on) flags[flag as keyof Flags] = true;
         for (const flag of off ?? '') flags[flag as keyof Flags] = false;
@@ -239,7 +244,8 @@ class Parser {
     if (e === 'p' || e === 'P') {
       if (source[start + 2] === '{') {
         const close = source.indexOf('}', start + 3);
-        if (close === -1 || !/^\^?[A-Za-z_]+$/.test(source.slice(start + 3, close))) throw new RegexSyntaxError(`bad Unicode class ${JSON.stringify(source.slice(start, close === -1 ? start + 3 : close + 1))}`, start);
+        if (close === -1 || !/^\^?[A-Za-z_]+$/.test(source.slice(start + 3, close)))
+          throw new RegexSyntaxError(`bad Unicode class ${JSON.stringify(source.slice(start, close === -1 ? start + 3 : close + 1))}`, start);
         return close + 1;
       }
       if (!/[A-Za-z]/.test(source[start + 2] ?? '')) throw new RegexSyntaxError(`bad Unicode class ${JSON.stringify(source.slice(start, start + 3))}`, start);
@@ -248,16 +254,19 @@ class Parser {
     if (e === 'x') {
       if (source[start + 2] === '{') {
         const close = source.indexOf('}', start + 3);
-        if (close === -1 || !/^[0-9A-Fa-f]{1,8}$/.test(source.slice(start + 3, close))) throw new RegexSyntaxError(`bad hexadecimal escape ${JSON.stringify(source.slice(start, close === -1 ? start + 3 : close + 1))}`, start);
+        if (close === -1 || !/^[0-9A-Fa-f]{1,8}$/.test(source.slice(start + 3, close)))
+          throw new RegexSyntaxError(`bad hexadecimal escape ${JSON.stringify(source.slice(start, close === -1 ? start + 3 : close + 1))}`, start);
         return close + 1;
       }
-      if (!/^[0-9A-Fa-f]{2}$/.test(source.slice(start + 2, start + 4))) throw new RegexSyntaxError(`bad hexadecimal escape ${JSON.stringify(source.slice(start, start + 4))} (two digits, or \\x{...})`, start);
+      if (!/^[0-9A-Fa-f]{2}$/.test(source.slice(start + 2, start + 4)))
+        throw new RegexSyntaxError(`bad hexadecimal escape ${JSON.stringify(source.slice(start, start + 4))} (two digits, or \\x{...})`, start);
       return start + 4;
     }
     if (e >= '0' && e <= '7') {
       // RE2: \0, \0n, \0nn; \1 to \7 only followed by an octal digit (alone they would be backreferences).
       let end = start + 2;
-      if (e !== '0' && !/[0-7]/.test(source[end] ?? '')) throw new RegexSyntaxError(`backreference ${JSON.stringify(source.slice(start, end))} (RE2 has none)`, start);
+      if (e !== '0' && !/[0-7]/.test(source[end] ?? ''))
+        throw new RegexSyntaxError(`backreference ${JSON.stringify(source.slice(start, end))} (RE2 has none)`, start);
       for (let digits = 0; digits < 2 && /[0-7]/.test(source[end] ?? ''); digits++) end++;
       return end;
     }

@@ -50,7 +50,18 @@ export function planRestore(input: {
   clock: KernelClock | undefined;
   rehome?: boolean;
 }): RestorePlan {
-  const plan: RestorePlan = { writes: [], alreadyPresent: 0, missing: [], skippedSafelisted: [], noRoom: [], listMissing: [], unknownJail: [], evicts: [], moved: [], spilled: [] };
+  const plan: RestorePlan = {
+    writes: [],
+    alreadyPresent: 0,
+    missing: [],
+    skippedSafelisted: [],
+    noRoom: [],
+    listMissing: [],
+    unknownJail: [],
+    evicts: [],
+    moved: [],
+    spilled: [],
+  };
   const jails = new Map(input.jails.map((jail) => [jail.name, jail]));
   // What goes back, per jail, as the jail masks now: the bans a full list must not give up.
   const wanted = new Map<string, { ban: BanRecord; address: Address; tier: number }[]>();
@@ -79,7 +90,14 @@ export function planRestore(input: {
     const layout = input.layouts.get(name);
     if (!layout) continue;
     const live = new Set(items.map((item) => item.address.text));
-    const planner = new PlacementPlanner({ layout, key: input.key, capacity: input.capacity, fill: input.kernel, wordBits: input.wordBits, isLiveBan: (address, lastSeen, slot) => live.has(address) || entryInForce(input.clock, lastSeen, slot.windowSeconds) });
+    const planner = new PlacementPlanner({
+      layout,
+      key: input.key,
+      capacity: input.capacity,
+      fill: input.kernel,
+      wordBits: input.wordBits,
+      isLiveBan: (address, lastSeen, slot) => live.has(address) || entryInForce(input.clock, lastSeen, slot.windowSeconds),
+    });
     // Bans already in the kernel first, so that none is counted missing because another took its room.
     const absent: typeof items = [];
     for (const item of items) {

@@ -24,10 +24,16 @@ export function parsePortSpec(input: number | string, where = 'port'): PortSpec 
 }
 
 const RATE_UNITS: Record<string, string> = {
-  s: 'sec', sec: 'sec', second: 'sec',
-  m: 'min', min: 'min', minute: 'min',
-  h: 'hour', hour: 'hour',
-  d: 'day', day: 'day',
+  s: 'sec',
+  sec: 'sec',
+  second: 'sec',
+  m: 'min',
+  min: 'min',
+  minute: 'min',
+  h: 'hour',
+  hour: 'hour',
+  d: 'day',
+  day: 'day',
 };
 
 // The limit match keeps a rate as a period in 1/10000 s (libxt_limit's XT_LIMIT_SCALE) and prints it
@@ -52,7 +58,8 @@ export function parseRate(input: string, where = 'rate'): string {
   }
   const seconds = SECONDS_PER.find(([name]) => name === unit)?.[1] ?? 1;
   const period = Math.floor((LIMIT_SCALE * seconds) / count);
-  if (period === 0) throw inputError(`${where}: ${JSON.stringify(input)} is faster than the 10000/sec iptables' limit match can count`, 'use at most 10000/sec');
+  if (period === 0)
+    throw inputError(`${where}: ${JSON.stringify(input)} is faster than the 10000/sec iptables' limit match can count`, 'use at most 10000/sec');
   // libxt_limit's print_rate: the first unit, from day down, after which the period no longer divides well.
   let index = 1;
   for (; index < SECONDS_PER.length; index++) {

@@ -82,9 +82,15 @@ export function findDifferences(current: FilterTable, desired: readonly JailRule
 // The chains xtban applied for jails the config no longer has (recorded when applied, and no longer
 // configured): they, and their jumps, still drop traffic until apply removes them. A chain xtban did
 // not record is never taken, whatever its name.
-export function unconfiguredChains(current: FilterTable, configuredChains: ReadonlySet<string>, appliedChains: ReadonlySet<string>): { jail: string; chain: string }[] {
+export function unconfiguredChains(
+  current: FilterTable,
+  configuredChains: ReadonlySet<string>,
+  appliedChains: ReadonlySet<string>,
+): { jail: string; chain: string }[] {
   return [...current.chains.keys()]
-    .filter((chain) => appliedChains.has(chain) && chain.startsWith(CHAIN_PREFIX) && !configuredChains.has(chain) && isJailName(chain.slice(CHAIN_PREFIX.length)))
+    .filter(
+      (chain) => appliedChains.has(chain) && chain.startsWith(CHAIN_PREFIX) && !configuredChains.has(chain) && isJailName(chain.slice(CHAIN_PREFIX.length)),
+    )
     .map((chain) => ({ jail: chain.slice(CHAIN_PREFIX.length), chain }));
 }
 
@@ -103,7 +109,12 @@ export function unconfiguredFindings(current: FilterTable, desired: readonly Jai
 // second apply changes nothing. Chains are re-declared (which flushes them) only when their
 // rules differ; jumps are removed and re-inserted only when missing, different or duplicated. The
 // chains of jails no longer configured (`remove`) go, with every jump to them.
-export function planApply(current: FilterTable, desired: readonly JailRules[], family: Family, remove: readonly { jail: string; chain: string }[] = []): RestorePlan {
+export function planApply(
+  current: FilterTable,
+  desired: readonly JailRules[],
+  family: Family,
+  remove: readonly { jail: string; chain: string }[] = [],
+): RestorePlan {
   const findings = findDifferences(current, desired);
   const declarations: string[] = [];
   const deletes: string[] = [];
@@ -125,11 +136,19 @@ export function planApply(current: FilterTable, desired: readonly JailRules[], f
     }
   }
   const removal = planTeardown(current, remove, family);
-  return { family, findings: [...findings, ...removal.findings], script: assemble(declarations, [...deletes, ...removal.deletes], appends, inserts, removal.tail) };
+  return {
+    family,
+    findings: [...findings, ...removal.findings],
+    script: assemble(declarations, [...deletes, ...removal.deletes], appends, inserts, removal.tail),
+  };
 }
 
 // Plans the removal of the given chains and of every rule, in any chain, that jumps to them.
-export function planTeardown(current: FilterTable, chains: readonly { jail: string; chain: string }[], family: Family): RestorePlan & { deletes: string[]; tail: string[] } {
+export function planTeardown(
+  current: FilterTable,
+  chains: readonly { jail: string; chain: string }[],
+  family: Family,
+): RestorePlan & { deletes: string[]; tail: string[] } {
   const findings: Finding[] = [];
   const deletes: string[] = [];
   const tail: string[] = [];

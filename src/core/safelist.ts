@@ -22,7 +22,10 @@ export function parseSafelistText(text: string, file: string): SafeEntry[] {
     try {
       entries.push({ network: parseNetwork(line, where), origin: where });
     } catch {
-      throw inputError(`safelist ${where}: ${JSON.stringify(line)} is not an address or CIDR`, 'one address or CIDR per line (192.0.2.0/24, 2001:db8::7), # for comments');
+      throw inputError(
+        `safelist ${where}: ${JSON.stringify(line)} is not an address or CIDR`,
+        'one address or CIDR per line (192.0.2.0/24, 2001:db8::7), # for comments',
+      );
     }
   });
   return entries;

@@ -107,7 +107,8 @@ export function parseRequest(line: string, permittedJails: ReadonlySet<string>):
     if (words.length !== 1) refuse('ping takes no arguments');
     return { id, verb };
   }
-  if (verb !== 'ban' && verb !== 'unban' && verb !== 'query' && verb !== 'flush') refuse(`unknown verb ${JSON.stringify(verb ?? '')}: use ping, ban, unban, query or flush`);
+  if (verb !== 'ban' && verb !== 'unban' && verb !== 'query' && verb !== 'flush')
+    refuse(`unknown verb ${JSON.stringify(verb ?? '')}: use ping, ban, unban, query or flush`);
   if (jailName === undefined) refuse(`${verb} needs a jail`);
   try {
     validateJailName(jailName, 'jail');

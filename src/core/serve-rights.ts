@@ -17,7 +17,10 @@ const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 // owner of the key's bans, and read back from a forced command line.
 export function validateKeyName(name: string, where = '--key'): string {
   if (!KEY_PATTERN.test(name)) {
-    throw inputError(`${where}: ${JSON.stringify(name)} is not a valid key name`, 'use 1-64 letters, digits, "-" and "_", starting with a letter or digit, for example --key web1');
+    throw inputError(
+      `${where}: ${JSON.stringify(name)} is not a valid key name`,
+      'use 1-64 letters, digits, "-" and "_", starting with a letter or digit, for example --key web1',
+    );
   }
   return name;
 }

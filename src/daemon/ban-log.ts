@@ -11,7 +11,13 @@ export interface LogLine {
 // What a source's ban says in the log: one "banned" line per new or repeated ban. A live ban seen again
 // is refreshed in the kernel and the store, which is not news (debug); the -ADDR that takes a ban that
 // moved up a tier out of the list it left is part of the same ban (said only when it fails).
-export function banLogLines(jail: string, origin: BanOrigin, decisions: readonly BanDecision[], outcomes: readonly WriteOutcome[], placements: Placements = new Map()): LogLine[] {
+export function banLogLines(
+  jail: string,
+  origin: BanOrigin,
+  decisions: readonly BanDecision[],
+  outcomes: readonly WriteOutcome[],
+  placements: Placements = new Map(),
+): LogLine[] {
   const refreshed = new Set(decisions.filter((decision) => decision.kind === 'refresh').map((decision) => decision.record.address));
   const lines: LogLine[] = [];
   for (const decision of decisions) {
@@ -24,21 +30,38 @@ export function banLogLines(jail: string, origin: BanOrigin, decisions: readonly
         message: `${address} not placed in jail ${jail}: every list of its tier is full of live bans (recorded, enforced once there is room; raise capacity)`,
       });
     } else if (placement?.kind === 'placed' && placement.evicts !== undefined) {
-      lines.push({ level: 'info', fields: { jail, address, list: placement.list, evicted: placement.evicts }, message: `${placement.list} was full: ${placement.evicts} (not a live ban) made room for ${address}` });
+      lines.push({
+        level: 'info',
+        fields: { jail, address, list: placement.list, evicted: placement.evicts },
+        message: `${placement.list} was full: ${placement.evicts} (not a live ban) made room for ${address}`,
+      });
     }
   }
   for (const outcome of outcomes) {
     const fields = { jail, address: outcome.address, list: outcome.list };
     if (!outcome.command.startsWith('+')) {
-      if (!outcome.ok) lines.push({ level: 'warn', fields: { ...fields, error: outcome.error }, message: `${outcome.address} could not be taken out of ${outcome.list} after moving up a tier` });
+      if (!outcome.ok)
+        lines.push({
+          level: 'warn',
+          fields: { ...fields, error: outcome.error },
+          message: `${outcome.address} could not be taken out of ${outcome.list} after moving up a tier`,
+        });
     } else if (!outcome.ok) {
-      lines.push({ level: 'error', fields: { ...fields, error: outcome.error }, message: `ban of ${outcome.address} in jail ${jail} failed (recorded; restore retries)` });
+      lines.push({
+        level: 'error',
+        fields: { ...fields, error: outcome.error },
+        message: `ban of ${outcome.address} in jail ${jail} failed (recorded; restore retries)`,
+      });
     } else if (refreshed.has(outcome.address)) {
       lines.push({ level: 'debug', fields: { ...fields, source: origin.source }, message: `${outcome.address} still banned in jail ${jail}: refreshed` });
     } else {
       const placement = placements.get(`${jail} ${outcome.address}`);
       const moved = placement?.kind === 'placed' && placement.moved ? `; its own shard ${placement.preferred} is full` : '';
-      lines.push({ level: 'info', fields: { ...fields, source: origin.source, reason: origin.reason }, message: `banned ${outcome.address} in jail ${jail}${origin.reason ? ` (${origin.reason})` : ''}${moved ? ` (list ${outcome.list}${moved})` : ''}` });
+      lines.push({
+        level: 'info',
+        fields: { ...fields, source: origin.source, reason: origin.reason },
+        message: `banned ${outcome.address} in jail ${jail}${origin.reason ? ` (${origin.reason})` : ''}${moved ? ` (list ${outcome.list}${moved})` : ''}`,
+      });
     }
   }
   return lines;

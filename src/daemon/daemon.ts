@@ -94,8 +94,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let settings = daemonSettings(context.config, options);
   let firewall = systemFirewall(context.config.backend);
   const metrics = createMetrics();
-  const sourceCounters: SourceCounters = { banned: () => undefined, tooLong: (jail, source) => metrics.tooLong.inc({ jail, source }), ambiguous: (jail, source) => metrics.ambiguous.inc({ jail, source }) };
-  logs.config.info({ config: configPath, jails: context.config.jails.map((jail) => jail.name), checkMs: settings.checkMs, reapMs: settings.reapMs }, 'daemon starting');
+  const sourceCounters: SourceCounters = {
+    banned: () => undefined,
+    tooLong: (jail, source) => metrics.tooLong.inc({ jail, source }),
+    ambiguous: (jail, source) => metrics.ambiguous.inc({ jail, source }),
+  };
+  logs.config.info(
+    { config: configPath, jails: context.config.jails.map((jail) => jail.name), checkMs: settings.checkMs, reapMs: settings.reapMs },
+    'daemon starting',
+  );
 
   // One piece of work at a time: a check never runs into a reap or a reload.
   let queue: Promise<void> = Promise.resolve();
@@ -132,7 +139,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let rulesetChanged = false;
   let rulesetWatch: RulesetWatch | undefined;
   const check = async () => {
-    const watching = rulesetWatch !== undefined && rulesetWatch.watching && !rulesetWatch.changing;
+    const watching = rulesetWatch?.watching === true && !rulesetWatch.changing;
     const full = fullCheckDue({ count: checks++, watching, changed: rulesetChanged });
     rulesetChanged = false;
     const report = await checkAndRepair(context, firewall, { full });
@@ -143,7 +150,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     if (restored > 0) metrics.repairs.inc({ kind: 'bans' }, restored);
     metrics.writeErrors.inc(report.restore?.failed.length ?? 0);
     const repaired = report.findings.map((finding) => `${finding.family === 4 ? 'IPv4' : 'IPv6'} ${finding.jail}: ${finding.detail}`);
-    logs.repair.warn({ findings: repaired.length, restored }, `ruleset or lists were missing: repaired ${repaired.join('; ')}${restored > 0 ? `; ${restored} ban(s) put back` : ''}`);
+    logs.repair.warn(
+      { findings: repaired.length, restored },
+      `ruleset or lists were missing: repaired ${repaired.join('; ')}${restored > 0 ? `; ${restored} ban(s) put back` : ''}`,
+    );
     await writeMetricsFile();
   };
 

@@ -39,7 +39,9 @@ export interface JournalScope {
   mergeMachineId: string | undefined;
 }
 
-export function journalScope(where: { container: boolean; machineId: string | undefined } = { container: inContainer(), machineId: localMachineId() }): JournalScope {
+export function journalScope(
+  where: { container: boolean; machineId: string | undefined } = { container: inContainer(), machineId: localMachineId() },
+): JournalScope {
   return { mergeMachineId: where.container ? where.machineId : undefined };
 }
 
@@ -68,7 +70,12 @@ export function cursorOf(line: string): string | undefined {
 // at the first start) with `--no-tail` (`-f` otherwise shows only the last 10 entries after it), or, with
 // no cursor at all (an empty journal), from the end with `-n 0` and without `--no-tail` (which undoes
 // `-n` and replays the whole journal).
-export function journalctlArgs(source: { unit: string | undefined; identifier: string | undefined; cursor: string | undefined; scope: JournalScope }): string[] {
+export function journalctlArgs(source: {
+  unit: string | undefined;
+  identifier: string | undefined;
+  cursor: string | undefined;
+  scope: JournalScope;
+}): string[] {
   const { before, after } = scopeArgs(source.scope);
   const args = ['-f', '-o', 'json', '--no-pager', ...before];
   if (source.unit) args.push('-u', source.unit);

@@ -21,13 +21,21 @@ export interface Metrics {
   // Sets the gauges of each central firewall's queue: requests waiting, requests refused for good.
   observeRemotes(targets: readonly string[], queued: ReadonlyMap<string, number>, deadLetters: ReadonlyMap<string, number>): void;
   // Sets the gauges that describe the kernel and the store from a fresh status snapshot.
-  observe(snapshot: StatusSnapshot, bans: readonly BanRecord[], jails: readonly JailConfig[], nowMs: number, placement?: readonly { jail: string; action: 'evicted' | 'unplaced' | 'moved'; count: number }[]): void;
+  observe(
+    snapshot: StatusSnapshot,
+    bans: readonly BanRecord[],
+    jails: readonly JailConfig[],
+    nowMs: number,
+    placement?: readonly { jail: string; action: 'evicted' | 'unplaced' | 'moved'; count: number }[],
+  ): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers: [registry] });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
 
   const entries = gauge('xtban_list_entries', 'Entries in a kernel list', ['jail', 'list']);
   const capacity = gauge('xtban_list_capacity_entries', 'Entries a kernel list can hold (ip_list_tot)', ['jail', 'list']);
@@ -52,8 +60,14 @@ export function createMetrics(): Metrics {
     reaped: counter('xtban_reaped_entries_total', 'Entries the reaper removed', ['jail', 'reason']),
     writeErrors: counter('xtban_kernel_write_errors_total', 'Writes to kernel lists that failed'),
     reloads: counter('xtban_config_reloads_total', 'Config reloads, by result', ['result']),
-    tooLong: counter('xtban_source_lines_too_long_total', `Messages from a log source longer than ${MAX_MESSAGE_LENGTH} characters, not matched`, ['jail', 'source']),
-    ambiguous: counter('xtban_source_lines_ambiguous_total', 'Messages a filter reads with two different addresses (one typed by a client), not counted', ['jail', 'source']),
+    tooLong: counter('xtban_source_lines_too_long_total', `Messages from a log source longer than ${MAX_MESSAGE_LENGTH} characters, not matched`, [
+      'jail',
+      'source',
+    ]),
+    ambiguous: counter('xtban_source_lines_ambiguous_total', 'Messages a filter reads with two different addresses (one typed by a client), not counted', [
+      'jail',
+      'source',
+    ]),
     lastCheck: gauge('xtban_last_check_timestamp_seconds', 'When the ruleset was last checked'),
     lastReap: gauge('xtban_last_reap_timestamp_seconds', 'When the reaper last ran'),
     deadLettered: counter('xtban_remote_dead_lettered_total', 'Requests a central firewall refused for good and that were set aside', ['target']),
@@ -67,7 +81,8 @@ export function createMetrics(): Metrics {
       }
     },
     observe(snapshot, bans, jails, nowMs, placement = []) {
-      for (const metric of [entries, capacity, liveEntries, staleEntries, evicted, liveBans, bySource, permanent, ...Object.values(placementEvents)]) metric.reset();
+      for (const metric of [entries, capacity, liveEntries, staleEntries, evicted, liveBans, bySource, permanent, ...Object.values(placementEvents)])
+        metric.reset();
       for (const jail of jails) for (const metric of Object.values(placementEvents)) metric.set({ jail: jail.name }, 0);
       for (const row of placement) placementEvents[row.action].set({ jail: row.jail }, row.count);
       for (const report of snapshot.reports) {

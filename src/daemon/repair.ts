@@ -22,7 +22,8 @@ export async function checkAndRepair(context: Ports, firewall: Firewall, options
   const findings: Finding[] = [];
   const applied = appliedChainsFile(dirname(context.store().location));
   const slots = [...context.layouts.values()].flatMap((layout) => layout.slots.map((slot) => ({ ...slot, jail: layout.jail })));
-  for (const slot of await missingSlots(context.lists, slots)) findings.push({ family: slot.family, jail: slot.jail, kind: 'list-missing', detail: `list ${slot.name} is missing` });
+  for (const slot of await missingSlots(context.lists, slots))
+    findings.push({ family: slot.family, jail: slot.jail, kind: 'list-missing', detail: `list ${slot.name} is missing` });
   if (options.full || findings.length > 0) {
     const inUse = familiesInUse(context.config);
     for (const family of [4, 6] as const) {

@@ -83,7 +83,9 @@ export class RulesetWatch {
       if (this.stopped) return;
       this.quickEnds = Date.now() - started < 60_000 ? this.quickEnds + 1 : 0;
       const delayMs = Math.min(this.retryMs * 2 ** Math.max(0, this.quickEnds - 1), 60 * this.retryMs);
-      this.onEnd(`${this.command.join(' ')} ended (exit ${result.exitCode ?? result.signal ?? '?'}): ${stderr.trim() || result.shortMessage}; restarting in ${delayMs / 1000} s`);
+      this.onEnd(
+        `${this.command.join(' ')} ended (exit ${result.exitCode ?? result.signal ?? '?'}): ${stderr.trim() || result.shortMessage}; restarting in ${delayMs / 1000} s`,
+      );
       this.retry = setTimeout(() => this.start(), delayMs);
     });
   }

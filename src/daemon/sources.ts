@@ -61,7 +61,8 @@ export function startSources(context: () => Ports, log: Logger, counters: Source
     const counter = new RetryCounter(jail.maxretry, jail.findtimeSeconds * 1000);
     jail.sources.forEach((source, index) => {
       const id = `${jail.name}:${index}:${source.type}:${source.type === 'journal' ? `${source.unit ?? ''}/${source.identifier ?? ''}` : source.path}`;
-      const onError = (error: unknown) => log.error({ jail: jail.name, source: id, error: error instanceof Error ? error.message : String(error) }, 'source error');
+      const onError = (error: unknown) =>
+        log.error({ jail: jail.name, source: id, error: error instanceof Error ? error.message : String(error) }, 'source error');
       if (source.type === 'list') {
         stoppers.push(watchList(jail, source, id, log, context, ban, admit, onError));
         return;
@@ -98,10 +99,16 @@ export function startSources(context: () => Ports, log: Logger, counters: Source
       };
       if (source.type === 'file') {
         const program = filter.programs ? [...filter.programs][0] : undefined;
-        const follower = new FileFollower(id, source.path, state, (line) => {
-          const record = source.format === 'plain' ? { timeMs: Date.now(), program, message: line } : parseSyslogLine(line, Date.now());
-          if (record) onRecord(record);
-        }, onError);
+        const follower = new FileFollower(
+          id,
+          source.path,
+          state,
+          (line) => {
+            const record = source.format === 'plain' ? { timeMs: Date.now(), program, message: line } : parseSyslogLine(line, Date.now());
+            if (record) onRecord(record);
+          },
+          onError,
+        );
         follower.start();
         stoppers.push(() => follower.stop());
       } else {
@@ -150,18 +157,29 @@ function watchList(
         const address = admit(jail, parseAddress(line));
         if (address) wanted.set(address.text, address);
       } catch (error) {
-        log.warn({ jail: jail.name, file: source.path, line: index + 1, error: error instanceof Error ? error.message : String(error) }, 'blocklist line skipped');
+        log.warn(
+          { jail: jail.name, file: source.path, line: index + 1, error: error instanceof Error ? error.message : String(error) },
+          'blocklist line skipped',
+        );
       }
     });
     const current = context();
     const now = Date.now();
-    const mine = current.store().open(jail.name).filter((record) => record.source === 'list' && record.reason === reason && isLiveInTiers(record, jail.tierWindows, now));
+    const mine = current
+      .store()
+      .open(jail.name)
+      .filter((record) => record.source === 'list' && record.reason === reason && isLiveInTiers(record, jail.tierWindows, now));
     const have = new Set(mine.map((record) => record.address));
     const added = [...wanted.values()].filter((address) => !have.has(address.text));
     if (added.length > 0) ban(jail, added, { source: 'list', reason, permanent: source.permanent });
     const removed = mine.filter((record) => !wanted.has(record.address));
     if (removed.length > 0) {
-      unbanInProcess(current, jail, removed.map((record) => ({ family: record.family, text: record.address })), 'list');
+      unbanInProcess(
+        current,
+        jail,
+        removed.map((record) => ({ family: record.family, text: record.address })),
+        'list',
+      );
       log.info({ jail: jail.name, file: source.path, unbanned: removed.map((record) => record.address) }, 'removed from the blocklist: unbanned');
     }
   };

@@ -7,7 +7,15 @@ import type { BanRequest } from '../../src/core/bans.js';
 import { XtbanError } from '../../src/core/errors.js';
 import { scratchDir } from '../helpers/scratch.js';
 
-const request = (address: string, extra: Partial<BanRequest> = {}): BanRequest => ({ jail: 'ssh', address, family: 4, source: 'cli', reason: null, permanent: false, ...extra });
+const request = (address: string, extra: Partial<BanRequest> = {}): BanRequest => ({
+  jail: 'ssh',
+  address,
+  family: 4,
+  source: 'cli',
+  reason: null,
+  permanent: false,
+  ...extra,
+});
 const tiers = () => [60, 3600];
 
 describe('ban store', () => {
@@ -33,7 +41,12 @@ describe('ban store', () => {
     const repeat = store.ban([request('192.0.2.1')], tiers, 4000)[0];
     // Unbanned on purpose: a new offence, but no longer ban.
     expect(repeat).toMatchObject({ kind: 'repeat', record: { offences: 2, tier: 0, endedAt: null } });
-    expect(store.touch([{ jail: 'ssh', address: '192.0.2.1', lastActivity: 9000 }, { jail: 'ssh', address: '192.0.2.1', lastActivity: 5000 }])).toBe(1);
+    expect(
+      store.touch([
+        { jail: 'ssh', address: '192.0.2.1', lastActivity: 9000 },
+        { jail: 'ssh', address: '192.0.2.1', lastActivity: 5000 },
+      ]),
+    ).toBe(1);
     expect(store.get('ssh', '192.0.2.1')?.lastActivity).toBe(9000);
     expect(store.flush('ssh', 'cli', 10_000)).toBe(2);
     expect(store.list('ssh').every((record) => record.endedAt === 10_000)).toBe(true);
@@ -43,7 +56,16 @@ describe('ban store', () => {
 
   it('ends only the bans it may, in one transaction, and leaves the others as they were', () => {
     const store = openBanStore(':memory:');
-    store.ban([request('192.0.2.1', { permanent: true }), request('192.0.2.2', { source: 'remote:web1' }), request('192.0.2.3', { source: 'remote:web1' }), request('192.0.2.4', { source: 'remote:web2' })], tiers, 1000);
+    store.ban(
+      [
+        request('192.0.2.1', { permanent: true }),
+        request('192.0.2.2', { source: 'remote:web1' }),
+        request('192.0.2.3', { source: 'remote:web1' }),
+        request('192.0.2.4', { source: 'remote:web2' }),
+      ],
+      tiers,
+      1000,
+    );
     const before = store.get('ssh', '192.0.2.1');
     const mine = (record: { source: string }) => record.source === 'remote:web1';
     const unban = store.endWhere('ssh', ['192.0.2.1', '192.0.2.2', '192.0.2.99'], mine, 'unban', 'remote:web1', 2000);
@@ -65,7 +87,10 @@ describe('ban store', () => {
   it('moves refused requests into the dead letters with the acknowledged ones out, in one transaction, in order', () => {
     const dir = scratchDir('xtban-store-');
     let store = openBanStore(dir);
-    store.enqueue(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'].map((address) => ({ target: 'fw', verb: 'ban' as const, jail: 'web', address })), 1000);
+    store.enqueue(
+      ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'].map((address) => ({ target: 'fw', verb: 'ban' as const, jail: 'web', address })),
+      1000,
+    );
     store.enqueue([{ target: 'fw2', verb: 'ban', jail: 'ssh', address: '192.0.2.9' }], 1000);
     const [first, second, third] = store.pending('fw', 10);
     if (!first || !second || !third) throw new Error('not queued');
@@ -146,7 +171,11 @@ describe('ban store', () => {
   it('finds damaged pages on open (PRAGMA quick_check) and stops with the way out', () => {
     const dir = scratchDir('xtban-store-');
     const store = openBanStore(dir);
-    store.ban(Array.from({ length: 2000 }, (_, i) => request(`10.0.${i >> 8}.${i & 255}`)), tiers, 1000);
+    store.ban(
+      Array.from({ length: 2000 }, (_, i) => request(`10.0.${i >> 8}.${i & 255}`)),
+      tiers,
+      1000,
+    );
     store.close();
     const path = join(dir, 'bans.sqlite');
     const bytes = readFileSync(path);

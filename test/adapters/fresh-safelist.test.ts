@@ -7,7 +7,8 @@ import { safelistMatch, type SafeEntry } from '../../src/core/safelist.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-const safe = (list: { entries: readonly SafeEntry[] }, address: string) => safelistMatch(list, { ...parseNetwork(address), prefix: address.includes(':') ? 128 : 32 }) !== undefined;
+const safe = (list: { entries: readonly SafeEntry[] }, address: string) =>
+  safelistMatch(list, { ...parseNetwork(address), prefix: address.includes(':') ? 128 : 32 }) !== undefined;
 
 describe('FreshSafelist', () => {
   it('sees a line added to a safelist file from the next batch of admissions on', async () => {
@@ -15,7 +16,9 @@ describe('FreshSafelist', () => {
     const file = join(dir, 'safe.txt');
     writeFileSync(file, '198.51.100.1\n');
     const errors: string[] = [];
-    const fresh = new FreshSafelist({ addresses: ['192.0.2.0/28'], files: [file], ownAddresses: false }, 'test.toml', { entries: [] }, (problem) => errors.push(problem));
+    const fresh = new FreshSafelist({ addresses: ['192.0.2.0/28'], files: [file], ownAddresses: false }, 'test.toml', { entries: [] }, (problem) =>
+      errors.push(problem),
+    );
     expect(safe(fresh.current(), '198.51.100.1')).toBe(true);
     expect(safe(fresh.current(), '192.0.2.5')).toBe(true);
     expect(safe(fresh.current(), '198.51.100.2')).toBe(false);

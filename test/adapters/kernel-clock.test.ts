@@ -167,7 +167,7 @@ describe('reading timer_list', () => {
     const filler = '  .last_jiffies   : 1\n';
     let head = 'Timer List Version: v0.10\n';
     while (head.length + filler.length < 65536 - 8) head += filler;
-    head += 'x'.repeat(65536 - 8 - head.length - 1) + '\n';
+    head += `${'x'.repeat(65536 - 8 - head.length - 1)}\n`;
     expect(head.length).toBe(65536 - 8);
     await writeFile(join(dir, 'timer_list'), `${head}${line}jiffies: 1\n`);
     const clock = await readKernelClock({ procRoot: dir, ...NO_BOOT });

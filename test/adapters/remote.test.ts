@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose, sshArguments } from '../../src/adapters/remote.js';
 
-const target = { name: 'fw', host: 'fw.example.net', port: 2222, user: 'xtban', key: '/etc/xtban/id_ed25519', knownHosts: '/etc/xtban/known_hosts', strictHostKeyChecking: true };
+const target = {
+  name: 'fw',
+  host: 'fw.example.net',
+  port: 2222,
+  user: 'xtban',
+  key: '/etc/xtban/id_ed25519',
+  knownHosts: '/etc/xtban/known_hosts',
+  strictHostKeyChecking: true,
+};
 
 describe('ssh arguments', () => {
   it('checks host keys, never prompts, reuses one master connection and ends options before the host', () => {

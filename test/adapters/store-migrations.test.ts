@@ -38,13 +38,26 @@ function readVersion(location: string): number {
 function names(location: string): string[] {
   const db = new Database(location, { readonly: true });
   try {
-    return (db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((row) => row.name);
+    return (
+      db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]
+    ).map((row) => row.name);
   } finally {
     db.close();
   }
 }
 
-const CURRENT_NAMES = ['bans', 'dead_letters', 'dead_letters_by_target', 'delivered', 'events', 'events_by_jail', 'events_of_placement', 'meta', 'outbox', 'outbox_by_target'];
+const CURRENT_NAMES = [
+  'bans',
+  'dead_letters',
+  'dead_letters_by_target',
+  'delivered',
+  'events',
+  'events_by_jail',
+  'events_of_placement',
+  'meta',
+  'outbox',
+  'outbox_by_target',
+];
 
 describe('store migrations', () => {
   it('opens a store of an earlier xtban with every ban, event, queued request, dead letter and meta value intact', () => {
@@ -54,7 +67,11 @@ describe('store migrations', () => {
     expect(readVersion(location)).toBe(0);
     const store = openBanStore(dir);
     try {
-      expect(store.list().map((record) => [record.jail, record.address, record.family, record.permanent, record.endReason, record.offences, record.tier, record.reason])).toEqual([
+      expect(
+        store
+          .list()
+          .map((record) => [record.jail, record.address, record.family, record.permanent, record.endReason, record.offences, record.tier, record.reason]),
+      ).toEqual([
         ['ssh', '192.0.2.1', 4, true, null, 1, 0, 'scanner'],
         ['ssh', '192.0.2.2', 4, false, 'unban', 1, 0, null],
         ['ssh', '192.0.2.3', 4, false, null, 2, 1, null],
@@ -77,7 +94,16 @@ describe('store migrations', () => {
         [3, 'ban', 'web', '2001:db8::5', 90_000],
       ]);
       expect(store.deadLetters('fw', 10)).toEqual([
-        { seq: 1, target: 'fw', verb: 'ban', jail: 'ssh', address: '192.0.2.3', created: 90_000, refusedAt: 95_000, answer: 'error refused: jail ssh is not permitted here' },
+        {
+          seq: 1,
+          target: 'fw',
+          verb: 'ban',
+          jail: 'ssh',
+          address: '192.0.2.3',
+          created: 90_000,
+          refusedAt: 95_000,
+          answer: 'error refused: jail ssh is not permitted here',
+        },
       ]);
       expect(store.delivered('abc123-7')).toBe(true);
       expect(store.meta('instance')).toMatch(/^[0-9a-f]{12}$/);
@@ -164,8 +190,22 @@ describe('store migrations', () => {
     const db = new Database(':memory:');
     const ran: number[] = [];
     const steps: Migration[] = [
-      { version: 1, why: 'a table', up: (d) => (ran.push(1), d.exec('CREATE TABLE one (x INTEGER)')) },
-      { version: 2, why: 'a row', up: (d) => (ran.push(2), d.exec('INSERT INTO one VALUES (2)')) },
+      {
+        version: 1,
+        why: 'a table',
+        up: (d) => {
+          ran.push(1);
+          d.exec('CREATE TABLE one (x INTEGER)');
+        },
+      },
+      {
+        version: 2,
+        why: 'a row',
+        up: (d) => {
+          ran.push(2);
+          d.exec('INSERT INTO one VALUES (2)');
+        },
+      },
       {
         version: 3,
         why: 'fails halfway',
@@ -186,7 +226,14 @@ describe('store migrations', () => {
 
     // Fixed, the list goes on from where the store is: steps 1 and 2 do not run again.
     ran.length = 0;
-    steps[2] = { version: 3, why: 'fixed', up: (d) => (ran.push(3), d.exec('INSERT INTO one VALUES (3)')) };
+    steps[2] = {
+      version: 3,
+      why: 'fixed',
+      up: (d) => {
+        ran.push(3);
+        d.exec('INSERT INTO one VALUES (3)');
+      },
+    };
     expect(migrate(db, steps)).toBe(3);
     expect(ran).toEqual([3]);
     expect(db.prepare('SELECT x FROM one').pluck().all()).toEqual([2, 3]);
@@ -199,7 +246,12 @@ describe('store migrations', () => {
   it('refuses a list that skips or repeats a version, and a newer store, before running anything', () => {
     const db = new Database(':memory:');
     const noop = () => undefined;
-    expect(() => migrate(db, [{ version: 1, why: '', up: noop }, { version: 3, why: '', up: noop }])).toThrow('store migration 2 is numbered 3');
+    expect(() =>
+      migrate(db, [
+        { version: 1, why: '', up: noop },
+        { version: 3, why: '', up: noop },
+      ]),
+    ).toThrow('store migration 2 is numbered 3');
     db.pragma('user_version = 5');
     expect(() => migrate(db, MIGRATIONS)).toThrow(/user_version 5/);
     expect(db.prepare('SELECT count(*) FROM sqlite_master').pluck().get()).toBe(0);

@@ -14,9 +14,36 @@ const INJECTED = '192.0.2.7';
 const REAL = '203.0.113.5';
 
 // Pieces of patterns, each spelled several ways.
-const space = fc.constantFrom(' ', String.raw`\x20`, String.raw`\x{20}`, String.raw`\040`, '[ ]', '[[:space:]]', String.raw`\s`, String.raw`\pZ`, String.raw`\ `, ' ?');
+const space = fc.constantFrom(
+  ' ',
+  String.raw`\x20`,
+  String.raw`\x{20}`,
+  String.raw`\040`,
+  '[ ]',
+  '[[:space:]]',
+  String.raw`\s`,
+  String.raw`\pZ`,
+  String.raw`\ `,
+  ' ?',
+);
 const anyChar = fc.constantFrom('.', String.raw`[\s\S]`, String.raw`[^\n]`, String.raw`\p{Any}`, '(?s:.)', String.raw`\W`, String.raw`[^x]`);
-const word = fc.constantFrom('port', 'from', 'ssh2', String.raw`\d+`, String.raw`\S+`, '[^ ]+', '[a-z]+', String.raw`\w+`, '[0-9.]+', '[A-Z0-9-]+', String.raw`\[preauth\]`, String.raw`(?i)PORT`, String.raw`[0-9a-f:]+`, String.raw`\S*`, String.raw`\d+\.\d+\.\d+\.\d+`);
+const word = fc.constantFrom(
+  'port',
+  'from',
+  'ssh2',
+  String.raw`\d+`,
+  String.raw`\S+`,
+  '[^ ]+',
+  '[a-z]+',
+  String.raw`\w+`,
+  '[0-9.]+',
+  '[A-Z0-9-]+',
+  String.raw`\[preauth\]`,
+  String.raw`(?i)PORT`,
+  String.raw`[0-9a-f:]+`,
+  String.raw`\S*`,
+  String.raw`\d+\.\d+\.\d+\.\d+`,
+);
 const quantifier = fc.constantFrom('?', '*', '+', '{0,1000}', '{2}', '{1,3}', '{0,1}', '??', '*?');
 const spaced: fc.Arbitrary<string> = fc.tuple(space, word).map(([s, w]) => `${s}${w}`);
 const tailItem: fc.Arbitrary<string> = fc.oneof(
@@ -36,7 +63,10 @@ const sshdWord = fc.constantFrom('port', '4242', '22', 'ssh2', '[preauth]', 'abc
 const clientWord = fc.oneof(sshdWord, fc.constantFrom('from', REAL, INJECTED, `${INJECTED}:22`, 'a.b'));
 const message = fc
   .tuple(fc.array(clientWord, { maxLength: 6 }), fc.array(sshdWord, { maxLength: 4 }))
-  .map(([injectedRest, sshdTail]) => `Invalid user x from ${INJECTED}${injectedRest.map((w) => ` ${w}`).join('')} from ${REAL}${sshdTail.map((w) => ` ${w}`).join('')}`);
+  .map(
+    ([injectedRest, sshdTail]) =>
+      `Invalid user x from ${INJECTED}${injectedRest.map((w) => ` ${w}`).join('')} from ${REAL}${sshdTail.map((w) => ` ${w}`).join('')}`,
+  );
 
 const accepted = (source: string): boolean => {
   try {

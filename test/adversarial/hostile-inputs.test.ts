@@ -30,7 +30,14 @@ const hostileText = () => Array.from({ length: 1 + Math.floor(random() * 12) }, 
 describe('log lines an attacker partly writes', () => {
   it('stay one line, at most MAX_LINE long, whatever a message or a field holds', () => {
     for (let round = 0; round < 500; round++) {
-      const json = JSON.stringify({ level: pick([20, 30, 40, 50, 60]), time: 't', msg: hostileText(), component: 'sources', error: hostileText(), address: hostileText() });
+      const json = JSON.stringify({
+        level: pick([20, 30, 40, 50, 60]),
+        time: 't',
+        msg: hostileText(),
+        component: 'sources',
+        error: hostileText(),
+        address: hostileText(),
+      });
       for (const format of ['journal', 'text'] as const) {
         const line = formatLogLine(json, format);
         expect(line.endsWith('\n')).toBe(true);
@@ -80,7 +87,10 @@ describe('addresses in every spelling', () => {
   const spellings = (bytes: number[]): string[] => {
     const groups = Array.from({ length: 8 }, (_, index) => ((bytes[index * 2] ?? 0) << 8) | (bytes[index * 2 + 1] ?? 0));
     const full = groups.map((group) => group.toString(16)).join(':');
-    const tail = `${groups.slice(0, 6).map((group) => group.toString(16)).join(':')}:${bytes.slice(12).join('.')}`;
+    const tail = `${groups
+      .slice(0, 6)
+      .map((group) => group.toString(16))
+      .join(':')}:${bytes.slice(12).join('.')}`;
     return [full, full.toUpperCase(), tail, ipaddr.fromByteArray(bytes).toString()];
   };
 
@@ -102,7 +112,11 @@ describe('addresses in every spelling', () => {
   });
 
   it('never let an address no host sends from through, in any spelling', () => {
-    for (const bytes of [new Array<number>(16).fill(0), [...new Array<number>(10).fill(0), 255, 255, 0, 0, 0, 0], [...new Array<number>(10).fill(0), 255, 255, 255, 255, 255, 255]]) {
+    for (const bytes of [
+      new Array<number>(16).fill(0),
+      [...new Array<number>(10).fill(0), 255, 255, 0, 0, 0, 0],
+      [...new Array<number>(10).fill(0), 255, 255, 255, 255, 255, 255],
+    ]) {
       for (const spelling of spellings(bytes)) expect(unbannableReason(parseAddress(spelling)), spelling).toBeDefined();
     }
   });

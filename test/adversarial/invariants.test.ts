@@ -46,8 +46,23 @@ mask = { ipv4 = 30 }
 const POOL = [
   ...Array.from({ length: 48 }, (_, i) => `203.0.113.${i + 1}`),
   ...Array.from({ length: 16 }, (_, i) => `2001:db8::${(i + 1).toString(16)}`),
-  '198.51.100.1', '198.51.100.2', '198.51.100.3', '2001:DB8:0::3', '2001:db8:5::9', '::ffff:203.0.113.3', '::ffff:192.0.2.3',
-  '192.0.2.1', '192.0.2.15', '192.0.2.16', '192.0.2.200', '::192.0.2.9', '0.0.0.0', '::', '255.255.255.255', '198.51.100.1.', '1.2.3',
+  '198.51.100.1',
+  '198.51.100.2',
+  '198.51.100.3',
+  '2001:DB8:0::3',
+  '2001:db8:5::9',
+  '::ffff:203.0.113.3',
+  '::ffff:192.0.2.3',
+  '192.0.2.1',
+  '192.0.2.15',
+  '192.0.2.16',
+  '192.0.2.200',
+  '::192.0.2.9',
+  '0.0.0.0',
+  '::',
+  '255.255.255.255',
+  '198.51.100.1.',
+  '1.2.3',
 ];
 
 type Step =
@@ -63,7 +78,10 @@ type Step =
 const address = fc.integer({ min: 0, max: POOL.length - 1 });
 const jail = fc.integer({ min: 0, max: 1 });
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('ban' as const), jail, addresses: fc.array(address, { minLength: 1, maxLength: 8 }), permanent: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant('ban' as const), jail, addresses: fc.array(address, { minLength: 1, maxLength: 8 }), permanent: fc.boolean() }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('unban' as const), jail, addresses: fc.array(address, { minLength: 1, maxLength: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reload' as const), jail }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('wipe' as const), list: fc.nat(20) }) },
@@ -98,7 +116,9 @@ function world(): World {
   const written: World['written'] = [];
   const removed: World['removed'] = [];
   const windows = new Map([...layouts.values()].flatMap((layout) => layout.slots.map((slot) => [slot.name, slot.windowSeconds] as const)));
-  const families = new Map([...layouts.values()].flatMap((layout) => layout.slots.map((slot) => [slot.name, { jail: layout.jail, family: slot.family }] as const)));
+  const families = new Map(
+    [...layouts.values()].flatMap((layout) => layout.slots.map((slot) => [slot.name, { jail: layout.jail, family: slot.family }] as const)),
+  );
   // The kernel as the ban paths see it, with every +ADDR checked against the safelist as it is then.
   const lists: FakeKernel = {
     ...kernel,
@@ -115,7 +135,10 @@ function world(): World {
         const parsed = parseAddress(command.slice(1));
         const jail = config.jails.find((candidate) => candidate.name === where?.jail);
         const prefix = jail?.mask[parsed.family] ?? 32;
-        const refused = unbannableReason(parsed) ?? (safelistMatch(safelist, { family: parsed.family, address: parsed.text, prefix }) ? 'safelisted' : undefined) ?? (where?.family !== parsed.family ? 'wrong family' : undefined);
+        const refused =
+          unbannableReason(parsed) ??
+          (safelistMatch(safelist, { family: parsed.family, address: parsed.text, prefix }) ? 'safelisted' : undefined) ??
+          (where?.family !== parsed.family ? 'wrong family' : undefined);
         written.push({ list, address: parsed.text, refused });
       }
       return kernel.writeMany(writes);
@@ -190,12 +213,15 @@ function check(w: World, stepIndex: number, afterRestore: boolean, lifted: reado
       const clock = kernel.clock();
       const allFullOfLive = slots.every((slot) => {
         const entries = kernel.entries(slot.name) ?? [];
-        return entries.length >= IP_LIST_TOT && entries.every((entry) => {
-          const other = store.get(jail.name, entry);
-          if (other !== undefined && other.endedAt === null && isLiveInTiers(other, jail.tierWindows, now)) return true;
-          const seen = kernel.lastSeen(slot.name, entry);
-          return seen !== undefined && isWithinWindow(clock, seen, slot.windowSeconds);
-        });
+        return (
+          entries.length >= IP_LIST_TOT &&
+          entries.every((entry) => {
+            const other = store.get(jail.name, entry);
+            if (other !== undefined && other.endedAt === null && isLiveInTiers(other, jail.tierWindows, now)) return true;
+            const seen = kernel.lastSeen(slot.name, entry);
+            return seen !== undefined && isWithinWindow(clock, seen, slot.windowSeconds);
+          })
+        );
       });
       expect(allFullOfLive, `${where}: live ban ${record.address} (${jail.name}) is in no list, and its tier has room`).toBe(true);
     }

@@ -90,7 +90,8 @@ function fnv1a(text: string): number {
 }
 
 // What <ADDR> captures in a pattern compiled raw, without the safety check.
-const rawCapture = (pattern: string, message: string) => new RE2(`^(?:${pattern.replace('<ADDR>', '(?<addr>[0-9A-Fa-f:.]{2,45})')})$`).exec(message)?.groups?.['addr'];
+const rawCapture = (pattern: string, message: string) =>
+  new RE2(`^(?:${pattern.replace('<ADDR>', '(?<addr>[0-9A-Fa-f:.]{2,45})')})$`).exec(message)?.groups?.['addr'];
 
 describe('known attacks', () => {
   // 1. An administrator adds an address to a safelist file; the daemon's sources kept banning it until
@@ -115,13 +116,14 @@ describe('known attacks', () => {
 
   // 2. A user filter pattern spells the space or the repetition after <ADDR> so the old text scanner
   //    missed it; a user name "x from 192.0.2.7 port 22" then chose the address captured.
-  it.each([String.raw`Invalid user \S+ from <ADDR>(?:\x20\S+)*`, String.raw`Invalid user \S+ from <ADDR>(?:[[:space:]]\S+)*`, String.raw`Invalid user \S+ from <ADDR>(?: \S+){0,1000}`])(
-    '2: the pattern safety check is not bypassed by %s after <ADDR>',
-    (pattern) => {
-      expect(rawCapture(pattern, 'Invalid user x from 192.0.2.7 port 22 ssh2 from 203.0.113.5 port 4242')).toBe('192.0.2.7');
-      expect(() => checkPatternSafety(pattern, 'filters.app.patterns[0]')).toThrow(/is unsafe: after <ADDR> it has/);
-    },
-  );
+  it.each([
+    String.raw`Invalid user \S+ from <ADDR>(?:\x20\S+)*`,
+    String.raw`Invalid user \S+ from <ADDR>(?:[[:space:]]\S+)*`,
+    String.raw`Invalid user \S+ from <ADDR>(?: \S+){0,1000}`,
+  ])('2: the pattern safety check is not bypassed by %s after <ADDR>', (pattern) => {
+    expect(rawCapture(pattern, 'Invalid user x from 192.0.2.7 port 22 ssh2 from 203.0.113.5 port 4242')).toBe('192.0.2.7');
+    expect(() => checkPatternSafety(pattern, 'filters.app.patterns[0]')).toThrow(/is unsafe: after <ADDR> it has/);
+  });
 
   // 2 (the other side). A parenthesis written as a class before <ADDR> is a character, not a group.
   it('2: a "(" written [(] before <ADDR> is accepted, and the pattern captures the real address', () => {
@@ -247,7 +249,10 @@ describe('known attacks', () => {
     expect(store.pending('fw', 10)).toEqual([]);
     expect(store.deadLetters('fw', 10).map((letter) => letter.address)).toEqual(['192.0.2.1']);
     // A failure that may pass stops there instead: it and the later ones stay queued, in order.
-    expect(settleBatch(sent, [`@i-${refused} ok`, `@i-${second} error failed: kernel`, `@i-${third} ok`], idOf)).toMatchObject({ acknowledged: [refused], stoppedAt: { seq: second } });
+    expect(settleBatch(sent, [`@i-${refused} ok`, `@i-${second} error failed: kernel`, `@i-${third} ok`], idOf)).toMatchObject({
+      acknowledged: [refused],
+      stoppedAt: { seq: second },
+    });
     store.close();
   });
 
@@ -274,7 +279,11 @@ describe('known attacks', () => {
     const w = world('[jails.ssh]\nwindow = "1h"\nfamily = "ipv4"\ndetect = { hitcount = 5, seconds = "1m" }\n');
     const clock = await readClock(PROC);
     const expiredAt = clock.wallMs - 2 * 3_600_000;
-    w.store.ban(addresses('192.0.2.7', '192.0.2.8').map((address) => ({ jail: 'ssh', address: address.text, family: 4, source: 'cli', reason: null, permanent: false })), () => [3600], expiredAt);
+    w.store.ban(
+      addresses('192.0.2.7', '192.0.2.8').map((address) => ({ jail: 'ssh', address: address.text, family: 4, source: 'cli', reason: null, permanent: false })),
+      () => [3600],
+      expiredAt,
+    );
     // A packet a second ago: 192.0.2.7 only connected (probe list), 192.0.2.8 hit its ban (ban list).
     const line = (address: string) => `src=${address} ttl: 64 last_seen: ${clock.jiffies - clock.hz} oldest_pkt: 1 ${clock.jiffies - clock.hz}\n`;
     const texts: Record<string, string> = { 'xtban-ssh': line('192.0.2.8'), 'xtban-ssh.probe': line('192.0.2.7'), 'xtban-ssh.detect': '' };
@@ -352,7 +361,9 @@ describe('known attacks', () => {
     expect(unbannableReason(parseAddress('192.0.2.9'))).toBeUndefined();
     const w = world('[jails.ssh]\nwindow = "1h"\n');
     expect(admitAddress(w.context, w.jail('ssh'), parseAddress('0.0.0.0'))).toHaveProperty('refused');
-    expect(() => parseConfigText('[jails.ssh]\nwindow = "1h"\ndetect = { hitcount = 5, seconds = "200d" }\n', 'attacks.toml')).toThrow(/detect\.seconds = "200d": longer than 4294967s \(49d\)/);
+    expect(() => parseConfigText('[jails.ssh]\nwindow = "1h"\ndetect = { hitcount = 5, seconds = "200d" }\n', 'attacks.toml')).toThrow(
+      /detect\.seconds = "200d": longer than 4294967s \(49d\)/,
+    );
   });
 
   // Clear errors. An empty bans.sqlite (a store cut off while being made) was taken as an empty store:
@@ -367,7 +378,18 @@ describe('known attacks', () => {
   it('a bans.sqlite with a garbage page is refused as damaged when opened', () => {
     const dir = scratchDir('xtban-attacks-');
     const store = openBanStore(dir);
-    store.ban(Array.from({ length: 2000 }, (_, i) => ({ jail: 'ssh', address: `10.0.${i >> 8}.${i & 255}`, family: 4 as const, source: 'cli', reason: null, permanent: false })), () => [3600], 1000);
+    store.ban(
+      Array.from({ length: 2000 }, (_, i) => ({
+        jail: 'ssh',
+        address: `10.0.${i >> 8}.${i & 255}`,
+        family: 4 as const,
+        source: 'cli',
+        reason: null,
+        permanent: false,
+      })),
+      () => [3600],
+      1000,
+    );
     store.close();
     const path = join(dir, 'bans.sqlite');
     const bytes = readFileSync(path);
@@ -391,7 +413,13 @@ describe('known attacks', () => {
   // (pam_unix's "rhost=ADDR  user=NAME"), and a pattern that starts with .*: the user name
   // "x rhost=192.0.2.7" put a second address at the end, and that one was taken.
   it('a pattern whose text before <ADDR> can reach past the address is refused when the text after it can hold one', () => {
-    const spec = (pattern: string, clientText?: 'anywhere' | 'before-address') => ({ name: 'app', programs: [], patterns: [pattern], ignore: [], ...(clientText ? { clientText } : {}) });
+    const spec = (pattern: string, clientText?: 'anywhere' | 'before-address') => ({
+      name: 'app',
+      programs: [],
+      patterns: [pattern],
+      ignore: [],
+      ...(clientText ? { clientText } : {}),
+    });
     const pam = String.raw`.*authentication failure;.* rhost=<ADDR>(?:  user=\S*)?`;
     const glued = String.raw`.*login failed from=<ADDR>,user=\S+`;
     const bracketed = String.raw`Login failed for .*? from \[<ADDR>\](?: \w+)?(?: \[\S+)?`;
@@ -400,12 +428,18 @@ describe('known attacks', () => {
     // address), the message is ambiguous when it runs: neither address is counted.
     const loose = String.raw`Login failed for .*? from \[<ADDR>\](?: \w+)?(?: \[[^ \]]+\])?`;
     const read = compileFilter(spec(loose, 'before-address'));
-    expect(matchMessage(read, undefined, 'Login failed for x from [192.0.2.7] from [203.0.113.5]')).toEqual({ kind: 'ambiguous', captured: ['192.0.2.7', '203.0.113.5'] });
+    expect(matchMessage(read, undefined, 'Login failed for x from [192.0.2.7] from [203.0.113.5]')).toEqual({
+      kind: 'ambiguous',
+      captured: ['192.0.2.7', '203.0.113.5'],
+    });
     expect(matchMessage(read, undefined, 'Login failed for x from [203.0.113.5]')).toMatchObject({ kind: 'match', address: { text: '203.0.113.5' } });
     // The built-in sshd patterns leave a client no second reading: its own failures always count.
     const sshd = compileFilter(sshdFilter);
     for (const user of ['x from 192.0.2.7 port 22 ssh2', 'x from 192.0.2.7', 'from 192.0.2.7 port 22 ssh2 from', 'x rhost=192.0.2.7']) {
-      expect(matchMessage(sshd, 'sshd', `Failed password for invalid user ${user} from 203.0.113.5 port 4242 ssh2`)).toMatchObject({ kind: 'match', address: { text: '203.0.113.5' } });
+      expect(matchMessage(sshd, 'sshd', `Failed password for invalid user ${user} from 203.0.113.5 port 4242 ssh2`)).toMatchObject({
+        kind: 'match',
+        address: { text: '203.0.113.5' },
+      });
       expect(matchMessage(sshd, 'sshd', `Invalid user ${user} from 203.0.113.5 port 4242`)).toMatchObject({ kind: 'match', address: { text: '203.0.113.5' } });
     }
   });

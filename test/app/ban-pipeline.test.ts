@@ -35,7 +35,11 @@ describe('coveredAddresses', () => {
     // Full masks: only the address itself, and the store is not even asked.
     const full = parseConfigText('[jails.ssh]\n', 'f.toml').jails[0];
     if (!full) throw new Error('no jail');
-    expect(coveredAddresses(full, [{ family: 4, text: '198.51.100.7' }], () => { throw new Error('asked'); })).toEqual(['198.51.100.7']);
+    expect(
+      coveredAddresses(full, [{ family: 4, text: '198.51.100.7' }], () => {
+        throw new Error('asked');
+      }),
+    ).toEqual(['198.51.100.7']);
   });
 });
 
@@ -48,7 +52,10 @@ describe('one pipeline for every path', () => {
     const { createOutput } = await import('../../src/cli/output.js');
     const { createLogger } = await import('../../src/logger.js');
     const { fakeKernel } = await import('../helpers/fake-kernel.js');
-    const config = parseConfigText('[safelist]\nown_addresses = false\n[remotes.fw]\nhost = "fw.example"\n[jails.edge]\nfamily = "ipv4"\nremote = ["fw"]\nremote_only = true\n', 'r.toml');
+    const config = parseConfigText(
+      '[safelist]\nown_addresses = false\n[remotes.fw]\nhost = "fw.example"\n[jails.edge]\nfamily = "ipv4"\nremote = ["fw"]\nremote_only = true\n',
+      'r.toml',
+    );
     const layouts = layoutsFor(config, 100);
     const kernel = fakeKernel(100);
     for (const layout of layouts.values()) for (const slot of layout.slots) kernel.create(slot.name);
@@ -70,7 +77,7 @@ describe('one pipeline for every path', () => {
     return { context, kernel, store, jail };
   }
 
-  it('a remote_only jail: a ban and a restore write nothing into this host\'s lists, an unban and a flush clear them all the same', async () => {
+  it("a remote_only jail: a ban and a restore write nothing into this host's lists, an unban and a flush clear them all the same", async () => {
     const { banInProcess, flushJails, unbanInProcess } = await import('../../src/app/ban-pipeline.js');
     const { restoreBans } = await import('../../src/app/restore.js');
     const { context, kernel, store, jail } = await remoteOnlyWorld();

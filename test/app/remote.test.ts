@@ -5,7 +5,15 @@ import type { KernelContext } from '../../src/cli/context.js';
 import { deliverOutbox, type Transport } from '../../src/app/remote.js';
 import type { RemoteTarget } from '../../src/core/domain.js';
 
-const target: RemoteTarget = { name: 'fw', host: 'fw.example.net', port: undefined, user: undefined, key: undefined, knownHosts: undefined, strictHostKeyChecking: true };
+const target: RemoteTarget = {
+  name: 'fw',
+  host: 'fw.example.net',
+  port: undefined,
+  user: undefined,
+  key: undefined,
+  knownHosts: undefined,
+  strictHostKeyChecking: true,
+};
 
 // A context with an in-memory store and a log that remembers its warnings.
 function contextWith(store: BanStore) {
@@ -46,7 +54,11 @@ function fakeFirewall(options: { legacy?: boolean } = {}) {
   return { firewall, send };
 }
 
-const queue = (store: BanStore, jails: string[]) => store.enqueue(jails.map((jail, index) => ({ target: 'fw', verb: 'ban' as const, jail, address: `192.0.2.${index + 1}` })), 1000);
+const queue = (store: BanStore, jails: string[]) =>
+  store.enqueue(
+    jails.map((jail, index) => ({ target: 'fw', verb: 'ban' as const, jail, address: `192.0.2.${index + 1}` })),
+    1000,
+  );
 
 describe('deliverOutbox', () => {
   it('sets a request refused for good aside and delivers the ones after it, in order', async () => {
@@ -63,7 +75,10 @@ describe('deliverOutbox', () => {
       ['192.0.2.1', 'error refused: jail web is not permitted here'],
     ]);
     // Said once per request, at warning, and never as "unreachable".
-    expect(warnings.map((warning) => warning.message)).toEqual([expect.stringContaining('refused a request for good: moved aside'), expect.stringContaining('refused a request for good: moved aside')]);
+    expect(warnings.map((warning) => warning.message)).toEqual([
+      expect.stringContaining('refused a request for good: moved aside'),
+      expect.stringContaining('refused a request for good: moved aside'),
+    ]);
     // Nothing left to send: the next delivery opens no session.
     const sessions = firewall.sessions;
     expect(await deliverOutbox(context, target, send)).toMatchObject({ delivered: 0, left: 0, refused: [] });

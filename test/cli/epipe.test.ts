@@ -16,7 +16,25 @@ describe('output to a reader that goes away', () => {
     const lines = Array.from({ length: 5000 }, (_, i) => `src=198.51.100.${i % 250} ttl: 0 last_seen: 4294974736 oldest_pkt: 1 4294974736`);
     writeFileSync(join(lists, 'big'), `${lines.join('\n')}\n`);
     writeFileSync(join(work, 'xtban.toml'), '[safelist]\nown_addresses = false\n\n[jails.big]\nlist = "big"\nwindow = "1h"\nfamily = "ipv4"\n');
-    const child = spawn(process.execPath, [dist, '--config', join(work, 'xtban.toml'), '--state-dir', work, 'status', '--json', '--proc', lists, '--clock', fixtures, '--sys', join(fixtures, 'sys')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        dist,
+        '--config',
+        join(work, 'xtban.toml'),
+        '--state-dir',
+        work,
+        'status',
+        '--json',
+        '--proc',
+        lists,
+        '--clock',
+        fixtures,
+        '--sys',
+        join(fixtures, 'sys'),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     // Read one chunk, then close the pipe like head does.

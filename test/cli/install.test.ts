@@ -11,7 +11,11 @@ const work = mkdtempSync(join(tmpdir(), 'xtban-install-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const install = (dir: string, ...args: string[]) =>
-  spawnSync(process.execPath, [dist, 'install', '--units-dir', join(dir, 'units'), '--fail2ban-dir', join(dir, 'action.d'), '--config-dir', join(dir, 'etc'), ...args], { encoding: 'utf8' });
+  spawnSync(
+    process.execPath,
+    [dist, 'install', '--units-dir', join(dir, 'units'), '--fail2ban-dir', join(dir, 'action.d'), '--config-dir', join(dir, 'etc'), ...args],
+    { encoding: 'utf8' },
+  );
 
 describe('xtban install', () => {
   it('puts the units, the action and a config in place, naming the given CLI', () => {

@@ -30,7 +30,10 @@ const xtban = (...args: string[]) => main(['node', 'xtban', ...args]);
 describe('log settings', () => {
   it('refuses an unknown --log-format, and a typo in XTBAN_LOG_FORMAT or XTBAN_LOG_LEVEL, with exit 2', async () => {
     expect(await xtban('--log-format', 'xml', 'config', 'check')).toBe(2);
-    for (const [name, value] of [['XTBAN_LOG_FORMAT', 'jsno'], ['XTBAN_LOG_LEVEL', 'verbose']] as const) {
+    for (const [name, value] of [
+      ['XTBAN_LOG_FORMAT', 'jsno'],
+      ['XTBAN_LOG_LEVEL', 'verbose'],
+    ] as const) {
       vi.stubEnv(name, value);
       stderr = '';
       expect(await xtban('--config', example, 'config', 'check')).toBe(2);
@@ -48,11 +51,41 @@ describe('command line', () => {
     expect(stdout).toContain('Exit codes:');
     // Each command as the first word of its own line of the Commands list ("ban" must not be found in "unban").
     const listed = new Set([...stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((match) => match[1]));
-    for (const command of ['apply', 'teardown', 'check', 'ban', 'unban', 'flush', 'restore', 'bans', 'status', 'config', 'scan', 'serve', 'daemon', 'reap', 'remote', 'install']) expect(listed, command).toContain(command);
+    for (const command of [
+      'apply',
+      'teardown',
+      'check',
+      'ban',
+      'unban',
+      'flush',
+      'restore',
+      'bans',
+      'status',
+      'config',
+      'scan',
+      'serve',
+      'daemon',
+      'reap',
+      'remote',
+      'install',
+    ])
+      expect(listed, command).toContain(command);
   });
 
   it('gives every command help with examples', async () => {
-    for (const command of [['apply'], ['teardown'], ['check'], ['ban'], ['unban'], ['flush'], ['restore'], ['bans'], ['status'], ['config', 'check'], ['config', 'show']]) {
+    for (const command of [
+      ['apply'],
+      ['teardown'],
+      ['check'],
+      ['ban'],
+      ['unban'],
+      ['flush'],
+      ['restore'],
+      ['bans'],
+      ['status'],
+      ['config', 'check'],
+      ['config', 'show'],
+    ]) {
       stdout = '';
       expect(await xtban(...command, '--help')).toBe(0);
       expect(stdout, command.join(' ')).toMatch(/Examples:\n {2}\$ xtban /);
@@ -201,10 +234,27 @@ describe('command line', () => {
   it('reap --dry-run plans over captured lists and refuses --proc without --dry-run', async () => {
     const captured = new URL('../../fixtures/config/captured.toml', import.meta.url).pathname;
     const state = scratchDir('xtban-reap-cli-');
-    const code = await xtban('--config', captured, '--state-dir', state, 'reap', '--dry-run', '--json', '--proc', `${fixtures}/net/xt_recent`, '--clock', fixtures, '--sys', `${fixtures}/sys`);
+    const code = await xtban(
+      '--config',
+      captured,
+      '--state-dir',
+      state,
+      'reap',
+      '--dry-run',
+      '--json',
+      '--proc',
+      `${fixtures}/net/xt_recent`,
+      '--clock',
+      fixtures,
+      '--sys',
+      `${fixtures}/sys`,
+    );
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
-    expect(report.removed.map((action: { address: string; reason: string }) => `${action.address} ${action.reason}`).sort()).toEqual(['192.0.2.1 stale', '203.0.113.99 stale']);
+    expect(report.removed.map((action: { address: string; reason: string }) => `${action.address} ${action.reason}`).sort()).toEqual([
+      '192.0.2.1 stale',
+      '203.0.113.99 stale',
+    ]);
     expect(report.kept).toEqual({ live: 2, permanent: 0 });
     expect(await xtban('--config', captured, '--state-dir', state, 'reap', '--proc', `${fixtures}/net/xt_recent`)).toBe(2);
     expect(stderr).toContain('--proc and --clock read captured lists: use them with --dry-run');

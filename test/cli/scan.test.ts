@@ -18,7 +18,11 @@ beforeAll(() => {
     const second = Math.floor(i / 40);
     const stamp = `Nov 21 ${String(Math.floor(second / 3600) % 24).padStart(2, '0')}:${String(Math.floor(second / 60) % 60).padStart(2, '0')}:${String(second % 60).padStart(2, '0')}`;
     const address = i % 3 === 0 ? `2001:db8::${(i % 600).toString(16)}` : `198.51.100.${i % 200}`;
-    lines.push(i % 5 === 4 ? `${stamp} host sshd[${i}]: pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)` : `${stamp} host sshd[${i}]: Failed password for invalid user u${i} from ${address} port ${1024 + (i % 60000)} ssh2`);
+    lines.push(
+      i % 5 === 4
+        ? `${stamp} host sshd[${i}]: pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)`
+        : `${stamp} host sshd[${i}]: Failed password for invalid user u${i} from ${address} port ${1024 + (i % 60000)} ssh2`,
+    );
   }
   writeFileSync(log, `${lines.join('\n')}\n`);
   writeFileSync(config, '[jails.sshd]\n');
@@ -51,7 +55,11 @@ describe('scan across threads', () => {
     expect(two['threads']).toBe(2);
     expect(findings(two)).toEqual(findings(one));
     // The built command runs real worker threads.
-    const built = JSON.parse(execFileSync(process.execPath, [dist, '--config', config, 'scan', log, '--json', '--maxretry', '3', '--findtime', '1m', '--threads', '2'], { encoding: 'utf8' })) as Record<string, unknown>;
+    const built = JSON.parse(
+      execFileSync(process.execPath, [dist, '--config', config, 'scan', log, '--json', '--maxretry', '3', '--findtime', '1m', '--threads', '2'], {
+        encoding: 'utf8',
+      }),
+    ) as Record<string, unknown>;
     expect(built['threads']).toBe(2);
     expect(findings(built)).toEqual(findings(one));
   });

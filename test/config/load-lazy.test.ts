@@ -21,7 +21,14 @@ describe('config loading', () => {
     await writeFile(path, text);
     // A cache entry for exactly these bytes, with a marker only the cache can produce.
     const hash = createHash('sha256').update(text).digest('hex');
-    await writeFile(join(dir, 'config-cache.json'), JSON.stringify({ version: packageVersion(), hash, config: { source: path, serve: { keys: {} }, jails: [{ name: 'from-cache' }], filters: [], remotes: [] } }));
+    await writeFile(
+      join(dir, 'config-cache.json'),
+      JSON.stringify({
+        version: packageVersion(),
+        hash,
+        config: { source: path, serve: { keys: {} }, jails: [{ name: 'from-cache' }], filters: [], remotes: [] },
+      }),
+    );
 
     const cached = await loadConfig(path, dir);
     expect(cached.jails.map((jail) => jail.name)).toEqual(['from-cache']);
@@ -39,7 +46,14 @@ describe('config loading', () => {
     const text = '[jails.ssh]\nports = [22]\n';
     await writeFile(path, text);
     const hash = createHash('sha256').update(text).digest('hex');
-    await writeFile(join(dir, 'config-cache.json'), JSON.stringify({ version: '0.0.1-older', hash, config: { source: path, serve: { keys: {} }, jails: [{ name: 'from-cache' }], filters: [], remotes: [] } }));
+    await writeFile(
+      join(dir, 'config-cache.json'),
+      JSON.stringify({
+        version: '0.0.1-older',
+        hash,
+        config: { source: path, serve: { keys: {} }, jails: [{ name: 'from-cache' }], filters: [], remotes: [] },
+      }),
+    );
     expect((await loadConfig(path, dir)).jails.map((jail) => jail.name)).toEqual(['ssh']);
     expect(packageVersion()).toMatch(/^\d+\.\d+\.\d+/);
   });

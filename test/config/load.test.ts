@@ -26,16 +26,48 @@ describe('config loading', () => {
     expect(config.backend).toBe('auto');
     const [ssh, web] = config.jails;
     expect(ssh).toEqual({
-      name: 'ssh', chain: 'xtban-ssh', list: 'xtban-ssh', protocol: 'tcp', ports: ['22'], tierWindows: [3600], windowSeconds: 3600,
-      capacity: undefined, mask: { 4: 32, 6: 128 }, action: 'DROP', families: [4, 6], hooks: ['INPUT'], log: { prefix: 'xtban ssh: ', rate: '6/min' },
-      maxretry: 5, findtimeSeconds: 600, sources: [], detect: undefined, remotes: [], remoteOnly: false,
+      name: 'ssh',
+      chain: 'xtban-ssh',
+      list: 'xtban-ssh',
+      protocol: 'tcp',
+      ports: ['22'],
+      tierWindows: [3600],
+      windowSeconds: 3600,
+      capacity: undefined,
+      mask: { 4: 32, 6: 128 },
+      action: 'DROP',
+      families: [4, 6],
+      hooks: ['INPUT'],
+      log: { prefix: 'xtban ssh: ', rate: '6/min' },
+      maxretry: 5,
+      findtimeSeconds: 600,
+      sources: [],
+      detect: undefined,
+      remotes: [],
+      remoteOnly: false,
     });
-    expect(web).toMatchObject({ list: 'web-offenders', ports: ['80', '443', '8000:8010'], windowSeconds: 600, families: [4], hooks: ['INPUT', 'FORWARD'], log: undefined });
+    expect(web).toMatchObject({
+      list: 'web-offenders',
+      ports: ['80', '443', '8000:8010'],
+      windowSeconds: 600,
+      families: [4],
+      hooks: ['INPUT', 'FORWARD'],
+      log: undefined,
+    });
   });
 
   it('applies defaults to a minimal jail', () => {
     const config = parseConfigText('[jails.ssh]\n', 'min.toml');
-    expect(config.jails[0]).toMatchObject({ protocol: 'tcp', ports: [], windowSeconds: 3600, action: 'DROP', families: [4, 6], hooks: ['INPUT'], list: 'xtban-ssh', log: undefined });
+    expect(config.jails[0]).toMatchObject({
+      protocol: 'tcp',
+      ports: [],
+      windowSeconds: 3600,
+      action: 'DROP',
+      families: [4, 6],
+      hooks: ['INPUT'],
+      list: 'xtban-ssh',
+      log: undefined,
+    });
     expect(parseConfigText('[jails.ssh]\nlog = true\n', 'log.toml').jails[0]?.log).toEqual({ prefix: 'xtban ssh: ', rate: '6/min' });
   });
 
@@ -100,7 +132,10 @@ describe('config errors name the key path and the bad value', () => {
     ['[jails.ssh]\nfindtime = "soon"\n', 'jails.ssh.findtime = "soon": "soon" is not a duration'],
     ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "pipe"\n', 'jails.ssh.sources[0].type'],
     ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "auth.log"\n', 'jails.ssh.sources[0].path = "auth.log": an absolute path'],
-    ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/auth.log"\nfilter = "nginx"\n', 'jails.ssh.sources[0].filter = "nginx": no filter named nginx'],
+    [
+      '[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/auth.log"\nfilter = "nginx"\n',
+      'jails.ssh.sources[0].filter = "nginx": no filter named nginx',
+    ],
     ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "journal"\nunit = "ssh service"\n', 'jails.ssh.sources[0].unit = "ssh service"'],
     ['[jails.ssh]\ndetect = { hitcount = 1, seconds = "60s" }\n', 'jails.ssh.detect.hitcount = 1'],
     ['[jails.ssh]\ndetect = { hitcount = 70000, seconds = "60s" }\n', 'at most 65535'],
@@ -123,9 +158,12 @@ describe('config errors name the key path and the bad value', () => {
 });
 
 describe('serve keys', () => {
-  it('reads each key\'s rights, and none means no key is granted more than its own bans', () => {
+  it("reads each key's rights, and none means no key is granted more than its own bans", () => {
     expect(parseConfigText('[jails.ssh]\n', 'k.toml').serve).toEqual({ keys: {} });
-    const config = parseConfigText('[serve.keys.web1]\nrights = "own"\n[serve.keys.ops]\nrights = "full"\n[serve.keys.edge-2]\nrights = "ban-only"\n[jails.ssh]\n', 'k.toml');
+    const config = parseConfigText(
+      '[serve.keys.web1]\nrights = "own"\n[serve.keys.ops]\nrights = "full"\n[serve.keys.edge-2]\nrights = "ban-only"\n[jails.ssh]\n',
+      'k.toml',
+    );
     expect(config.serve.keys).toEqual({ web1: 'own', ops: 'full', 'edge-2': 'ban-only' });
     expect(parseConfigText(effectiveConfigToml(config), 'again.toml').serve).toEqual(config.serve);
   });
@@ -152,7 +190,10 @@ describe('config show', () => {
     const again = parseConfigText(toml, 'roundtrip.toml');
     expect(again.jails).toEqual(config.jails);
     expect(effectiveConfig(config)['jails']).toHaveProperty('ssh.window_seconds', 3600);
-    const tiered = parseConfigText('[safelist]\naddresses = ["192.0.2.0/24"]\n[jails.ssh]\ntiers = ["1h", "1d"]\ncapacity = 500\nmask = { ipv4 = 24 }\n', 't.toml');
+    const tiered = parseConfigText(
+      '[safelist]\naddresses = ["192.0.2.0/24"]\n[jails.ssh]\ntiers = ["1h", "1d"]\ncapacity = 500\nmask = { ipv4 = 24 }\n',
+      't.toml',
+    );
     const back = parseConfigText(effectiveConfigToml(tiered), 'again.toml');
     expect(back.jails).toEqual(tiered.jails);
     expect(back.safelist).toEqual(tiered.safelist);

@@ -26,8 +26,10 @@ describe('parseAddress', () => {
   });
 
   it('reads an address by its bytes: ::192.0.2.9 is IPv6 ::c000:209 (IPv4-compatible, not mapped), in every spelling', () => {
-    for (const spelling of ['::192.0.2.9', '::c000:209', '0:0:0:0:0:0:192.0.2.9', '::0:192.0.2.9']) expect(parseAddress(spelling)).toEqual({ family: 6, text: '::c000:209' });
-    for (const spelling of ['::ffff:192.0.2.9', '0:0:0:0:0:ffff:192.0.2.9', '::FFFF:c000:209']) expect(parseAddress(spelling)).toEqual({ family: 4, text: '192.0.2.9' });
+    for (const spelling of ['::192.0.2.9', '::c000:209', '0:0:0:0:0:0:192.0.2.9', '::0:192.0.2.9'])
+      expect(parseAddress(spelling)).toEqual({ family: 6, text: '::c000:209' });
+    for (const spelling of ['::ffff:192.0.2.9', '0:0:0:0:0:ffff:192.0.2.9', '::FFFF:c000:209'])
+      expect(parseAddress(spelling)).toEqual({ family: 4, text: '192.0.2.9' });
     expect(parseAddress('64:ff9b::192.0.2.33')).toEqual({ family: 6, text: '64:ff9b::c000:221' });
     expect(() => parseAddress('::1.2.3.256')).toThrow(/not a valid IP address/);
   });
@@ -94,7 +96,22 @@ describe('networks', () => {
 
 describe('addressBytes', () => {
   it('reads canonical and hand-written forms to the same bytes as ipaddr.js', () => {
-    const texts = ['0.0.0.0', '192.0.2.1', '255.255.255.255', '::', '::1', '1::', '2001:db8::', '2001:db8::7', '2001:db8:0:1:2:3:4:5', '2001:DB8:0:0:1::', 'fe80::1:2', '2001:0db8:0000:0000:0000:0000:0000:0001', '::ffff:192.0.2.1', '64:ff9b::192.0.2.33'];
+    const texts = [
+      '0.0.0.0',
+      '192.0.2.1',
+      '255.255.255.255',
+      '::',
+      '::1',
+      '1::',
+      '2001:db8::',
+      '2001:db8::7',
+      '2001:db8:0:1:2:3:4:5',
+      '2001:DB8:0:0:1::',
+      'fe80::1:2',
+      '2001:0db8:0000:0000:0000:0000:0000:0001',
+      '::ffff:192.0.2.1',
+      '64:ff9b::192.0.2.33',
+    ];
     for (const text of texts) expect(addressBytes(text.includes(':') ? 6 : 4, text), text).toEqual(ipaddr.parse(text).toByteArray());
   });
 });

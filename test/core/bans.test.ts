@@ -15,23 +15,49 @@ describe('planBan', () => {
     const first = planBan(undefined, { ...request, permanent: true }, tiers, 1000).record;
     const again = planBan(first, { ...request, source: 'fail2ban', reason: null }, tiers, 30_000);
     expect(again.kind).toBe('refresh');
-    expect(again.record).toMatchObject({ offences: 1, tier: 0, bannedAt: 1000, lastActivity: 30_000, permanent: true, source: 'fail2ban', reason: 'brute force' });
+    expect(again.record).toMatchObject({
+      offences: 1,
+      tier: 0,
+      bannedAt: 1000,
+      lastActivity: 30_000,
+      permanent: true,
+      source: 'fail2ban',
+      reason: 'brute force',
+    });
   });
 
   it("never lets a server's request take over a live ban made by hand or by another key", () => {
     const byHand = planBan(undefined, { ...request, permanent: true, reason: 'scanner' }, tiers, 1000).record;
-    expect(planBan(byHand, { ...request, source: 'remote:web1', reason: 'remote 198.51.100.2' }, tiers, 2000).record).toMatchObject({ source: 'cli', reason: 'scanner', permanent: true, lastActivity: 2000 });
+    expect(planBan(byHand, { ...request, source: 'remote:web1', reason: 'remote 198.51.100.2' }, tiers, 2000).record).toMatchObject({
+      source: 'cli',
+      reason: 'scanner',
+      permanent: true,
+      lastActivity: 2000,
+    });
     const web1 = planBan(undefined, { ...request, source: 'remote:web1', reason: 'remote a' }, tiers, 1000).record;
-    expect(planBan(web1, { ...request, source: 'remote:web2', reason: 'remote b' }, tiers, 2000).record).toMatchObject({ source: 'remote:web1', reason: 'remote a' });
+    expect(planBan(web1, { ...request, source: 'remote:web2', reason: 'remote b' }, tiers, 2000).record).toMatchObject({
+      source: 'remote:web1',
+      reason: 'remote a',
+    });
     expect(planBan(web1, { ...request, source: 'remote', reason: 'remote c' }, tiers, 2000).record).toMatchObject({ source: 'remote:web1' });
     // The same key refreshes its own; this host (cli, fail2ban, a log) takes the ban over.
-    expect(planBan(web1, { ...request, source: 'remote:web1', reason: 'remote d' }, tiers, 2000).record).toMatchObject({ source: 'remote:web1', reason: 'remote d' });
+    expect(planBan(web1, { ...request, source: 'remote:web1', reason: 'remote d' }, tiers, 2000).record).toMatchObject({
+      source: 'remote:web1',
+      reason: 'remote d',
+    });
     expect(planBan(web1, { ...request, source: 'fail2ban', reason: null }, tiers, 2000).record).toMatchObject({ source: 'fail2ban', reason: 'remote a' });
     // A ban that ran out without being lifted may still be in force in the kernel: it stays this host's.
-    expect(planBan({ ...byHand, permanent: false }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record).toMatchObject({ source: 'cli', reason: 'scanner' });
+    expect(planBan({ ...byHand, permanent: false }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record).toMatchObject({
+      source: 'cli',
+      reason: 'scanner',
+    });
     // A ban that was lifted (unban, flush) or reaped is over: the next one is the new requester's.
-    expect(planBan({ ...byHand, permanent: false, endedAt: 5000, endReason: 'unban' }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record.source).toBe('remote:web1');
-    expect(planBan({ ...byHand, permanent: false, endedAt: 5000, endReason: 'reaped' }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record.source).toBe('remote:web1');
+    expect(
+      planBan({ ...byHand, permanent: false, endedAt: 5000, endReason: 'unban' }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record.source,
+    ).toBe('remote:web1');
+    expect(
+      planBan({ ...byHand, permanent: false, endedAt: 5000, endReason: 'reaped' }, { ...request, source: 'remote:web1' }, tiers, 1000 + 61_000).record.source,
+    ).toBe('remote:web1');
   });
 
   it('counts a ban after the window passed as a repeat offence one tier up, capped at the last tier', () => {

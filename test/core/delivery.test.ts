@@ -17,7 +17,11 @@ describe('settleBatch', () => {
       stoppedAt: { seq: 2, request: '@i-2 ban ssh 192.0.2.2', answer: '@i-2 error failed: kernel' },
     });
     // An answer missing (the session ended), another store's id, or noise: stop there.
-    expect(settleBatch(sent, ['@i-1 ok', '@other-2 ok', 'Connection closed', '@i-3 ok'], idOf).stoppedAt).toEqual({ seq: 2, request: '@i-2 ban ssh 192.0.2.2', answer: undefined });
+    expect(settleBatch(sent, ['@i-1 ok', '@other-2 ok', 'Connection closed', '@i-3 ok'], idOf).stoppedAt).toEqual({
+      seq: 2,
+      request: '@i-2 ban ssh 192.0.2.2',
+      answer: undefined,
+    });
   });
 });
 

@@ -8,7 +8,9 @@ import { parseSyslogLine } from '../../src/core/log-line.js';
 
 const sshd = compileFilter(sshdFilter);
 const NOW = Date.UTC(2026, 10, 21, 12);
-const lines = readFileSync(new URL('../../fixtures/logs/sshd-openssh9.log', import.meta.url), 'utf8').trimEnd().split('\n');
+const lines = readFileSync(new URL('../../fixtures/logs/sshd-openssh9.log', import.meta.url), 'utf8')
+  .trimEnd()
+  .split('\n');
 
 function addressOf(line: string): string | undefined {
   const record = parseSyslogLine(line, NOW);
@@ -65,7 +67,10 @@ describe('built-in sshd filter', () => {
     const message = `Invalid user ${user} from 203.0.113.5 port 4242`;
     // Cut at the limit, the message would end right after the injected address and its port.
     expect(message.slice(0, MAX_MESSAGE_LENGTH).endsWith(' from 192.0.2.7 port 22')).toBe(true);
-    expect(matchMessage(compileFilter(sshdFilter), 'sshd', message.slice(0, MAX_MESSAGE_LENGTH))).toMatchObject({ kind: 'match', address: { text: '192.0.2.7' } });
+    expect(matchMessage(compileFilter(sshdFilter), 'sshd', message.slice(0, MAX_MESSAGE_LENGTH))).toMatchObject({
+      kind: 'match',
+      address: { text: '192.0.2.7' },
+    });
     expect(matchMessage(sshd, 'sshd', message)).toEqual({ kind: 'too-long' });
     // At the limit exactly, a message is matched.
     const fits = `Invalid user ${'u'.repeat(MAX_MESSAGE_LENGTH - 'Invalid user  from 203.0.113.5 port 4242'.length)} from 203.0.113.5 port 4242`;
@@ -101,10 +106,14 @@ describe('user filter safety', () => {
 
   it('holds the text before <ADDR> to the rule when the text after it can carry an address a client typed', () => {
     // pam_unix writes "rhost=ADDR  user=NAME": a leading .* could reach past the real address.
-    for (const pattern of [String.raw`.*authentication failure;.* rhost=<ADDR>(?:  user=\S*)?`, String.raw`.*login failed from=<ADDR>,user=\S+`, String.raw`Login failed for .*? from \[<ADDR>\](?: \w+)?(?: \[\S+)?`]) {
+    for (const pattern of [
+      String.raw`.*authentication failure;.* rhost=<ADDR>(?:  user=\S*)?`,
+      String.raw`.*login failed from=<ADDR>,user=\S+`,
+      String.raw`Login failed for .*? from \[<ADDR>\](?: \w+)?(?: \[\S+)?`,
+    ]) {
       expect(check(pattern)).toThrow(/before <ADDR> it has .*which can reach past the address/);
       // Said to be a program that writes client text only before the address, the head is free.
-      if (!pattern.includes('\[')) expect(() => checkPatternSafety(pattern, 'filters.app.patterns[0]', { clientText: 'before-address' })).not.toThrow();
+      if (!pattern.includes('[')) expect(() => checkPatternSafety(pattern, 'filters.app.patterns[0]', { clientText: 'before-address' })).not.toThrow();
     }
     // Fixed text and space-free fields before <ADDR> are fine either way; so is a free head when nothing after <ADDR> can hold an address.
     expect(check(String.raw`PAM \d+ more authentication failures?; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=<ADDR>(?:  user=\S*)?`)).not.toThrow();
@@ -174,8 +183,34 @@ describe('user filter safety', () => {
   });
 
   // One pattern, the space (or "any character") spelled every way: the same verdict each time.
-  const spaces = [' ', String.raw`\x20`, String.raw`\x{20}`, String.raw`\040`, '[ ]', String.raw`[\x20]`, '[[:space:]]', '[[:blank:]]', String.raw`\s`, String.raw`\pZ`, String.raw`\ `, String.raw`\Q \E`, String.raw`(?i) `];
-  const anyChars = ['.', String.raw`[\s\S]`, String.raw`[^\n]`, String.raw`\p{Any}`, '(?s:.)', String.raw`[\x00-\x{10FFFF}]`, String.raw`[^a]`, String.raw`\W`, String.raw`\D`, String.raw`\PL`, '[[:print:]]'];
+  const spaces = [
+    ' ',
+    String.raw`\x20`,
+    String.raw`\x{20}`,
+    String.raw`\040`,
+    '[ ]',
+    String.raw`[\x20]`,
+    '[[:space:]]',
+    '[[:blank:]]',
+    String.raw`\s`,
+    String.raw`\pZ`,
+    String.raw`\ `,
+    String.raw`\Q \E`,
+    String.raw`(?i) `,
+  ];
+  const anyChars = [
+    '.',
+    String.raw`[\s\S]`,
+    String.raw`[^\n]`,
+    String.raw`\p{Any}`,
+    '(?s:.)',
+    String.raw`[\x00-\x{10FFFF}]`,
+    String.raw`[^a]`,
+    String.raw`\W`,
+    String.raw`\D`,
+    String.raw`\PL`,
+    '[[:print:]]',
+  ];
   it.each(spaces.map((space) => [space]))('judges the space spelled %s as a space', (space) => {
     expect(check(`from <ADDR>${space}port \\d+`)).not.toThrow();
     expect(check(`from <ADDR>(?:${space}[a-z]+)?${space}port`)).not.toThrow();
@@ -192,15 +227,28 @@ describe('user filter safety', () => {
 
   it('makes the attack on a refused pattern impossible to build, and the built-ins keep the real peer', () => {
     for (const pattern of bypasses) expect(() => compileFilter({ name: 'app', programs: ['sshd'], patterns: [pattern], ignore: [] })).toThrow();
-    const users = ['x from 192.0.2.7 port 22 ssh2', 'x from 192.0.2.7 port 22', 'x 192.0.2.7 port 22 [preauth]', `x from 192.0.2.7 port 22${' ssh2'.repeat(50)}`];
+    const users = [
+      'x from 192.0.2.7 port 22 ssh2',
+      'x from 192.0.2.7 port 22',
+      'x 192.0.2.7 port 22 [preauth]',
+      `x from 192.0.2.7 port 22${' ssh2'.repeat(50)}`,
+    ];
     for (const user of users) {
       expect(addressOf(`Nov 21 12:00:00 host sshd[1]: Invalid user ${user} from 203.0.113.5 port 4242`)).toBe('203.0.113.5');
       expect(addressOf(`Nov 21 12:00:00 host sshd[1]: Failed password for invalid user ${user} from 203.0.113.5 port 4242 ssh2`)).toBe('203.0.113.5');
       expect(addressOf(`Nov 21 12:00:00 host sshd[1]: Connection closed by invalid user ${user} 203.0.113.5 port 4242 [preauth]`)).toBe('203.0.113.5');
     }
     // The client's offer comes after the address and cannot be one; an offer of addresses is not matched.
-    expect(addressOf('Nov 21 12:00:00 host sshd[1]: Unable to negotiate with 203.0.113.5 port 4242: no matching cipher found. Their offer: 3des-cbc,aes128-cbc [preauth]')).toBe('203.0.113.5');
-    expect(addressOf('Nov 21 12:00:00 host sshd[1]: Unable to negotiate with 203.0.113.5 port 4242: no matching host key type found. Their offer: ssh-rsa [preauth]')).toBe('203.0.113.5');
+    expect(
+      addressOf(
+        'Nov 21 12:00:00 host sshd[1]: Unable to negotiate with 203.0.113.5 port 4242: no matching cipher found. Their offer: 3des-cbc,aes128-cbc [preauth]',
+      ),
+    ).toBe('203.0.113.5');
+    expect(
+      addressOf(
+        'Nov 21 12:00:00 host sshd[1]: Unable to negotiate with 203.0.113.5 port 4242: no matching host key type found. Their offer: ssh-rsa [preauth]',
+      ),
+    ).toBe('203.0.113.5');
   });
 
   it('never lets a safe user filter capture an injected address', () => {
@@ -224,11 +272,23 @@ describe('user filter safety', () => {
   it('takes the address from the first pattern, in written order, whose capture is an address', () => {
     // Both patterns match; the first one's capture is not an address, so the second one decides.
     const filter = compileFilter({ name: 'app', programs: [], patterns: ['denied <ADDR> via #[0-9.]+', 'denied [0-9:]+ via #<ADDR>'], ignore: [] });
-    expect(matchMessage(filter, undefined, 'denied 1:2:3:4:5:6:7:8:9 via #198.51.100.4')).toEqual({ kind: 'match', address: { family: 4, text: '198.51.100.4' }, pattern: 1 });
-    expect(matchMessage(filter, undefined, 'denied 198.51.100.4 via #203.0.113.9')).toEqual({ kind: 'match', address: { family: 4, text: '198.51.100.4' }, pattern: 0 });
+    expect(matchMessage(filter, undefined, 'denied 1:2:3:4:5:6:7:8:9 via #198.51.100.4')).toEqual({
+      kind: 'match',
+      address: { family: 4, text: '198.51.100.4' },
+      pattern: 1,
+    });
+    expect(matchMessage(filter, undefined, 'denied 198.51.100.4 via #203.0.113.9')).toEqual({
+      kind: 'match',
+      address: { family: 4, text: '198.51.100.4' },
+      pattern: 0,
+    });
     // The same captured text again, after many others: the remembered reading is the same reading.
     for (let i = 0; i < 20_000; i++) matchMessage(filter, undefined, `denied 2001:db8::${i.toString(16)} via #1`);
-    expect(matchMessage(filter, undefined, 'denied 2001:DB8:0::0:1 via #1')).toEqual({ kind: 'match', address: { family: 6, text: '2001:db8::1' }, pattern: 0 });
+    expect(matchMessage(filter, undefined, 'denied 2001:DB8:0::0:1 via #1')).toEqual({
+      kind: 'match',
+      address: { family: 6, text: '2001:db8::1' },
+      pattern: 0,
+    });
     expect(filter.addresses.size).toBeLessThanOrEqual(10_000);
   });
 

@@ -23,8 +23,18 @@ describe('layout', () => {
     const layout = jailLayout(jail, 100);
     expect(layout.shards).toBe(3);
     expect(layout.slots.map((slot) => `${slot.name}:${slot.windowSeconds}`)).toEqual([
-      'xtban-ssh.t0.0:3600', 'xtban-ssh.t0.1:3600', 'xtban-ssh.t0.2:3600', 'xtban-ssh.t1.0:86400', 'xtban-ssh.t1.1:86400', 'xtban-ssh.t1.2:86400',
-      'xtban-ssh.v6.t0.0:3600', 'xtban-ssh.v6.t0.1:3600', 'xtban-ssh.v6.t0.2:3600', 'xtban-ssh.v6.t1.0:86400', 'xtban-ssh.v6.t1.1:86400', 'xtban-ssh.v6.t1.2:86400',
+      'xtban-ssh.t0.0:3600',
+      'xtban-ssh.t0.1:3600',
+      'xtban-ssh.t0.2:3600',
+      'xtban-ssh.t1.0:86400',
+      'xtban-ssh.t1.1:86400',
+      'xtban-ssh.t1.2:86400',
+      'xtban-ssh.v6.t0.0:3600',
+      'xtban-ssh.v6.t0.1:3600',
+      'xtban-ssh.v6.t0.2:3600',
+      'xtban-ssh.v6.t1.0:86400',
+      'xtban-ssh.v6.t1.1:86400',
+      'xtban-ssh.v6.t1.2:86400',
     ]);
   });
 });

@@ -48,7 +48,9 @@ describe('banWrites and unbanWrites', () => {
 
   it('writes a new ban into the first tier and a repeat offence into the next, leaving the old tier', () => {
     const first = planBan(undefined, request, [60, 3600], 0);
-    expect(banWrites([first], layouts, plannerOf()).writes).toEqual([{ jail: 'six', list: 'xtban-six.v6.t0', address: '2001:db8::7', command: '+2001:db8::7' }]);
+    expect(banWrites([first], layouts, plannerOf()).writes).toEqual([
+      { jail: 'six', list: 'xtban-six.v6.t0', address: '2001:db8::7', command: '+2001:db8::7' },
+    ]);
     const again = planBan(first.record, request, [60, 3600], 61_000);
     expect(again.kind).toBe('repeat');
     expect(banWrites([again], layouts, plannerOf(['xtban-six.v6.t0', '2001:db8::7'])).writes).toEqual([
@@ -59,6 +61,9 @@ describe('banWrites and unbanWrites', () => {
 
   it('removes an address from every tier on unban', () => {
     const { routed } = routeAddresses(selectJails(config, 'six'), [parseAddress('2001:db8::7')]);
-    expect(unbanWrites(routed, layouts).map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-six.v6.t0 -2001:db8::7', 'xtban-six.v6.t1 -2001:db8::7']);
+    expect(unbanWrites(routed, layouts).map((write) => `${write.list} ${write.command}`)).toEqual([
+      'xtban-six.v6.t0 -2001:db8::7',
+      'xtban-six.v6.t1 -2001:db8::7',
+    ]);
   });
 });

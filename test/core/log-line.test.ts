@@ -9,7 +9,11 @@ describe('log lines', () => {
       program: 'sshd',
       message: 'Failed password for root from 198.51.100.7 port 1 ssh2',
     });
-    expect(parseSyslogLine('2026-11-21T02:33:14.5+00:00 fw sshd-session[9]: hello', now)).toEqual({ timeMs: Date.UTC(2026, 10, 21, 2, 33, 14, 500), program: 'sshd-session', message: 'hello' });
+    expect(parseSyslogLine('2026-11-21T02:33:14.5+00:00 fw sshd-session[9]: hello', now)).toEqual({
+      timeMs: Date.UTC(2026, 10, 21, 2, 33, 14, 500),
+      program: 'sshd-session',
+      message: 'hello',
+    });
     expect(parseSyslogLine('garbage', now)).toBeUndefined();
   });
 
@@ -45,9 +49,17 @@ describe('log lines', () => {
   });
 
   it('reads journal JSON and refuses what is not a message', () => {
-    const entry = parseJournalEntry(JSON.stringify({ __CURSOR: 's=1', __REALTIME_TIMESTAMP: '1795228676443000', SYSLOG_IDENTIFIER: 'sshd', MESSAGE: 'Invalid user x from 198.51.100.1 port 2' }));
+    const entry = parseJournalEntry(
+      JSON.stringify({
+        __CURSOR: 's=1',
+        __REALTIME_TIMESTAMP: '1795228676443000',
+        SYSLOG_IDENTIFIER: 'sshd',
+        MESSAGE: 'Invalid user x from 198.51.100.1 port 2',
+      }),
+    );
     expect(entry).toEqual({ timeMs: 1795228676443, program: 'sshd', message: 'Invalid user x from 198.51.100.1 port 2', cursor: 's=1' });
-    for (const bad of ['not json', '{"MESSAGE":7}', '{"MESSAGE":[1,256]}', '{"MESSAGE":[1.5]}', '{"MESSAGE":null}']) expect(parseJournalEntry(bad), bad).toBeUndefined();
+    for (const bad of ['not json', '{"MESSAGE":7}', '{"MESSAGE":[1,256]}', '{"MESSAGE":[1.5]}', '{"MESSAGE":null}'])
+      expect(parseJournalEntry(bad), bad).toBeUndefined();
   });
 
   it('decodes a message journald gives as bytes (not UTF-8, or with control characters), so raw bytes cannot hide a failure', () => {

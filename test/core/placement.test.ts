@@ -79,7 +79,14 @@ describe('PlacementPlanner', () => {
     const layout = layoutOf(100);
     const entries = new Map(Array.from({ length: 100 }, (_, i) => [`192.0.2.${i}`, 1000 + i]));
     const expired = new Set(['192.0.2.0']);
-    const planner = new PlacementPlanner({ layout, key, capacity: 100, fill: new Map([['xtban-ssh', entries]]), wordBits: 64, isLiveBan: (address) => !expired.has(address) });
+    const planner = new PlacementPlanner({
+      layout,
+      key,
+      capacity: 100,
+      fill: new Map([['xtban-ssh', entries]]),
+      wordBits: 64,
+      isLiveBan: (address) => !expired.has(address),
+    });
     expect(planner.place(v4('198.51.100.1'), 0)).toEqual({ kind: 'placed', list: 'xtban-ssh', preferred: 'xtban-ssh', moved: false, evicts: '192.0.2.0' });
     // Every other entry is a live ban: refused.
     expect(planner.place(v4('198.51.100.2'), 0).kind).toBe('full');
@@ -90,7 +97,14 @@ describe('PlacementPlanner', () => {
     const entries = new Map(Array.from({ length: 100 }, (_, i) => [`192.0.2.${i}`, 1000 + i]));
     // 192.0.2.0 and .1, seen first, are live; .40 and .41 ran out.
     const over = new Set(['192.0.2.41', '192.0.2.40']);
-    const planner = new PlacementPlanner({ layout, key, capacity: 100, fill: new Map([['xtban-ssh', entries]]), wordBits: 64, isLiveBan: (address) => !over.has(address) });
+    const planner = new PlacementPlanner({
+      layout,
+      key,
+      capacity: 100,
+      fill: new Map([['xtban-ssh', entries]]),
+      wordBits: 64,
+      isLiveBan: (address) => !over.has(address),
+    });
     const first = planner.place(v4('198.51.100.1'), 0);
     expect(first.kind === 'placed' && first.evicts).toBe('192.0.2.40');
     const second = planner.place(v4('198.51.100.2'), 0);
@@ -101,7 +115,10 @@ describe('PlacementPlanner', () => {
   it('compares last-seen stamps as the kernel does on a 32-bit kernel (modulo 2^32)', () => {
     const layout = layoutOf(100);
     // 0xfffffff0 was seen before the counter wrapped to 5.
-    const entries = new Map([['192.0.2.1', 0xfffffff0], ['192.0.2.2', 5]]);
+    const entries = new Map([
+      ['192.0.2.1', 0xfffffff0],
+      ['192.0.2.2', 5],
+    ]);
     const planner = new PlacementPlanner({ layout, key, capacity: 2, fill: new Map([['xtban-ssh', entries]]), wordBits: 32, isLiveBan: () => false });
     const placed = planner.place(v4('198.51.100.1'), 0);
     expect(placed.kind === 'placed' && placed.evicts).toBe('192.0.2.1');

@@ -63,12 +63,7 @@ describe('parseRecentList on captured fixtures', () => {
 
   it('mixed: one list holds both families', () => {
     const entries = fixture('mixed');
-    expect(entries.map((e) => `${e.family} ${e.address}`)).toEqual([
-      '6 2001:db8::20',
-      '4 198.51.100.20',
-      '6 2001:db8:ffff::20',
-      '4 192.0.2.20',
-    ]);
+    expect(entries.map((e) => `${e.family} ${e.address}`)).toEqual(['6 2001:db8::20', '4 198.51.100.20', '6 2001:db8:ffff::20', '4 192.0.2.20']);
     expect(byAddress(entries, '192.0.2.20').stamps).toEqual([4294973695, 4294973900]);
   });
 
@@ -101,7 +96,7 @@ describe('parseRecentList on captured fixtures', () => {
   });
 
   it('empty: an existing list with no entries is an empty file', () => {
-    expect(readFileSync(LISTS + 'empty', 'latin1')).toBe('');
+    expect(readFileSync(`${LISTS}empty`, 'latin1')).toBe('');
     expect(fixture('empty')).toEqual([]);
   });
 
@@ -226,9 +221,9 @@ describe('parseRecentList rejects bad input with source, line number and line', 
   });
 
   it('stamps beyond 2^53 cannot be represented exactly', () => {
-    expect(
-      thrown(() => parseRecentList('src=192.0.2.1 ttl: 0 last_seen: 5 oldest_pkt: 2 5, 18446744073709551615\n', 'f')).message,
-    ).toMatch(/^f:1: jiffies value out of range \(above 2\^53\): /);
+    expect(thrown(() => parseRecentList('src=192.0.2.1 ttl: 0 last_seen: 5 oldest_pkt: 2 5, 18446744073709551615\n', 'f')).message).toMatch(
+      /^f:1: jiffies value out of range \(above 2\^53\): /,
+    );
   });
 
   it('invalid addresses', () => {
@@ -239,9 +234,7 @@ describe('parseRecentList rejects bad input with source, line number and line', 
   });
 
   it('ttl above 255', () => {
-    expect(thrown(() => parseRecentList('src=192.0.2.1 ttl: 256 last_seen: 5 oldest_pkt: 1 5\n', 'f')).message).toMatch(
-      /^f:1: ttl 256 is out of range/,
-    );
+    expect(thrown(() => parseRecentList('src=192.0.2.1 ttl: 256 last_seen: 5 oldest_pkt: 1 5\n', 'f')).message).toMatch(/^f:1: ttl 256 is out of range/);
   });
 
   it('blank lines, CRLF and extra fields', () => {

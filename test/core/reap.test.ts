@@ -16,14 +16,14 @@ const clock: KernelClock = { hz: 250, jiffies: 5_000_000, wallMs: 10_000_000, wo
 const ago = (seconds: number) => clock.jiffies - seconds * 250;
 const line = (address: string, stamps: number[]) => `src=${address} ttl: 0 last_seen: ${stamps.at(-1)} oldest_pkt: ${stamps.length} ${stamps.join(', ')}`;
 const entries = parseRecentList(
-  [
+  `${[
     line('192.0.2.1', [ago(120)]), // stale
     line('192.0.2.2', [ago(5)]), // live
     line('192.0.2.3', [ago(300), ago(1)]), // refreshed just now
     line('192.0.2.4', [ago(600)]), // permanent, stale in the kernel
     line('192.0.2.5', [ago(2)]), // safelisted
     line('192.0.2.6', [ago(90)]), // stale in the kernel, live in the store
-  ].join('\n') + '\n',
+  ].join('\n')}\n`,
 );
 const ban = (address: string, at: number, extra: Partial<BanRecord> = {}): BanRecord => ({
   ...planBan(undefined, { jail: 'ssh', address, family: 4, source: 'cli', reason: null, permanent: false }, [60], at).record,

@@ -6,9 +6,11 @@ describe('atomMatches', () => {
     const space = atomMatches(' ', '');
     for (const spelling of [String.raw`\x20`, String.raw`\x{20}`, String.raw`\040`, '[ ]', String.raw`\ `]) expect(atomMatches(spelling, '')).toEqual(space);
     expect(space).toEqual({ space: true, nonWhitespace: false, hex: false, colon: false, dot: false });
-    for (const spelling of [String.raw`\s`, '[[:space:]]', String.raw`\pZ`, '[\\t ]']) expect(atomMatches(spelling, '')).toMatchObject({ space: true, nonWhitespace: false });
+    for (const spelling of [String.raw`\s`, '[[:space:]]', String.raw`\pZ`, '[\\t ]'])
+      expect(atomMatches(spelling, '')).toMatchObject({ space: true, nonWhitespace: false });
     const any = atomMatches(String.raw`[\s\S]`, '');
-    for (const spelling of ['.', String.raw`\p{Any}`, String.raw`[^\n]`, String.raw`\W`]) expect(atomMatches(spelling, '').space && atomMatches(spelling, '').nonWhitespace).toBe(true);
+    for (const spelling of ['.', String.raw`\p{Any}`, String.raw`[^\n]`, String.raw`\W`])
+      expect(atomMatches(spelling, '').space && atomMatches(spelling, '').nonWhitespace).toBe(true);
     expect(any).toEqual({ space: true, nonWhitespace: true, hex: true, colon: true, dot: true });
     expect(atomMatches('[^ ]', '')).toMatchObject({ space: false, nonWhitespace: true, dot: true });
     expect(atomMatches(String.raw`\d`, '')).toEqual({ space: false, nonWhitespace: true, hex: true, colon: false, dot: false });

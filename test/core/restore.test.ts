@@ -10,7 +10,11 @@ const layouts = layoutsFor(config, 100);
 const HOUR = 3_600_000;
 const key = Buffer.alloc(32, 7);
 // The kernel two hours after the stamps of `listed`: they are past a one-hour window.
-const clock = { key, wordBits: 64 as const, clock: { hz: 100, jiffies: 1000 + 7200 * 100, wallMs: 10 * HOUR, wordBits: 64 as const, method: { hz: 'test', jiffies: 'test' } } };
+const clock = {
+  key,
+  wordBits: 64 as const,
+  clock: { hz: 100, jiffies: 1000 + 7200 * 100, wallMs: 10 * HOUR, wordBits: 64 as const, method: { hz: 'test', jiffies: 'test' } },
+};
 
 // A list as read: each address last seen at jiffies 1000.
 function listed(...addresses: string[]): Map<string, number> {
@@ -64,7 +68,10 @@ describe('planRestore', () => {
       jails: config.jails,
       layouts,
       bans,
-      kernel: new Map([['xtban-ssh', listed('192.0.2.99')], ['xtban-ssh.v6', listed()]]),
+      kernel: new Map([
+        ['xtban-ssh', listed('192.0.2.99')],
+        ['xtban-ssh.v6', listed()],
+      ]),
       capacity: 2,
       safelist: { entries: [] },
       nowMs: now,
@@ -86,15 +93,32 @@ describe('planRestore after a mask change', () => {
       ['xtban-ssh.m24', listed()],
       ['xtban-ssh.v6.m64', listed()],
     ]);
-    const plan = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
+    const plan = planRestore({
+      jails: masked.jails,
+      layouts: layoutsFor(masked, 100),
+      bans,
+      kernel,
+      capacity: 100,
+      safelist: { entries: [] },
+      nowMs: now,
+      ...clock,
+    });
     // Lists of another mask are other lists: the name says the mask.
     expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh.m24 +198.51.100.0', 'xtban-ssh.v6.m64 +2001:db8::']);
     // An entry of the old, unmasked form is not the ban the kernel would match: it is missing.
-    const old = planRestore({ jails: masked.jails, layouts: layoutsFor(masked, 100), bans: [bans[0] as BanRecord], kernel: new Map([['xtban-ssh.m24', listed('198.51.100.7')]]), capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
+    const old = planRestore({
+      jails: masked.jails,
+      layouts: layoutsFor(masked, 100),
+      bans: [bans[0] as BanRecord],
+      kernel: new Map([['xtban-ssh.m24', listed('198.51.100.7')]]),
+      capacity: 100,
+      safelist: { entries: [] },
+      nowMs: now,
+      ...clock,
+    });
     expect(old.missing).toEqual([{ jail: 'ssh', address: '198.51.100.0', list: 'xtban-ssh.m24' }]);
   });
 });
-
 
 describe('planRestore across shards', () => {
   const sharded = parseConfigText('[jails.ssh]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 300\n', 's.toml');
@@ -110,7 +134,17 @@ describe('planRestore across shards', () => {
     const stay = planRestore({ jails: sharded.jails, layouts: shardLayouts, bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
     expect(stay.writes).toEqual([]);
     expect(stay.alreadyPresent).toBe(40);
-    const moved = planRestore({ jails: sharded.jails, layouts: shardLayouts, bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock, rehome: true });
+    const moved = planRestore({
+      jails: sharded.jails,
+      layouts: shardLayouts,
+      bans,
+      kernel,
+      capacity: 100,
+      safelist: { entries: [] },
+      nowMs: now,
+      ...clock,
+      rehome: true,
+    });
     expect(moved.moved.length).toBeGreaterThan(20);
     expect(moved.moved.length).toBeLessThan(40);
     for (const move of moved.moved) {

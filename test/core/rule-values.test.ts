@@ -25,7 +25,18 @@ describe('rule values', () => {
 
   it("gives a rate in iptables-save's own spelling, so that apply converges, and refuses what iptables refuses", () => {
     // Measured with iptables 1.8.9: what iptables-save prints after -m limit --limit RATE.
-    for (const [given, saved] of [['60/min', '1/sec'], ['120/min', '2/sec'], ['3600/hour', '1/sec'], ['60/hour', '1/min'], ['24/day', '1/hour'], ['7/min', '7/min'], ['13/hour', '13/hour'], ['25/day', '25/day'], ['10000/sec', '10000/sec'], ['1440/day', '1/min']]) {
+    for (const [given, saved] of [
+      ['60/min', '1/sec'],
+      ['120/min', '2/sec'],
+      ['3600/hour', '1/sec'],
+      ['60/hour', '1/min'],
+      ['24/day', '1/hour'],
+      ['7/min', '7/min'],
+      ['13/hour', '13/hour'],
+      ['25/day', '25/day'],
+      ['10000/sec', '10000/sec'],
+      ['1440/day', '1/min'],
+    ]) {
       expect(parseRate(given ?? ''), given).toBe(saved);
     }
     expect(() => parseRate('20000/sec')).toThrow(/faster than the 10000\/sec/);

@@ -72,7 +72,9 @@ describe('renderJailRules', () => {
 
   it('uses the family-specific REJECT and multiport for several ports', () => {
     const rules = renderJailRules(web, 4, layoutOf('web'));
-    expect(rules.chainRules[0]).toBe('-A xtban-web -m recent --update --seconds 600 --name web-offenders --mask 255.255.255.255 --rsource -j REJECT --reject-with icmp-port-unreachable');
+    expect(rules.chainRules[0]).toBe(
+      '-A xtban-web -m recent --update --seconds 600 --name web-offenders --mask 255.255.255.255 --rsource -j REJECT --reject-with icmp-port-unreachable',
+    );
     expect(rules.jumps.get('FORWARD')).toBe('-A FORWARD -p tcp -m multiport --dports 80,443,8000:8010 -j xtban-web');
   });
 
@@ -128,7 +130,9 @@ describe('planApply', () => {
   });
 
   it('removes a jump from a hook the jail no longer uses', () => {
-    const extra = appliedIPv4.replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n').replace('-A FORWARD -p tcp', '-A FORWARD -j xtban-ssh\n-A FORWARD -p tcp');
+    const extra = appliedIPv4
+      .replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n')
+      .replace('-A FORWARD -p tcp', '-A FORWARD -j xtban-ssh\n-A FORWARD -p tcp');
     const plan = planApply(parseFilterTable(extra), renderFamily(config.jails, 4, layouts), 4);
     expect(plan.findings.map((finding) => finding.kind)).toEqual(['jump-unwanted']);
     expect(plan.script).toBe('*filter\n-D FORWARD -j xtban-ssh\nCOMMIT\n');
@@ -140,7 +144,10 @@ describe('jails no longer configured', () => {
   // chains of other tools whose names only look alike.
   const withOld = appliedIPv4
     .replace(':OUTPUT ACCEPT [0:0]\n', ':OUTPUT ACCEPT [0:0]\n:xtban-old - [0:0]\n:xtbanfoo - [0:0]\n:xtban-bad!name - [0:0]\n')
-    .replace('COMMIT', '-A INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-A xtban-old -m recent --update --seconds 60 --name xtban-old --mask 255.255.255.255 --rsource -j DROP\nCOMMIT');
+    .replace(
+      'COMMIT',
+      '-A INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-A xtban-old -m recent --update --seconds 60 --name xtban-old --mask 255.255.255.255 --rsource -j DROP\nCOMMIT',
+    );
   const configured = new Set(renderFamily(config.jails, 4, layouts).map((jail) => jail.chain));
 
   // What this state directory's apply recorded: ssh, web, all and old. Not "xtban-allow", an
@@ -160,7 +167,9 @@ describe('jails no longer configured', () => {
     const plan = planApply(current, renderFamily(config.jails, 4, layouts), 4, unconfiguredChains(current, configured, applied));
     expect(plan.script).toBe('*filter\n-D INPUT -p tcp -m tcp --dport 2222 -j xtban-old\n-F xtban-old\n-X xtban-old\nCOMMIT\n');
     expect(plan.findings.map((finding) => finding.kind)).toEqual(['jump-removed', 'chain-removed']);
-    expect(unconfiguredFindings(current, renderFamily(config.jails, 4, layouts), applied, 4)[0]?.detail).toBe('chain xtban-old belongs to no configured jail and still drops traffic');
+    expect(unconfiguredFindings(current, renderFamily(config.jails, 4, layouts), applied, 4)[0]?.detail).toBe(
+      'chain xtban-old belongs to no configured jail and still drops traffic',
+    );
   });
 });
 

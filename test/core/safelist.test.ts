@@ -12,7 +12,9 @@ describe('safelist', () => {
   });
 
   it('stops at a bad line with the file and line number', () => {
-    expect(() => parseSafelistText('192.0.2.0/25\n198.51.100.300\n', '/etc/xtban/safelist.txt')).toThrow('safelist /etc/xtban/safelist.txt:2: "198.51.100.300" is not an address or CIDR');
+    expect(() => parseSafelistText('192.0.2.0/25\n198.51.100.300\n', '/etc/xtban/safelist.txt')).toThrow(
+      'safelist /etc/xtban/safelist.txt:2: "198.51.100.300" is not an address or CIDR',
+    );
   });
 
   it('matches single addresses and whole banned ranges that touch a safe network', () => {
@@ -50,7 +52,11 @@ describe('safelist', () => {
           : parseNetwork(`2001:db8:${next(256).toString(16)}::${next(4).toString(16)}/${next(129)}`);
       // The rule by masking both networks to the shorter prefix and comparing the printed results.
       const masked = (of: { family: 4 | 6; address: string }, prefix: number) => maskAddress({ family: of.family, text: of.address }, prefix).text;
-      const expected = safelist.entries.find((entry) => entry.network.family === network.family && masked(entry.network, Math.min(entry.network.prefix, network.prefix)) === masked(network, Math.min(entry.network.prefix, network.prefix)));
+      const expected = safelist.entries.find(
+        (entry) =>
+          entry.network.family === network.family &&
+          masked(entry.network, Math.min(entry.network.prefix, network.prefix)) === masked(network, Math.min(entry.network.prefix, network.prefix)),
+      );
       expect(safelist.entries.find((entry) => networksOverlap(entry.network, network))).toBe(expected);
       expect(safelistMatch(safelist, network), `${network.address}/${network.prefix}`).toBe(expected);
       outcomes[expected ? 'matched' : 'missed']++;

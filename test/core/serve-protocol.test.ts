@@ -18,7 +18,10 @@ describe('serve protocol', () => {
       id: 'host1-42',
       verb: 'ban',
       jail: 'ssh',
-      addresses: [{ family: 4, text: '192.0.2.7' }, { family: 6, text: '2001:db8::7' }],
+      addresses: [
+        { family: 4, text: '192.0.2.7' },
+        { family: 6, text: '2001:db8::7' },
+      ],
     });
     expect(parseRequest('query web ::ffff:192.0.2.9', permitted)).toMatchObject({ verb: 'query', address: { family: 4, text: '192.0.2.9' } });
     expect(parseRequest('flush web', permitted)).toEqual({ id: undefined, verb: 'flush', jail: 'web' });
@@ -65,12 +68,16 @@ describe('classifyAnswer', () => {
   it('tells done, refused for good and failed for now apart, with the id', () => {
     expect(classifyAnswer('@a1-7 ok banned 1')).toEqual({ id: 'a1-7', kind: 'ok', detail: 'banned 1' });
     expect(classifyAnswer('ok')).toEqual({ id: undefined, kind: 'ok', detail: '' });
-    expect(classifyAnswer(`@a1-8 ${refusedAnswer('jail web is not permitted here')}`)).toEqual({ id: 'a1-8', kind: 'refused', detail: 'jail web is not permitted here' });
+    expect(classifyAnswer(`@a1-8 ${refusedAnswer('jail web is not permitted here')}`)).toEqual({
+      id: 'a1-8',
+      kind: 'refused',
+      detail: 'jail web is not permitted here',
+    });
     expect(classifyAnswer(`@a1-9 ${failedAnswer('recorded, but the kernel refused: ENOSPC')}`)).toMatchObject({ kind: 'failed' });
     for (const line of ['', 'banned', 'okay', '@a;b ok', 'Permission denied (publickey).']) expect(classifyAnswer(line), line).toBeUndefined();
   });
 
-  it("reads the answers of servers that said only \"error\": the request's own faults are refused, the rest failed", () => {
+  it('reads the answers of servers that said only "error": the request\'s own faults are refused, the rest failed', () => {
     const legacy = (detail: string) => classifyAnswer(`@a-1 error ${detail}`)?.kind;
     for (const detail of [
       'jail web is not permitted here',
@@ -82,8 +89,13 @@ describe('classifyAnswer', () => {
       'binary data: refused',
       'address 1: "1.2.3.256" is not a valid IP address',
       'query takes one address',
-    ]) expect(legacy(detail), detail).toBe('refused');
-    for (const detail of ['recorded, but the kernel refused: write /proc/net/xt_recent/xtban-ssh: ENOSPC', 'flush failed', 'ban store /var/lib/xtban/bans.sqlite: the disk is full']) {
+    ])
+      expect(legacy(detail), detail).toBe('refused');
+    for (const detail of [
+      'recorded, but the kernel refused: write /proc/net/xt_recent/xtban-ssh: ENOSPC',
+      'flush failed',
+      'ban store /var/lib/xtban/bans.sqlite: the disk is full',
+    ]) {
       expect(legacy(detail), detail).toBe('failed');
     }
   });

@@ -3,7 +3,7 @@ import { entriesToLift, isRemoteSource, keptNote, mayEnd, ownerOf, rightsOf, val
 import { XtbanError } from '../../src/core/errors.js';
 
 describe('serve rights', () => {
-  it('names a key\'s bans after it, and takes only well-formed key names', () => {
+  it("names a key's bans after it, and takes only well-formed key names", () => {
     expect(ownerOf('web1')).toBe('remote:web1');
     expect(ownerOf(undefined)).toBe('remote');
     expect([ownerOf('web1'), 'remote'].every(isRemoteSource)).toBe(true);
@@ -29,7 +29,8 @@ describe('serve rights', () => {
     expect(verbRefusal('ban-only', 'unban', 'edge')).toContain('key edge may only ban (rights "ban-only" in [serve.keys.edge]');
     expect(verbRefusal('ban-only', 'flush', 'edge')).toMatch(/^flush is not allowed/);
     for (const verb of ['ban', 'query', 'ping']) expect(verbRefusal('ban-only', verb, 'edge')).toBeUndefined();
-    for (const rights of ['own', 'full'] as const) for (const verb of ['ban', 'unban', 'flush', 'query']) expect(verbRefusal(rights, verb, 'k')).toBeUndefined();
+    for (const rights of ['own', 'full'] as const)
+      for (const verb of ['ban', 'unban', 'flush', 'query']) expect(verbRefusal(rights, verb, 'k')).toBeUndefined();
   });
 
   it('lets "own" end only the bans its key made, "full" any, "ban-only" none', () => {
@@ -42,7 +43,11 @@ describe('serve rights', () => {
 
   it('lifts the kernel entries of the bans ended, unless a kept ban shares the entry', () => {
     const mask = { 4: 24, 6: 128 } as const;
-    const ended = [{ family: 4 as const, address: '198.51.100.0' }, { family: 4 as const, address: '198.51.100.7' }, { family: 4 as const, address: '203.0.113.0' }];
+    const ended = [
+      { family: 4 as const, address: '198.51.100.0' },
+      { family: 4 as const, address: '198.51.100.7' },
+      { family: 4 as const, address: '203.0.113.0' },
+    ];
     const kept = [{ family: 4 as const, address: '203.0.113.9' }];
     expect(entriesToLift(ended, kept, mask)).toEqual([{ family: 4, text: '198.51.100.0' }]);
     expect(entriesToLift([], kept, mask)).toEqual([]);

@@ -10,8 +10,12 @@ const fixture = (name: string) => readFileSync(new URL(`../../fixtures/proc/net/
 const clock: KernelClock = { hz: 250, jiffies: 4294974736, wallMs: 1795228676443, wordBits: 64, method: { hz: 'config.gz', jiffies: 'timer_list' } };
 
 describe('buildListStatus under a mask', () => {
-  it('never calls live an entry the jail\'s mask would never match (one made before the mask changed)', () => {
-    const status = buildListStatus({ jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList(fixture('ipv4')), mask: { 4: 24, 6: 64 } }, clock, 100);
+  it("never calls live an entry the jail's mask would never match (one made before the mask changed)", () => {
+    const status = buildListStatus(
+      { jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList(fixture('ipv4')), mask: { 4: 24, 6: 64 } },
+      clock,
+      100,
+    );
     // 192.0.2.10 and 198.51.100.7 have host bits a /24 clears; none of the entries is a network address.
     expect(status.entries.map((entry) => [entry.address, entry.state])).toEqual([
       ['192.0.2.10', 'unmatched'],
@@ -21,9 +25,23 @@ describe('buildListStatus under a mask', () => {
     ]);
     expect(status.live).toBe(0);
     // A ban written masked (the network address) is live as before.
-    const network = buildListStatus({ jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList('src=192.0.2.0 ttl: 0 last_seen: 4294973334 oldest_pkt: 1 4294973334\n'), mask: { 4: 24, 6: 64 } }, clock, 100);
+    const network = buildListStatus(
+      {
+        jail: 'ssh',
+        list: 'ipv4',
+        windowSeconds: 6,
+        entries: parseRecentList('src=192.0.2.0 ttl: 0 last_seen: 4294973334 oldest_pkt: 1 4294973334\n'),
+        mask: { 4: 24, 6: 64 },
+      },
+      clock,
+      100,
+    );
     expect(network.entries.map((entry) => entry.state)).toEqual(['live']);
-    const full = buildListStatus({ jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList(fixture('ipv4')), mask: { 4: 32, 6: 128 } }, clock, 100);
+    const full = buildListStatus(
+      { jail: 'ssh', list: 'ipv4', windowSeconds: 6, entries: parseRecentList(fixture('ipv4')), mask: { 4: 32, 6: 128 } },
+      clock,
+      100,
+    );
     expect(full.live).toBe(2);
   });
 });

@@ -24,7 +24,16 @@ describe('journalctlArgs', () => {
 
   it("in a container merges (no implied boot match) and keeps other machines' journals out by machine id", () => {
     expect(journalctlArgs({ unit: 'ssh.service', identifier: undefined, cursor: undefined, scope: CONTAINER })).toEqual([
-      '-f', '-o', 'json', '--no-pager', '--merge', '-u', 'ssh.service', '-n', '0', `_MACHINE_ID=${MACHINE}`,
+      '-f',
+      '-o',
+      'json',
+      '--no-pager',
+      '--merge',
+      '-u',
+      'ssh.service',
+      '-n',
+      '0',
+      `_MACHINE_ID=${MACHINE}`,
     ]);
     expect(journalTailArgs(CONTAINER)).toEqual(['-n', '1', '-o', 'json', '--no-pager', '--merge', `_MACHINE_ID=${MACHINE}`]);
   });

@@ -2,9 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/daemon/metrics.js';
 
 describe('remote metrics', () => {
-  it("gives every target its queue and its dead letters, with HELP, and drops what is gone", async () => {
+  it('gives every target its queue and its dead letters, with HELP, and drops what is gone', async () => {
     const metrics = createMetrics();
-    metrics.observeRemotes(['fw', 'fw2'], new Map([['fw', 3]]), new Map([['fw2', 2], ['old', 1]]));
+    metrics.observeRemotes(
+      ['fw', 'fw2'],
+      new Map([['fw', 3]]),
+      new Map([
+        ['fw2', 2],
+        ['old', 1],
+      ]),
+    );
     metrics.deadLettered.inc({ target: 'fw2' }, 2);
     const text = await metrics.registry.metrics();
     expect(text).toContain('# HELP xtban_remote_dead_letters Requests a central firewall refused for good');

@@ -14,7 +14,21 @@ import { createLogger } from '../../src/logger.js';
 const PROC = new URL('../../fixtures/proc/', import.meta.url).pathname;
 
 // Every method of the store that changes it.
-const WRITES = new Set(['ban', 'unban', 'flush', 'endWhere', 'endIfOver', 'touch', 'note', 'enqueue', 'acknowledge', 'settle', 'forgetDeadLetters', 'setMeta', 'markDelivered']);
+const WRITES = new Set([
+  'ban',
+  'unban',
+  'flush',
+  'endWhere',
+  'endIfOver',
+  'touch',
+  'note',
+  'enqueue',
+  'acknowledge',
+  'settle',
+  'forgetDeadLetters',
+  'setMeta',
+  'markDelivered',
+]);
 
 function recording(store: BanStore): { store: BanStore; writes: string[] } {
   const writes: string[] = [];
@@ -44,7 +58,12 @@ function world(clock: KernelClock) {
   base.instance();
   const { store, writes } = recording(base);
   const slots = [...layouts.values()].flatMap((layout) => layout.slots);
-  const texts = new Map(slots.map((slot) => [slot.name, slot.role === 'ban' ? `src=192.0.2.8 ttl: 64 last_seen: ${clock.jiffies - clock.hz} oldest_pkt: 1 ${clock.jiffies - clock.hz}\n` : '']));
+  const texts = new Map(
+    slots.map((slot) => [
+      slot.name,
+      slot.role === 'ban' ? `src=192.0.2.8 ttl: 64 last_seen: ${clock.jiffies - clock.hz} oldest_pkt: 1 ${clock.jiffies - clock.hz}\n` : '',
+    ]),
+  );
   const context: KernelContext = {
     out: createOutput(true),
     config,

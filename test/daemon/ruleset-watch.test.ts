@@ -63,7 +63,12 @@ describe('RulesetWatch', () => {
       'let n = 0; const burst = setInterval(() => { console.log("EVENT: -4 -t filter -F"); if (++n === 5) clearInterval(burst); }, 20); setTimeout(() => console.log("EVENT: -4 -t filter -X xtban-ssh"), 700); setInterval(() => {}, 1000)',
     ];
     const started = Date.now();
-    const watch = new RulesetWatch(() => changes.push(Date.now() - started), (why) => ends.push(why), monitor, 150);
+    const watch = new RulesetWatch(
+      () => changes.push(Date.now() - started),
+      (why) => ends.push(why),
+      monitor,
+      150,
+    );
     watch.start();
     expect(watch.watching).toBe(true);
     await waitFor(() => watch.changing);
@@ -82,7 +87,11 @@ describe('RulesetWatch', () => {
   it('says why when the monitor ends, and is no longer watching', async () => {
     const ends: string[] = [];
     const monitor = [process.execPath, '-e', 'process.stderr.write("netlink: Operation not permitted\\n"); process.exit(1)'];
-    const watch = new RulesetWatch(() => undefined, (why) => ends.push(why), monitor);
+    const watch = new RulesetWatch(
+      () => undefined,
+      (why) => ends.push(why),
+      monitor,
+    );
     watch.start();
     await waitFor(() => ends.length > 0);
     expect(ends[0]).toContain('exit 1');
@@ -95,7 +104,13 @@ describe('RulesetWatch', () => {
   it('restarts a monitor that ends, waiting twice as long after each quick end', async () => {
     const ends: string[] = [];
     const monitor = [process.execPath, '-e', 'process.exit(3)'];
-    const watch = new RulesetWatch(() => undefined, (why) => ends.push(why), monitor, 150, 40);
+    const watch = new RulesetWatch(
+      () => undefined,
+      (why) => ends.push(why),
+      monitor,
+      150,
+      40,
+    );
     watch.start();
     await waitFor(() => ends.length >= 3, 10_000);
     await watch.stop();

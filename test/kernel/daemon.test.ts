@@ -79,7 +79,9 @@ describeKernel('daemon', () => {
 
   it('and within 2 s of an iptables-restore of a ruleset without xtban', async () => {
     const before = repairs();
-    await topology.execOk('fw', 'iptables-restore', [], { input: '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 53 -j ACCEPT\nCOMMIT\n' });
+    await topology.execOk('fw', 'iptables-restore', [], {
+      input: '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 53 -j ACCEPT\nCOMMIT\n',
+    });
     expect(await droppedWithin(2000)).toBeLessThan(2000);
     expect(repairs()).toBeGreaterThan(before);
     expect(await topology.iptablesSave('fw', 4)).toContain('-A INPUT -p udp -m udp --dport 53 -j ACCEPT');
@@ -132,7 +134,9 @@ describeKernel('daemon', () => {
       '-e',
       `fetch('http://127.0.0.1:${metricsPort}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`,
     ]);
-    const status = JSON.parse((await xtban('status', '--json')).stdout) as { lists: { jail: string | null; list: string; used: number; capacity: number; live: number; stale: number; evicted: number }[] };
+    const status = JSON.parse((await xtban('status', '--json')).stdout) as {
+      lists: { jail: string | null; list: string; used: number; capacity: number; live: number; stale: number; evicted: number }[];
+    };
     const value = (name: string, labels: string) => {
       const match = new RegExp(`^${name}\\{${labels.replace(/[.]/g, '\\.')}\\} (\\S+)$`, 'm').exec(scraped.stdout);
       if (!match) throw new Error(`${name}{${labels}} not in:\n${scraped.stdout}`);

@@ -37,7 +37,9 @@ describeKernel('detect', () => {
     expect(six.slice(0, 3)).toEqual(['open', 'open', 'open']);
     expect(six[4]).toBe('dropped');
 
-    const status = JSON.parse((await xtban('status', '--json')).stdout) as { lists: { list: string; used: number; windowSeconds: number; entries: { address: string }[] }[] };
+    const status = JSON.parse((await xtban('status', '--json')).stdout) as {
+      lists: { list: string; used: number; windowSeconds: number; entries: { address: string }[] }[];
+    };
     const list = (name: string) => status.lists.find((candidate) => candidate.list === name);
     expect(list('xtban-ssh.detect')?.entries.map((entry) => entry.address)).toEqual([topology.addresses.attacker.ipv4]);
     expect(list('xtban-ssh.probe')).toMatchObject({ used: 1, windowSeconds: 2 });
@@ -55,7 +57,10 @@ describeKernel('detect', () => {
   it("never takes a probe list's stamps as a ban's activity: an expired ban stays expired when the address connects again", async () => {
     const quick = join(work, 'quick.toml');
     const run = (...args: string[]) => runXtban(topology, ['--config', quick, '--state-dir', join(work, 'quick-state'), ...args]);
-    writeFileSync(quick, `[safelist]\nown_addresses = false\n\n[jails.ssh]\nports = [${port}]\nwindow = "2s"\nfamily = "ipv4"\ndetect = { hitcount = 10, seconds = "60s" }\n`);
+    writeFileSync(
+      quick,
+      `[safelist]\nown_addresses = false\n\n[jails.ssh]\nports = [${port}]\nwindow = "2s"\nfamily = "ipv4"\ndetect = { hitcount = 10, seconds = "60s" }\n`,
+    );
     expect((await run('teardown')).exitCode).toBe(0);
     expect((await run('apply')).exitCode).toBe(0);
     const target = topology.addresses.fw.ipv4;

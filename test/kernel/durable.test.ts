@@ -228,7 +228,11 @@ describeKernel('crashes and concurrency', () => {
 
   it('SIGKILL during a 5,000-ban batch loses no acknowledged ban; the store opens cleanly', async () => {
     const addresses = Array.from({ length: 5000 }, (_, i) => `2001:db8:5::${(i + 1).toString(16)}`);
-    const child = spawn('ip', ['netns', 'exec', h.topology.names.fw, process.execPath, CLI_MAIN, '--config', config, '--state-dir', h.stateDir, 'ban', ...addresses], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', h.topology.names.fw, process.execPath, CLI_MAIN, '--config', config, '--state-dir', h.stateDir, 'ban', ...addresses],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     const killed = new Promise<void>((resolve) => {
       child.stdout.on('data', (chunk: Buffer) => {

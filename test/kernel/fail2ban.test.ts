@@ -23,7 +23,7 @@ describeKernel('fail2ban with banaction xtban', () => {
   const xtban = (...args: string[]) => runXtban(topology, ['--config', xtbanConfig, '--state-dir', stateDir, ...args]);
 
   beforeAll(async () => {
-    if (!haveFail2ban) throw new Error('fail2ban is not installed: run scripts/setup.sh as root (it installs Debian\'s fail2ban)');
+    if (!haveFail2ban) throw new Error("fail2ban is not installed: run scripts/setup.sh as root (it installs Debian's fail2ban)");
     topology = await createTopology('fail2ban');
     port = (await topology.startTcpServer(0)).port;
     writeFileSync(xtbanConfig, `[safelist]\nown_addresses = false\n\n[jails.xtbantest]\nports = [${port}]\nwindow = "1h"\nfamily = "ipv4"\n`);
@@ -36,13 +36,20 @@ describeKernel('fail2ban with banaction xtban', () => {
     for (const file of readdirSync(join(conf, 'jail.d'))) rmSync(join(conf, 'jail.d', file));
     cpSync(join(repo, 'fail2ban/action.d/xtban.conf'), join(conf, 'action.d/xtban.conf'));
     writeFileSync(join(conf, 'filter.d/xtbantest.conf'), '[Definition]\nfailregex = Failed login for \\S+ from <HOST>$\n');
-    writeFileSync(join(conf, 'fail2ban.local'), `[Definition]\nloglevel = INFO\nlogtarget = ${join(work, 'fail2ban.log')}\nsocket = ${join(work, 'fail2ban.sock')}\npidfile = ${join(work, 'fail2ban.pid')}\ndbfile = :memory:\n`);
+    writeFileSync(
+      join(conf, 'fail2ban.local'),
+      `[Definition]\nloglevel = INFO\nlogtarget = ${join(work, 'fail2ban.log')}\nsocket = ${join(work, 'fail2ban.sock')}\npidfile = ${join(work, 'fail2ban.pid')}\ndbfile = :memory:\n`,
+    );
     writeFileSync(log, '');
     writeFileSync(
       join(conf, 'jail.local'),
       `[xtbantest]\nenabled = true\nbackend = polling\nfilter = xtbantest\nlogpath = ${log}\nmaxretry = 3\nfindtime = 600\nbantime = 3600\naction = xtban[xtban=${wrapper}]\n`,
     );
-    server = spawn('ip', ['netns', 'exec', topology.names.fw, 'fail2ban-server', '-f', '-x', '-c', conf, '-s', join(work, 'fail2ban.sock'), '-p', join(work, 'fail2ban.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(
+      'ip',
+      ['netns', 'exec', topology.names.fw, 'fail2ban-server', '-f', '-x', '-c', conf, '-s', join(work, 'fail2ban.sock'), '-p', join(work, 'fail2ban.pid')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     server.stdout?.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
     server.stderr?.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
     // actionstart runs `xtban apply`: wait for the chain.

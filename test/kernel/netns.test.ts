@@ -1,20 +1,14 @@
 // Proves the kernel-test harness itself: namespaces, veth, TCP service, prober, both iptables backends, cleanup.
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  createTopology,
-  describeKernel,
-  iptablesCommands,
-  sweepLeftovers,
-  type Backend,
-  type Family,
-  type TcpServer,
-  type Topology,
-} from './helpers/netns.js';
+import { createTopology, describeKernel, iptablesCommands, sweepLeftovers, type Backend, type Family, type TcpServer, type Topology } from './helpers/netns.js';
 
 async function namespaces(): Promise<string[]> {
   const { stdout } = await execa('ip', ['netns', 'list']);
-  return stdout.split('\n').map((line) => line.split(' ')[0] ?? '').filter((name) => name !== '');
+  return stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name !== '');
 }
 
 // The host's rulesets for both backends and families, without comments and counters (host traffic moves those).

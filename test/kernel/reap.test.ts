@@ -14,7 +14,10 @@ describeKernel('reap', () => {
   let stateDir: string;
   const configFor = (safe: string[]) => {
     const path = join(work, `config-${safe.length}.toml`);
-    writeFileSync(path, `[safelist]\nown_addresses = false\naddresses = ${JSON.stringify(safe)}\n\n[jails.ssh]\nports = [22]\nwindow = "2s"\nfamily = "ipv4"\n`);
+    writeFileSync(
+      path,
+      `[safelist]\nown_addresses = false\naddresses = ${JSON.stringify(safe)}\n\n[jails.ssh]\nports = [22]\nwindow = "2s"\nfamily = "ipv4"\n`,
+    );
     return path;
   };
   const xtban = (config: string, ...args: string[]) => runXtban(topology, ['--config', config, '--state-dir', stateDir, ...args]);
@@ -44,7 +47,10 @@ describeKernel('reap', () => {
 
     const withSafe = configFor(['198.51.100.5']);
     const dry = JSON.parse((await xtban(withSafe, 'reap', '--dry-run', '--json')).stdout);
-    expect(dry.removed.map((action: { address: string; reason: string }) => `${action.address} ${action.reason}`).sort()).toEqual(['198.51.100.1 stale', '198.51.100.5 safelisted']);
+    expect(dry.removed.map((action: { address: string; reason: string }) => `${action.address} ${action.reason}`).sort()).toEqual([
+      '198.51.100.1 stale',
+      '198.51.100.5 safelisted',
+    ]);
     expect(await listed()).toHaveLength(5);
 
     const reaped = await xtban(withSafe, 'reap', '--json');

@@ -23,16 +23,27 @@ describeKernel('central firewall over ssh', () => {
 
   const startSshd = async () => {
     // Killed by stopSshd (every sshd process of the namespace) or with the namespace.
-    spawn('ip', ['netns', 'exec', topology.names.fw, '/usr/sbin/sshd', '-D', '-f', join(work, 'sshd_config'), '-E', join(work, 'sshd.log')], { stdio: 'ignore' });
+    spawn('ip', ['netns', 'exec', topology.names.fw, '/usr/sbin/sshd', '-D', '-f', join(work, 'sshd_config'), '-E', join(work, 'sshd.log')], {
+      stdio: 'ignore',
+    });
     const started = Date.now();
-    while ((await nsExec(serverNs, process.execPath, ['-e', `require('net').connect(${SSH_PORT},'${SERVER_LINK.fw}').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`])).exitCode !== 0) {
+    while (
+      (
+        await nsExec(serverNs, process.execPath, [
+          '-e',
+          `require('net').connect(${SSH_PORT},'${SERVER_LINK.fw}').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`,
+        ])
+      ).exitCode !== 0
+    ) {
       if (Date.now() - started > 10_000) throw new Error('sshd did not start');
       await sleep(100);
     }
   };
   // Every sshd process of the fw namespace, sessions included: a master connection must not outlive it.
   const stopSshd = async () => {
-    const pids = spawnSync('ip', ['netns', 'pids', topology.names.fw], { encoding: 'utf8' }).stdout.split('\n').filter((pid) => pid !== '');
+    const pids = spawnSync('ip', ['netns', 'pids', topology.names.fw], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((pid) => pid !== '');
     for (const pid of pids) {
       try {
         if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('sshd')) process.kill(Number(pid), 'SIGKILL');
@@ -49,7 +60,10 @@ describeKernel('central firewall over ssh', () => {
     port = (await topology.startTcpServer(0)).port;
     for (const key of ['host_key', 'client_key']) spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, key)]);
     mkdirSync('/run/sshd', { recursive: true });
-    writeFileSync(fwConfig, `[safelist]\nown_addresses = true\naddresses = ["203.0.113.250"]\n\n[jails.ssh]\nports = [${port}]\nwindow = "1h"\nfamily = "ipv4"\nhooks = ["INPUT", "FORWARD"]\ncapacity = 300\n`);
+    writeFileSync(
+      fwConfig,
+      `[safelist]\nown_addresses = true\naddresses = ["203.0.113.250"]\n\n[jails.ssh]\nports = [${port}]\nwindow = "1h"\nfamily = "ipv4"\nhooks = ["INPUT", "FORWARD"]\ncapacity = 300\n`,
+    );
     expect((await onFw('apply')).exitCode).toBe(0);
     const forced = `command="${process.execPath} ${CLI_MAIN} --config ${fwConfig} --state-dir ${fwState} serve --jails ssh",restrict`;
     writeFileSync(join(work, 'authorized_keys'), `${forced} ${readFileSync(join(work, 'client_key.pub'), 'utf8')}`);
@@ -77,10 +91,22 @@ describeKernel('central firewall over ssh', () => {
     const banned = await onServer('ban', topology.addresses.attacker.ipv4);
     expect(banned.exitCode, banned.stderr).toBe(0);
     expect(banned.stdout).toContain('sent to fw: 1 request(s)');
-    expect((await topology.exec('fw', 'cat', ['/proc/net/xt_recent/xtban-ssh.0', '/proc/net/xt_recent/xtban-ssh.1', '/proc/net/xt_recent/xtban-ssh.2', '/proc/net/xt_recent/xtban-ssh.3', '/proc/net/xt_recent/xtban-ssh.4'])).stdout).toContain(`src=${topology.addresses.attacker.ipv4} `);
+    expect(
+      (
+        await topology.exec('fw', 'cat', [
+          '/proc/net/xt_recent/xtban-ssh.0',
+          '/proc/net/xt_recent/xtban-ssh.1',
+          '/proc/net/xt_recent/xtban-ssh.2',
+          '/proc/net/xt_recent/xtban-ssh.3',
+          '/proc/net/xt_recent/xtban-ssh.4',
+        ])
+      ).stdout,
+    ).toContain(`src=${topology.addresses.attacker.ipv4} `);
     expect(await topology.probe(topology.addresses.fw.ipv4, port)).toBe('dropped');
     const onFirewall = JSON.parse((await onFw('bans', '--json')).stdout).bans as { address: string; source: string; reason: string }[];
-    expect(onFirewall).toEqual([expect.objectContaining({ address: topology.addresses.attacker.ipv4, source: 'remote', reason: `remote ${SERVER_LINK.server}` })]);
+    expect(onFirewall).toEqual([
+      expect.objectContaining({ address: topology.addresses.attacker.ipv4, source: 'remote', reason: `remote ${SERVER_LINK.server}` }),
+    ]);
   });
 
   it('queues 100 bans while the firewall is down and delivers them all, in order, once', async () => {
@@ -104,9 +130,9 @@ describeKernel('central firewall over ssh', () => {
     const again = JSON.parse((await onServer('remote', 'deliver', '--json')).stdout).targets[0];
     expect(again).toMatchObject({ delivered: 0, left: 0 });
 
-    const bans = (JSON.parse((await onFw('bans', '--json')).stdout).bans as { address: string; offences: number; bannedAt: number; inKernel: boolean }[]).filter((ban) =>
-      ban.address.startsWith('203.0.113.'),
-    );
+    const bans = (
+      JSON.parse((await onFw('bans', '--json')).stdout).bans as { address: string; offences: number; bannedAt: number; inKernel: boolean }[]
+    ).filter((ban) => ban.address.startsWith('203.0.113.'));
     expect(bans).toHaveLength(100);
     expect(bans.every((ban) => ban.offences === 1 && ban.inKernel)).toBe(true);
     const byIssue = addresses.map((address) => bans.find((ban) => ban.address === address)?.bannedAt ?? -1);
@@ -129,7 +155,12 @@ describeKernel('central firewall over ssh', () => {
     expect(check.exitCode).toBe(1);
     const target = JSON.parse(check.stdout).targets[0];
     expect(target).toMatchObject({ queued: 0, deadLetters: 1, rights: 'own' });
-    expect(target.newestDeadLetters).toEqual([expect.objectContaining({ request: 'ban web 192.0.2.77', answer: expect.stringMatching(/^@\S+ error refused: jail web is not permitted here$/) as unknown })]);
+    expect(target.newestDeadLetters).toEqual([
+      expect.objectContaining({
+        request: 'ban web 192.0.2.77',
+        answer: expect.stringMatching(/^@\S+ error refused: jail web is not permitted here$/) as unknown,
+      }),
+    ]);
     const human = await onServer('remote', 'check');
     expect(human.stdout).toContain('fw: 1 request(s) refused for good by the firewall and set aside');
     expect(human.stdout).toContain('ban web 192.0.2.77  ->  @');

@@ -11,7 +11,8 @@ const work = workDir('serve');
 describeKernel('xtban serve', () => {
   let topology: Topology;
   const config = join(work, 'xtban.toml');
-  const xtban = (args: string[], input?: string) => runXtban(topology, ['--config', config, '--state-dir', join(work, 'state'), ...args], input === undefined ? {} : { input });
+  const xtban = (args: string[], input?: string) =>
+    runXtban(topology, ['--config', config, '--state-dir', join(work, 'state'), ...args], input === undefined ? {} : { input });
 
   beforeAll(async () => {
     topology = await createTopology('serve');
@@ -27,7 +28,7 @@ describeKernel('xtban serve', () => {
     const lines = [
       'ban ssh 192.0.2.10; iptables -F',
       'ban ssh $(reboot)',
-      'ban ssh 192.0.2.11\nban ssh 192.0.2.12'.split('\n')[0] + ' && unban ssh 192.0.2.1',
+      `${'ban ssh 192.0.2.11\nban ssh 192.0.2.12'.split('\n')[0]} && unban ssh 192.0.2.1`,
       `ban ssh ${'9'.repeat(10_000)}`,
       '\u0000\u0001\u00ff binary',
       'drop ssh 192.0.2.13',
@@ -79,7 +80,9 @@ describeKernel('xtban serve', () => {
       .flatMap((line) => /^src=(\S+) /.exec(line)?.[1] ?? [])
       .sort();
   const record = async (address: string) =>
-    (JSON.parse((await xtban(['bans', '--jail', 'ssh', '--json'])).stdout).bans as { address: string; state: string; source: string }[]).find((ban) => ban.address === address);
+    (JSON.parse((await xtban(['bans', '--jail', 'ssh', '--json'])).stdout).bans as { address: string; state: string; source: string }[]).find(
+      (ban) => ban.address === address,
+    );
   const serve = async (key: string, lines: string[]) => {
     const result = await xtban(['serve', '--jails', 'ssh', '--key', key], `${lines.join('\n')}\n`);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -91,7 +94,10 @@ describeKernel('xtban serve', () => {
     expect((await xtban(['ban', '192.0.2.50', '--jail', 'ssh', '--permanent', '--reason', 'by hand'])).exitCode).toBe(0);
     expect(await serve('web2', ['ban ssh 192.0.2.52'])).toEqual(['ok banned 1']);
     // web1's ban of an address banned by hand refreshes it, but never makes it web1's.
-    expect(await serve('web1', ['ban ssh 192.0.2.51 192.0.2.53 192.0.2.50', 'ping'])).toEqual(['ok banned 3', 'ok xtban-serve 1 key web1 rights own jails ssh']);
+    expect(await serve('web1', ['ban ssh 192.0.2.51 192.0.2.53 192.0.2.50', 'ping'])).toEqual([
+      'ok banned 3',
+      'ok xtban-serve 1 key web1 rights own jails ssh',
+    ]);
     expect(await record('192.0.2.50')).toMatchObject({ state: 'permanent', source: 'cli' });
     expect(await record('192.0.2.51')).toMatchObject({ state: 'live', source: 'remote:web1' });
 
@@ -131,7 +137,9 @@ describeKernel('xtban serve', () => {
     }
     const badConfig = join(work, 'bad-rights.toml');
     writeFileSync(badConfig, '[serve.keys.web1]\nrights = "everything"\n\n[jails.ssh]\nports = [22]\nfamily = "ipv4"\n');
-    const bad = await runXtban(topology, ['--config', badConfig, '--state-dir', join(work, 'state'), 'serve', '--jails', 'ssh', '--key', 'web1'], { input: 'flush ssh\n' });
+    const bad = await runXtban(topology, ['--config', badConfig, '--state-dir', join(work, 'state'), 'serve', '--jails', 'ssh', '--key', 'web1'], {
+      input: 'flush ssh\n',
+    });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('serve.keys.web1.rights = "everything": not a right');
     expect(bad.stdout).toBe('');

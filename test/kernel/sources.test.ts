@@ -37,7 +37,10 @@ describeKernel('offender sources', () => {
 
   async function startDaemon(): Promise<void> {
     logs = '';
-    daemon = spawnXtban(topology.names.fw, ['--config', config, '--state-dir', stateDir, 'daemon'], { env: { ...process.env, XTBAN_JOURNALCTL: join(work, 'journalctl') }, onOutput: (text) => (logs += text) });
+    daemon = spawnXtban(topology.names.fw, ['--config', config, '--state-dir', stateDir, 'daemon'], {
+      env: { ...process.env, XTBAN_JOURNALCTL: join(work, 'journalctl') },
+      onOutput: (text) => (logs += text),
+    });
     await until('daemon start', async () => logs.includes('offender sources started'), 10_000);
   }
 
@@ -60,7 +63,14 @@ describeKernel('offender sources', () => {
       `#!/bin/sh\nprintf '%s\\n' "$*" >> ${journalArgs}\nif [ "$1" != "-f" ]; then echo '{"__CURSOR":"s=tail;i=9","MESSAGE":[1]}'; exit 0; fi\ncat ${journalOut} 2>/dev/null\nexec sleep 600\n`,
     );
     chmodSync(join(work, 'journalctl'), 0o755);
-    const entries = [1, 2, 3].map((i) => JSON.stringify({ __CURSOR: `s=abc;i=${i}`, __REALTIME_TIMESTAMP: `${Date.now() * 1000}`, SYSLOG_IDENTIFIER: 'sshd', MESSAGE: `Invalid user u${i} from 203.0.113.30 port 4000${i}` }));
+    const entries = [1, 2, 3].map((i) =>
+      JSON.stringify({
+        __CURSOR: `s=abc;i=${i}`,
+        __REALTIME_TIMESTAMP: `${Date.now() * 1000}`,
+        SYSLOG_IDENTIFIER: 'sshd',
+        MESSAGE: `Invalid user u${i} from 203.0.113.30 port 4000${i}`,
+      }),
+    );
     writeFileSync(journalOut, `${entries.join('\n')}\n`);
     writeFileSync(
       config,

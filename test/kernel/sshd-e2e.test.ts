@@ -23,11 +23,31 @@ describeKernel('sshd end to end', () => {
 
   // One failed login: a key the server does not accept, no prompt, bounded by a timeout.
   const failLogin = (from: string) =>
-    topology.exec('attacker', 'ssh', [
-      '-b', from, '-i', join(work, 'client_key'), '-p', String(SSH_PORT),
-      '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=2', '-o', 'LogLevel=ERROR',
-      `nobody@${topology.addresses.fw.ipv4}`, 'true',
-    ], { timeoutMs: 5000 });
+    topology.exec(
+      'attacker',
+      'ssh',
+      [
+        '-b',
+        from,
+        '-i',
+        join(work, 'client_key'),
+        '-p',
+        String(SSH_PORT),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'ConnectTimeout=2',
+        '-o',
+        'LogLevel=ERROR',
+        `nobody@${topology.addresses.fw.ipv4}`,
+        'true',
+      ],
+      { timeoutMs: 5000 },
+    );
 
   beforeAll(async () => {
     topology = await createTopology('sshd');
@@ -68,13 +88,16 @@ describeKernel('sshd end to end', () => {
     }
     const started = Date.now();
     while ((await topology.probe(topology.addresses.fw.ipv4, SSH_PORT)) !== 'dropped') {
-      if (Date.now() - started > 5000) throw new Error(`the attacker was not banned:\n${logs.slice(-3000)}\nsshd log:\n${readFileSync(sshLog, "utf8")}`);
+      if (Date.now() - started > 5000) throw new Error(`the attacker was not banned:\n${logs.slice(-3000)}\nsshd log:\n${readFileSync(sshLog, 'utf8')}`);
       await sleep(100);
     }
     const attempt = await failLogin(topology.addresses.attacker.ipv4);
     expect(attempt.stderr).toMatch(/timed out|Connection timed out/);
     expect(await topology.probe(topology.addresses.fw.ipv4, SSH_PORT, 400, SAFE_CLIENT)).toBe('open');
-    const bans = JSON.parse((await runXtban(topology, ['--config', config, '--state-dir', stateDir, 'bans', '--json'])).stdout).bans as { address: string; source: string }[];
+    const bans = JSON.parse((await runXtban(topology, ['--config', config, '--state-dir', stateDir, 'bans', '--json'])).stdout).bans as {
+      address: string;
+      source: string;
+    }[];
     expect(bans.map((ban) => `${ban.address} ${ban.source}`)).toEqual([`${topology.addresses.attacker.ipv4} log`]);
   });
 });

@@ -19,7 +19,6 @@ function stateDir(topology: Topology): string {
   return join(work, `state-${topology.names.fw}`);
 }
 
-
 // iptables-save without its comment lines (they carry the time of the dump) and with chain counters
 // zeroed (neighbour discovery moves them; the rules are what is compared).
 function withoutComments(save: string): string {
@@ -140,8 +139,7 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
     let topology: Topology;
     let config: string;
     const xtban = (...args: string[]) => runXtban(topology, ['--config', config, '--state-dir', stateDir(topology), ...args]);
-    const iptables = (family: 4 | 6, ...args: string[]) =>
-      topology.execOk('fw', `${family === 4 ? 'iptables' : 'ip6tables'}-${backend}`, args);
+    const iptables = (family: 4 | 6, ...args: string[]) => topology.execOk('fw', `${family === 4 ? 'iptables' : 'ip6tables'}-${backend}`, args);
     const save = async (family: 4 | 6) => withoutComments(await topology.iptablesSave('fw', family, backend));
 
     beforeAll(async () => {
@@ -249,7 +247,9 @@ for (const backend of ['nft', 'legacy'] as const satisfies readonly Backend[]) {
       try {
         const check = await xtban('check', '--json');
         expect(check.exitCode).toBe(1);
-        const problems = JSON.parse(check.stdout).problems.map((problem: { family: number; jail: string; kind: string }) => `${problem.family}:${problem.jail}:${problem.kind}`);
+        const problems = JSON.parse(check.stdout).problems.map(
+          (problem: { family: number; jail: string; kind: string }) => `${problem.family}:${problem.jail}:${problem.kind}`,
+        );
         expect(problems).toEqual(['4:web:chain-unconfigured', '6:ssh:chain-unconfigured']);
         const applied = await xtban('apply');
         expect(applied.exitCode, applied.stderr).toBe(0);
@@ -289,19 +289,15 @@ describeKernel('bad input writes nothing', () => {
   });
   afterAll(async () => topology?.destroy());
 
-  it.each([
-    ['1.2.3.256'],
-    ['1.2.3.4/24'],
-    ['1.2.3.4\n+5.6.7.8'],
-    ['fe80::1%eth0'],
-    [''],
-    ['attacker.example.com'],
-  ])('ban %j exits 2 and leaves every list empty', async (address) => {
-    const result = await xtban('ban', '192.0.2.50', address);
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/address 2: /);
-    for (const list of ['xtban-ssh', 'xtban-ssh.v6', 'xtban-six.v6']) expect(await listText(topology, list)).toBe('');
-  });
+  it.each([['1.2.3.256'], ['1.2.3.4/24'], ['1.2.3.4\n+5.6.7.8'], ['fe80::1%eth0'], [''], ['attacker.example.com']])(
+    'ban %j exits 2 and leaves every list empty',
+    async (address) => {
+      const result = await xtban('ban', '192.0.2.50', address);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toMatch(/address 2: /);
+      for (const list of ['xtban-ssh', 'xtban-ssh.v6', 'xtban-six.v6']) expect(await listText(topology, list)).toBe('');
+    },
+  );
 
   it.each([['my jail'], ['ssh;reboot'], ['a'.repeat(23)]])('--jail %j exits 2 and writes nothing', async (jail) => {
     const result = await xtban('ban', '192.0.2.50', '--jail', jail);

@@ -21,7 +21,8 @@ describeSystem('xtban-apply.service and xtban-reap.timer under systemd', () => {
   let container: Container;
   const xtban = async (...args: string[]) => container.run('xtban', args);
   const list = (name: string) => container.exec('cat', [`/proc/net/xt_recent/${name}`]);
-  const bans = async () => (JSON.parse(await xtban('bans', '--json')) as { bans: { jail: string; address: string; state: string; endReason: string | null }[] }).bans;
+  const bans = async () =>
+    (JSON.parse(await xtban('bans', '--json')) as { bans: { jail: string; address: string; state: string; endReason: string | null }[] }).bans;
 
   beforeAll(async () => {
     container = await bootContainer('xtb', await stagedInstall());
@@ -51,7 +52,11 @@ describeSystem('xtban-apply.service and xtban-reap.timer under systemd', () => {
     await container.reboot();
     // The state directory persisted, the kernel's state did not: what is there now, apply put there.
     expect(container.readFile('/var/lib/xtban/bans.sqlite').length).toBeGreaterThan(0);
-    await until('xtban-apply.service done', async () => (await container.run('systemctl', ['show', 'xtban-apply.service', '-p', 'ActiveState', '--value'])).trim() === 'active', 30_000);
+    await until(
+      'xtban-apply.service done',
+      async () => (await container.run('systemctl', ['show', 'xtban-apply.service', '-p', 'ActiveState', '--value'])).trim() === 'active',
+      30_000,
+    );
     const boots = await container.run('journalctl', ['--list-boots', '--no-pager']);
     expect(boots.trim().split('\n').length).toBeGreaterThanOrEqual(3);
     expect((await container.run('iptables-save')).includes('-j xtban-ssh')).toBe(true);
@@ -65,7 +70,10 @@ describeSystem('xtban-apply.service and xtban-reap.timer under systemd', () => {
 
   it('reaps by its timer alone: stale entries out of the kernel, their bans ended in the store', async () => {
     // Every 5 s instead of every 5 minutes, through a drop-in as an administrator would shorten it.
-    container.writeFile('/etc/systemd/system/xtban-reap.timer.d/often.conf', '[Timer]\nOnCalendar=\nOnCalendar=*:*:0/5\nAccuracySec=1s\nRandomizedDelaySec=0\n');
+    container.writeFile(
+      '/etc/systemd/system/xtban-reap.timer.d/often.conf',
+      '[Timer]\nOnCalendar=\nOnCalendar=*:*:0/5\nAccuracySec=1s\nRandomizedDelaySec=0\n',
+    );
     await container.run('systemctl', ['daemon-reload']);
     await container.run('systemctl', ['enable', '--now', 'xtban-reap.timer']);
     await xtban('ban', '--jail', 'quick', '192.0.2.77');

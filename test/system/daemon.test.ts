@@ -2,7 +2,17 @@
 // run by a real systemd under the unit's full hardening, reading a real sshd's lines from real journald,
 // dropping a real attacker's connections, logging to journald at its priorities.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addAttacker, bootContainer, describeSystem, journalLines, sleep, strictSyscallFilter, until, type Attacker, type Container } from './helpers/container.js';
+import {
+  addAttacker,
+  bootContainer,
+  describeSystem,
+  journalLines,
+  sleep,
+  strictSyscallFilter,
+  until,
+  type Attacker,
+  type Container,
+} from './helpers/container.js';
 import { stagedInstall } from './helpers/install.js';
 
 const ATTACKER = '192.0.2.2';
@@ -35,7 +45,8 @@ describeSystem('xtban.service under systemd', () => {
   let container: Container;
   let attacker: Attacker;
   const xtban = async (...args: string[]) => container.run('xtban', args);
-  const bans = async () => (JSON.parse(await xtban('bans', '--json')) as { bans: { address: string; state: string; inKernel: boolean; source: string; lastActivity: number }[] }).bans;
+  const bans = async () =>
+    (JSON.parse(await xtban('bans', '--json')) as { bans: { address: string; state: string; inKernel: boolean; source: string; lastActivity: number }[] }).bans;
   const banned = async (address: string) => (await bans()).some((ban) => ban.address === address && ban.state === 'live');
   const sshdMatches = async (address: string) => {
     // The journal's own count of sshd lines from an address, through the same filter.
@@ -66,7 +77,11 @@ describeSystem('xtban.service under systemd', () => {
     strictSyscallFilter(container, ['xtban.service']);
     await container.run('systemctl', ['daemon-reload']);
     await container.run('systemctl', ['enable', '--now', 'xtban.service']);
-    await until('the daemon following the journal', async () => (await journalLines(container, 'xtban.service')).some((line) => line.includes('offender sources started')), 20_000);
+    await until(
+      'the daemon following the journal',
+      async () => (await journalLines(container, 'xtban.service')).some((line) => line.includes('offender sources started')),
+      20_000,
+    );
   }, 900_000);
   afterAll(async () => {
     await container?.destroy();
@@ -108,8 +123,13 @@ describeSystem('xtban.service under systemd', () => {
     expect(ban).toMatchObject({ state: 'live', inKernel: true, source: 'journal' });
     // More lines about a banned address refresh the ban, and are not logged as a new one.
     await sleep(1100);
-    for (let index = 0; index < 3; index++) await container.run('logger', ['-t', 'sshd', `Connection closed by authenticating user nobody ${ATTACKER} port ${40000 + index} [preauth]`]);
-    await until('the ban refreshed', async () => ((await bans()).find((entry) => entry.address === ATTACKER)?.lastActivity ?? 0) > (ban as { lastActivity: number }).lastActivity, 5000);
+    for (let index = 0; index < 3; index++)
+      await container.run('logger', ['-t', 'sshd', `Connection closed by authenticating user nobody ${ATTACKER} port ${40000 + index} [preauth]`]);
+    await until(
+      'the ban refreshed',
+      async () => ((await bans()).find((entry) => entry.address === ATTACKER)?.lastActivity ?? 0) > (ban as { lastActivity: number }).lastActivity,
+      5000,
+    );
     const lines = await journalLines(container, 'xtban.service');
     expect(lines.filter((line) => line.includes(`banned ${ATTACKER} `))).toHaveLength(1);
   });
@@ -144,13 +164,19 @@ describeSystem('xtban.service under systemd', () => {
   });
 
   it('keeps every ban across systemctl restart, and resumes the journal from its cursor: none missed, none counted twice', async () => {
-    const before = (await bans()).filter((ban) => ban.state === 'live').map((ban) => ban.address).sort();
+    const before = (await bans())
+      .filter((ban) => ban.state === 'live')
+      .map((ban) => ban.address)
+      .sort();
     await failUntil(ACROSS_RESTART, 2);
     await sleep(1500);
     await container.run('systemctl', ['stop', 'xtban.service']);
     await failUntil(WHILE_DOWN, 2);
     await container.run('systemctl', ['start', 'xtban.service']);
-    await until('the daemon back', async () => (await container.run('systemctl', ['show', 'xtban.service', '-p', 'ActiveState', '--value'])).trim() === 'active');
+    await until(
+      'the daemon back',
+      async () => (await container.run('systemctl', ['show', 'xtban.service', '-p', 'ActiveState', '--value'])).trim() === 'active',
+    );
     await sleep(1500);
     // The two failures logged while it was down are read now: one more makes three.
     await attacker.failLogin(WHILE_DOWN);

@@ -38,7 +38,9 @@ describeSystem('fail2ban.service with banaction = xtban', () => {
     // Wrong passwords, a bounded number: fail2ban bans after maxretry of the lines it reads.
     for (let attempt = 0; attempt < 8 && (await attacker.probe(22)) === 'open'; attempt++) await attacker.failPassword();
     await until('the attacker dropped', async () => (await attacker.probe(22)) === 'dropped', 10_000, 250);
-    const bans = (JSON.parse(await xtban('bans', '--json')) as { bans: { address: string; state: string; inKernel: boolean; source: string; reason: string }[] }).bans;
+    const bans = (
+      JSON.parse(await xtban('bans', '--json')) as { bans: { address: string; state: string; inKernel: boolean; source: string; reason: string }[] }
+    ).bans;
     expect(bans.find((ban) => ban.address === ATTACKER)).toMatchObject({ state: 'live', inKernel: true, source: 'fail2ban', reason: 'fail2ban sshd' });
     expect(await container.run('cat', ['/proc/net/xt_recent/xtban-sshd'])).toContain(`src=${ATTACKER} `);
     expect(await container.run('fail2ban-client', ['status', 'sshd'])).toContain(ATTACKER);

@@ -135,9 +135,7 @@ export function describeKernel(title: string, body: () => void): void {
     describe(title, body);
     return;
   }
-  const message =
-    `kernel tests skipped (${title}): ${gate.reason ?? 'unavailable'}. ` +
-    'To run them: sudo bash scripts/setup.sh && sudo npm run test:kernel';
+  const message = `kernel tests skipped (${title}): ${gate.reason ?? 'unavailable'}. To run them: sudo bash scripts/setup.sh && sudo npm run test:kernel`;
   if (process.env.CI === 'true') {
     describe(title, () => {
       it('has a kernel to test against (CI=true forbids skipping)', () => {
@@ -205,7 +203,10 @@ function spawnInNs(ns: string, script: string, args: readonly string[]): Spawned
     if (stderr.length < 4000) stderr += chunk.toString();
   });
   let set = children.get(ns);
-  if (set === undefined) children.set(ns, (set = new Set()));
+  if (set === undefined) {
+    set = new Set();
+    children.set(ns, set);
+  }
   set.add(child);
   void child.then(() => set.delete(child));
   return { child, lines: readline.createInterface({ input: child.stdout }), stderr: () => stderr };
@@ -313,8 +314,14 @@ export async function probeDetail(ns: string, host: string, port: number, timeou
       reject(new Error(`prober in ${ns} did not answer within ${timeoutMs + 5000} ms`));
     }, timeoutMs + 5000);
     prober.pending.set(id, {
-      resolve: (detail) => (clearTimeout(guard), resolve(detail)),
-      reject: (error) => (clearTimeout(guard), reject(error)),
+      resolve: (detail) => {
+        clearTimeout(guard);
+        resolve(detail);
+      },
+      reject: (error) => {
+        clearTimeout(guard);
+        reject(error);
+      },
     });
     prober.child.stdin.write(`${JSON.stringify({ id, host, port, timeoutMs, ...(localAddress ? { localAddress } : {}) })}\n`);
   });
@@ -423,9 +430,14 @@ export async function createTopology(name: string, options: { server?: boolean }
     if (options.server) {
       await ip(
         ['-n', names.fw, '-batch', '-'],
-        [`link add xtb-fw2 type veth peer name xtb-server netns ${names.server}`, `addr add ${SERVER_LINK.fw}/24 dev xtb-fw2`, 'link set xtb-fw2 up'].join('\n'),
+        [`link add xtb-fw2 type veth peer name xtb-server netns ${names.server}`, `addr add ${SERVER_LINK.fw}/24 dev xtb-fw2`, 'link set xtb-fw2 up'].join(
+          '\n',
+        ),
       );
-      await ip(['-n', names.server, '-batch', '-'], ['link set lo up', `addr add ${SERVER_LINK.server}/24 dev xtb-server`, 'link set xtb-server up'].join('\n'));
+      await ip(
+        ['-n', names.server, '-batch', '-'],
+        ['link set lo up', `addr add ${SERVER_LINK.server}/24 dev xtb-server`, 'link set xtb-server up'].join('\n'),
+      );
     }
   } catch (error) {
     await destroy();
@@ -460,7 +472,9 @@ export async function createTopology(name: string, options: { server?: boolean }
     probe: (host, port, timeoutMs, from) => probe(resolve('attacker'), host, port, timeoutMs, from),
     async addAttackerAddresses(addresses) {
       const batch = addresses
-        .map((address) => (address.includes(':') ? `address add ${address}/64 dev ${INTERFACES.attacker} nodad` : `address add ${address}/24 dev ${INTERFACES.attacker}`))
+        .map((address) =>
+          address.includes(':') ? `address add ${address}/64 dev ${INTERFACES.attacker} nodad` : `address add ${address}/24 dev ${INTERFACES.attacker}`,
+        )
         .join('\n');
       const result = await nsExec(resolve('attacker'), 'ip', ['-batch', '-'], { input: `${batch}\n` });
       if (result.exitCode !== 0) throw new Error(`adding attacker addresses failed: ${result.stderr}`);

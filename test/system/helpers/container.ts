@@ -34,7 +34,8 @@ export interface Container {
 // Whether this machine can boot the system layer, or why not.
 export function systemLayerMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: the system tests boot a container with systemd-nspawn';
-  if (spawnSync('systemd-nspawn', ['--version']).status !== 0) return 'systemd-nspawn not found (Debian: apt-get install systemd-container; scripts/setup.sh does)';
+  if (spawnSync('systemd-nspawn', ['--version']).status !== 0)
+    return 'systemd-nspawn not found (Debian: apt-get install systemd-container; scripts/setup.sh does)';
   return undefined;
 }
 
@@ -85,8 +86,12 @@ export async function bootContainer(name: string, stage: string): Promise<Contai
   // Unmounts what is mounted; the directory is removed only once nothing is mounted in it (removing
   // through a live overlay of / would walk the whole file system).
   const unmount = () => {
-    const unmounted = [root, upper].map((path) => spawnSync('mountpoint', ['-q', path]).status !== 0 || spawnSync('umount', [path]).status === 0 || spawnSync('umount', ['-l', path]).status === 0);
-    if (unmounted.every(Boolean) && spawnSync('mountpoint', ['-q', root]).status !== 0 && spawnSync('mountpoint', ['-q', upper]).status !== 0) rmSync(dir, { recursive: true, force: true });
+    const unmounted = [root, upper].map(
+      (path) =>
+        spawnSync('mountpoint', ['-q', path]).status !== 0 || spawnSync('umount', [path]).status === 0 || spawnSync('umount', ['-l', path]).status === 0,
+    );
+    if (unmounted.every(Boolean) && spawnSync('mountpoint', ['-q', root]).status !== 0 && spawnSync('mountpoint', ['-q', upper]).status !== 0)
+      rmSync(dir, { recursive: true, force: true });
   };
   try {
     must(spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', upper]), 'mount tmpfs');
@@ -111,7 +116,12 @@ export async function bootContainer(name: string, stage: string): Promise<Contai
     // Until PID 1 has its bus up, systemctl cannot ask it anything: ask again.
     const booted = Date.now();
     for (;;) {
-      const state = await execa('nsenter', ['--target', String(leader), '--all', 'systemctl', 'is-system-running', '--wait'], { env: { PATH: SBIN }, extendEnv: false, reject: false, timeout: 60_000 });
+      const state = await execa('nsenter', ['--target', String(leader), '--all', 'systemctl', 'is-system-running', '--wait'], {
+        env: { PATH: SBIN },
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
+      });
       if (['running', 'degraded'].includes(state.stdout.trim())) break;
       if (Date.now() - booted > 60_000) throw new Error(`container ${name} did not boot: ${state.stdout} ${state.stderr}`);
       await sleep(200);
@@ -247,20 +257,70 @@ export async function addAttacker(container: Container, addresses: readonly stri
   for (const [command, ...args] of commands) await container.run(command ?? 'true', args);
   return {
     failLogin: (from = primary) =>
-      container.exec('ip', [
-        'netns', 'exec', 'attacker', 'ssh', '-b', from, '-i', '/root/attacker_key',
-        '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=2', '-o', 'LogLevel=ERROR',
-        `nobody@${HOST_ADDRESS}`, 'true',
-      ], { timeoutMs: 10_000 }),
+      container.exec(
+        'ip',
+        [
+          'netns',
+          'exec',
+          'attacker',
+          'ssh',
+          '-b',
+          from,
+          '-i',
+          '/root/attacker_key',
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-o',
+          'ConnectTimeout=2',
+          '-o',
+          'LogLevel=ERROR',
+          `nobody@${HOST_ADDRESS}`,
+          'true',
+        ],
+        { timeoutMs: 10_000 },
+      ),
     failPassword: (from = primary) =>
-      container.exec('ip', [
-        'netns', 'exec', 'attacker', 'env', 'SSH_ASKPASS=/root/askpass', 'SSH_ASKPASS_REQUIRE=force', 'DISPLAY=none', 'setsid', '-w', 'ssh', '-b', from,
-        '-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1',
-        '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=2', '-o', 'LogLevel=ERROR',
-        `nobody@${HOST_ADDRESS}`, 'true',
-      ], { timeoutMs: 15_000 }),
+      container.exec(
+        'ip',
+        [
+          'netns',
+          'exec',
+          'attacker',
+          'env',
+          'SSH_ASKPASS=/root/askpass',
+          'SSH_ASKPASS_REQUIRE=force',
+          'DISPLAY=none',
+          'setsid',
+          '-w',
+          'ssh',
+          '-b',
+          from,
+          '-o',
+          'PreferredAuthentications=password',
+          '-o',
+          'PubkeyAuthentication=no',
+          '-o',
+          'NumberOfPasswordPrompts=1',
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-o',
+          'ConnectTimeout=2',
+          '-o',
+          'LogLevel=ERROR',
+          `nobody@${HOST_ADDRESS}`,
+          'true',
+        ],
+        { timeoutMs: 15_000 },
+      ),
     async probe(port, from = primary) {
-      const script = 'import socket,sys\ns=socket.socket(); s.bind((sys.argv[1],0)); s.settimeout(1)\ntry:\n  s.connect((sys.argv[2],int(sys.argv[3]))); print("open")\nexcept ConnectionRefusedError: print("refused")\nexcept OSError: print("dropped")\n';
+      const script =
+        'import socket,sys\ns=socket.socket(); s.bind((sys.argv[1],0)); s.settimeout(1)\ntry:\n  s.connect((sys.argv[2],int(sys.argv[3]))); print("open")\nexcept ConnectionRefusedError: print("refused")\nexcept OSError: print("dropped")\n';
       const result = await container.exec('ip', ['netns', 'exec', 'attacker', 'python3', '-c', script, from, HOST_ADDRESS, String(port)], { timeoutMs: 5000 });
       const answer = result.stdout.trim();
       if (answer !== 'open' && answer !== 'refused' && answer !== 'dropped') throw new Error(`probe failed: ${result.stderr}`);

@@ -17,7 +17,11 @@ export async function stagedInstall(): Promise<string> {
   mkdirSync(cache, { recursive: true });
   // The compiled addons depend on the dependencies alone: one real install per set of them.
   const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { dependencies?: object };
-  const dependencies = createHash('sha256').update(JSON.stringify(manifest.dependencies ?? {})).update(readFileSync(join(project, 'package-lock.json'))).digest('hex').slice(0, 16);
+  const dependencies = createHash('sha256')
+    .update(JSON.stringify(manifest.dependencies ?? {}))
+    .update(readFileSync(join(project, 'package-lock.json')))
+    .digest('hex')
+    .slice(0, 16);
   const stage = join(cache, dependencies);
   const root = join(stage, 'root');
   const packDir = mkdtempSync(join(cache, 'pack-'));
@@ -26,7 +30,9 @@ export async function stagedInstall(): Promise<string> {
     await execa('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: project });
     const tarball = readdirSync(packDir).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error('npm pack made no tarball');
-    const digest = createHash('sha256').update(readFileSync(join(packDir, tarball))).digest('hex');
+    const digest = createHash('sha256')
+      .update(readFileSync(join(packDir, tarball)))
+      .digest('hex');
     const done = join(stage, '.installed');
     const installed = existsSync(done) ? readFileSync(done, 'utf8').trim() : undefined;
     if (installed === digest) return root;
@@ -43,7 +49,10 @@ export async function stagedInstall(): Promise<string> {
     for (const old of readdirSync(cache)) if (old !== basename(packDir)) rmSync(join(cache, old), { recursive: true, force: true });
     mkdirSync(join(root, 'usr', 'local'), { recursive: true });
     process.stderr.write(`xtban system tests: npm install -g ${tarball} (native addons compile: a few minutes)\n`);
-    await execa('npm', ['install', '--global', '--prefix', join(root, 'usr', 'local'), '--no-audit', '--no-fund', '--loglevel=error', join(packDir, tarball)], { cwd: packDir, timeout: 15 * 60_000 });
+    await execa('npm', ['install', '--global', '--prefix', join(root, 'usr', 'local'), '--no-audit', '--no-fund', '--loglevel=error', join(packDir, tarball)], {
+      cwd: packDir,
+      timeout: 15 * 60_000,
+    });
     writeFileSync(done, `${digest}\n`);
     return root;
   } finally {
