@@ -6,7 +6,7 @@ import { procLists, PROC_LISTS_DIR, type RecentLists } from '../adapters/recent-
 import { loadSafelist } from '../adapters/safelist-source.js';
 import type { Safelist } from '../core/safelist.js';
 import type { KernelClock } from '../core/jiffies.js';
-import { readKernelClockNow } from '../adapters/kernel-clock.js';
+import { readKernelClock, readKernelClockNow } from '../adapters/kernel-clock.js';
 import type { Logger } from '../logger.js';
 
 // What the use cases that touch kernel lists take: the config they run against, a logger, the kernel's
@@ -20,6 +20,8 @@ export interface ListPorts {
   lists: RecentLists;
   // The kernel clock now, to tell whether the kernel still enforces an entry; undefined when unknown.
   kernelClock(): KernelClock | undefined;
+  // The kernel clock read in full (timer_list when it can): what reap and status judge stamps by.
+  clock(): Promise<KernelClock>;
   // Opened on first use, closed by the caller through closeStore.
   store(): BanStore;
   closeStore(): void;
@@ -55,6 +57,7 @@ export async function listPortsFor(config: Config, log: Logger, places: PortsPla
     layouts: layoutsFor(config, parameters.ipListTot),
     lists: procLists(places.listsDirectory ?? PROC_LISTS_DIR),
     kernelClock: () => readKernelClockNow(),
+    clock: () => readKernelClock(),
     store() {
       opened ??= openBanStore(places.stateDir);
       return opened;

@@ -38,7 +38,8 @@ export async function runReap(
   options: { dryRun: boolean; pauseMs?: number; clockDir?: string },
 ): Promise<ReapReport> {
   const inputs = await readLists(context, jails);
-  const clock = await readClock(options.clockDir);
+  // A captured clock (--clock DIR) when one is given, else this kernel's.
+  const clock = options.clockDir === undefined ? await context.clock() : await readClock(options.clockDir);
   const store = context.store();
   const plan = planReap(inputs, store.open(), context.safelist, clock, clock.wallMs);
   const report: ReapReport = {

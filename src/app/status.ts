@@ -57,7 +57,7 @@ export async function collectStatus(
     for (const name of await lists.names()) if (!owned.has(name)) targets.push({ jail: null, list: name, windowSeconds: null, role: null });
   }
   const texts = await Promise.all(targets.map((target) => lists.read(target.list)));
-  const clock = await readClock(options.clockDir);
+  const clock = options.clockDir === undefined ? await context.clock() : await readClock(options.clockDir);
   const parsed = targets.map((target, index) => {
     const text = texts[index];
     return text === undefined ? undefined : parseRecentList(text, join(lists.directory, target.list));

@@ -155,6 +155,7 @@ function world(): World {
     store: () => store,
     closeStore: () => undefined,
     kernelClock: () => kernel.clock(),
+    clock: async () => kernel.clock(),
   };
   return { context, kernel, store, safelist, written, removed, acknowledged: new Set() };
 }

@@ -67,6 +67,7 @@ function world(configText: string, ipListTot = 100): World {
     store: () => store,
     closeStore: () => undefined,
     kernelClock: () => kernel.clock(),
+    clock: async () => kernel.clock(),
   };
   const jail = (name: string) => {
     const found = config.jails.find((candidate) => candidate.name === name);

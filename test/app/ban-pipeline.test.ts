@@ -71,6 +71,7 @@ describe('one pipeline for every path', () => {
       store: () => store,
       closeStore: () => undefined,
       kernelClock: () => kernel.clock(),
+      clock: async () => kernel.clock(),
     };
     const jail = config.jails[0];
     if (!jail) throw new Error('no jail');

@@ -86,6 +86,7 @@ function world(clock: KernelClock) {
     store: () => store,
     closeStore: () => undefined,
     kernelClock: () => undefined,
+    clock: async () => clock,
   };
   return { context, store: base, writes, bannedAt };
 }
