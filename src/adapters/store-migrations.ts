@@ -74,9 +74,6 @@ CREATE TABLE IF NOT EXISTS delivered (
   },
 ];
 
-// The schema version this xtban writes and understands.
-export const SCHEMA_VERSION = latestOf(MIGRATIONS);
-
 // A store whose schema is newer than this xtban knows: its tables may mean what this one cannot read.
 export class NewerStoreError extends Error {
   readonly code = 'XTBAN_NEWER_STORE';

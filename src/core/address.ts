@@ -127,12 +127,6 @@ export function maskAddress(address: Address, prefix: number): Address {
   return { family: address.family, text: address.family === 4 ? masked.toString() : (masked as ipaddr.IPv6).toRFC5952String() };
 }
 
-// True when the network contains the address (same family only).
-export function networkContains(network: Network, address: Address): boolean {
-  if (network.family !== address.family) return false;
-  return maskAddress(address, network.prefix).text === network.address;
-}
-
 // Renders a network as people write it.
 export function formatNetwork(network: Network): string {
   const max = network.family === 4 ? 32 : 128;

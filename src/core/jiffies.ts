@@ -75,11 +75,6 @@ export function windowJiffies(hz: number, windowSeconds: number): number {
   return mod32(windowSeconds * hz);
 }
 
-// The longest --seconds that does not wrap the kernel's 32-bit seconds*HZ (198 days at 250 Hz, 49 days at 1000 Hz).
-export function maxWindowSeconds(hz: number): number {
-  return Math.floor((TWO_32 - 1) / hz);
-}
-
 // Whether --rcheck/--update --seconds windowSeconds would count this stamp now: !time_after(now - window*HZ, stamp).
 // A window of 0 means no --seconds: every stamp counts.
 export function isWithinWindow(clock: KernelClock, stamp: number, windowSeconds: number): boolean {

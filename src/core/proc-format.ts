@@ -8,8 +8,6 @@
 
 import ipaddr from 'ipaddr.js';
 import { ExitCode, XtbanError } from './errors.js';
-import { timeAfter } from './jiffies.js';
-import type { WordBits } from './jiffies.js';
 
 // One entry of a kernel list, as printed and in canonical form.
 export interface RecentEntry {
@@ -221,15 +219,4 @@ export function parseRecentList(text: string, source = 'xt_recent list'): Recent
 // How many stamps the entry holds (at most the list's ring size, 32 by default on current kernels).
 export function hitCount(entry: RecentEntry): number {
   return entry.stamps.length;
-}
-
-// The latest stamp, compared as the kernel does (time_after, modulo 2^32 on 32-bit kernels).
-export function newestStamp(entry: RecentEntry, wordBits: WordBits): number {
-  const { stamps } = entry;
-  let newest = stamps[0] ?? entry.lastSeen;
-  for (let i = 1; i < stamps.length; i++) {
-    const stamp = stamps[i] ?? newest;
-    if (timeAfter(stamp, newest, wordBits)) newest = stamp;
-  }
-  return newest;
 }

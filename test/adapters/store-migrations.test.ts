@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openBanStore, STORE_FILE } from '../../src/adapters/ban-store.js';
-import { migrate, MIGRATIONS, SCHEMA_VERSION, type Migration } from '../../src/adapters/store-migrations.js';
+import { migrate, MIGRATIONS, type Migration } from '../../src/adapters/store-migrations.js';
+
+// The schema this xtban writes: the last migration's.
+const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
 import { ExitCode, XtbanError } from '../../src/core/errors.js';
 import { scratchDir } from '../helpers/scratch.js';
 

@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { addressBytes, formatNetwork, maskAddress, networkContains, parseAddress, parseNetwork, unbannableReason } from '../../src/core/address.js';
+import { addressBytes, formatNetwork, maskAddress, parseAddress, parseNetwork, unbannableReason } from '../../src/core/address.js';
 import { XtbanError } from '../../src/core/errors.js';
 
 function refusal(input: string): XtbanError {
@@ -82,13 +82,10 @@ describe('networks', () => {
     expect(() => parseNetwork('nonsense/8')).toThrow(/not a valid address or CIDR/);
   });
 
-  it('masks and tests containment per family', () => {
+  it('masks per family', () => {
     expect(maskAddress({ family: 4, text: '203.0.113.200' }, 25).text).toBe('203.0.113.128');
     expect(maskAddress({ family: 6, text: '2001:db8:aaaa:bbbb::1' }, 64).text).toBe('2001:db8:aaaa:bbbb::');
     const net = parseNetwork('192.0.2.0/24');
-    expect(networkContains(net, parseAddress('192.0.2.200'))).toBe(true);
-    expect(networkContains(net, parseAddress('192.0.3.1'))).toBe(false);
-    expect(networkContains(net, parseAddress('2001:db8::1'))).toBe(false);
     expect(formatNetwork(net)).toBe('192.0.2.0/24');
     expect(formatNetwork(parseNetwork('2001:db8::7'))).toBe('2001:db8::7');
   });

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, XtbanError } from '../../src/core/errors.js';
-import { hitCount, newestStamp, parseRecentList } from '../../src/core/proc-format.js';
+import { hitCount, parseRecentList } from '../../src/core/proc-format.js';
+import { newestStamp } from '../helpers/newest-stamp.js';
 import type { RecentEntry } from '../../src/core/proc-format.js';
 
 const LISTS = fileURLToPath(new URL('../../fixtures/proc/net/xt_recent/', import.meta.url));
