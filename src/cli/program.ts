@@ -12,7 +12,8 @@ Exit codes:
   1  a check found something missing, or only part of a batch succeeded
   2  bad command line, address, name, duration or config file (nothing was written)
   3  the kernel or iptables refused or failed (a missing list: run \`xtban apply\`)
-  4  the address is safelisted and was refused`;
+  4  the address is safelisted and was refused
+  70 an error xtban did not expect: a bug (the message says where)`;
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
