@@ -53,11 +53,8 @@ export async function reapCommand(options: GlobalOptions & { jail?: string; dryR
   const context = await kernelContext(options, options.proc ?? PROC_LISTS_DIR, options.sys ?? '/sys');
   try {
     const jails = selectJails(context.config, options.jail);
-    // Test hook: widens the gap between the plan and the writes, to prove the re-check.
-    const pauseMs = Number(process.env['XTBAN_REAP_PAUSE_MS'] ?? 0) || 0;
     const report = await runReap(context, jails, {
       dryRun: options.dryRun === true,
-      pauseMs,
       ...(options.clock === undefined ? {} : { clockDir: options.clock }),
     });
     const { out } = context;

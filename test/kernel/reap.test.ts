@@ -3,9 +3,11 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTopology, describeKernel, runXtban, type Topology } from './helpers/netns.js';
-import { CLI_MAIN, sleep, workDir } from './helpers/work.js';
+import { buildScript } from './helpers/build-script.js';
+import { sleep, workDir } from './helpers/work.js';
 
 const work = workDir('reap');
 
@@ -75,10 +77,9 @@ describeKernel('reap', () => {
     const plain = configFor([]);
     expect((await xtban(plain, 'ban', '198.51.100.20')).exitCode).toBe(0);
     await sleep(2600);
-    const child = spawn('ip', ['netns', 'exec', topology.names.fw, process.execPath, CLI_MAIN, '--config', plain, '--state-dir', stateDir, 'reap', '--json'], {
-      env: { ...process.env, XTBAN_REAP_PAUSE_MS: '2000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // A reaper that waits 2 s between its plan and its writes (the pause injected, not a hook in src/).
+    const script = await buildScript(fileURLToPath(new URL('./helpers/reap-paused.ts', import.meta.url)), 'reap-paused');
+    const child = spawn('ip', ['netns', 'exec', topology.names.fw, process.execPath, script, plain, stateDir, '2000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
