@@ -185,26 +185,56 @@ export function coveredAddresses(jail: JailConfig, addresses: readonly Address[]
   return [...texts];
 }
 
-// Ends the bans in the store and removes the addresses from every list of the jail that could hold them.
 // The CLI, serve and the daemon's list sources all unban through here. A list that does not exist has
 // nothing to remove: it is named, not written to. A remote_only jail's lists are written too: an unban
-// takes the address out of every list that could hold it.
-export function unbanInProcess(context: Ports, jail: JailConfig, addresses: readonly Address[], source: string): UnbanReport {
-  const ended = context.store().unban(
-    jail.name,
-    coveredAddresses(jail, addresses, () => context.store().open(jail.name)),
-    source,
-    Date.now(),
-  );
+// takes the address out of every list that could hold it. With `may` (serve, for a key that may end
+// only its own bans), only the bans it allows end, only their entries leave the kernel (never one a
+// kept ban shares), and the kernel's own detection bans stay.
+export function unbanInProcess(
+  context: Ports,
+  jail: JailConfig,
+  addresses: readonly Address[],
+  source: string,
+  options: { may?: (record: BanRecord) => boolean } = {},
+): UnbanReport {
+  const covered = coveredAddresses(jail, addresses, () => context.store().open(jail.name));
+  if (options.may !== undefined) return endAllowed(context, jail, covered, options.may, 'unban', source);
+  const ended = context.store().unban(jail.name, covered, source, Date.now());
   enqueueRemote(
     context,
     jail,
     'unban',
     addresses.map((address) => address.text),
   );
+  return { ended, kept: [], ...liftEntries(context, jail, addresses, { detect: true }) };
+}
+
+// Ends the bans `may` allows among these (or all of the jail's) and lifts the entries of those it
+// ended that no kept ban shares.
+function endAllowed(
+  context: Ports,
+  jail: JailConfig,
+  covered: readonly string[] | 'all',
+  may: (record: BanRecord) => boolean,
+  how: 'unban' | 'flush',
+  source: string,
+): UnbanReport {
+  const { ended, kept } = context.store().endWhere(jail.name, covered, may, how, source, Date.now());
+  const lift = entriesToLift(ended, kept, jail.mask);
+  enqueueRemote(
+    context,
+    jail,
+    'unban',
+    lift.map((address) => address.text),
+  );
+  return { ended, kept, ...liftEntries(context, jail, lift, { detect: false }) };
+}
+
+// Writes -ADDR for these addresses into every list of the jail that could hold them (the detection
+// lists too, when asked), skipping lists that do not exist, and says what each list held before.
+function liftEntries(context: Ports, jail: JailConfig, addresses: readonly Address[], options: { detect: boolean }): Omit<UnbanReport, 'ended' | 'kept'> {
   const targets = addresses.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
-  const writes = unbanWrites(targets, context.layouts);
-  // What each list held before, to say whether an address was there.
+  const writes = unbanWrites(targets, context.layouts, { detect: options.detect });
   const held = new Map<string, Set<string> | undefined>();
   for (const list of new Set(writes.map((write) => write.list))) {
     const text = context.lists.readNow(list);
@@ -215,42 +245,18 @@ export function unbanInProcess(context: Ports, jail: JailConfig, addresses: read
     writes.filter((write) => held.get(write.list) !== undefined),
   );
   const listedBefore = new Set(outcomes.filter((outcome) => held.get(outcome.list)?.has(outcome.address)).map((outcome) => outcome.address));
-  return { ended, outcomes, missingLists: [...held].filter(([, entries]) => entries === undefined).map(([list]) => list), listedBefore };
+  return { outcomes, missingLists: [...held].filter(([, entries]) => entries === undefined).map(([list]) => list), listedBefore };
 }
 
 // What an unban did: the bans it ended in the store, each write's outcome, the lists that were not
 // there, and the addresses some list held before.
 export interface UnbanReport {
   ended: BanRecord[];
+  // The bans `may` kept (a key's unban or flush of bans it did not make).
+  kept: BanRecord[];
   outcomes: WriteOutcome[];
   missingLists: string[];
   listedBefore: ReadonlySet<string>;
-}
-
-// Ends only the bans `may` allows among these addresses' (or the whole jail's), and lifts from the
-// kernel only the entries of bans it ended that no kept ban shares: serve's unban and flush for a key
-// that may end only its own bans. Kept bans keep their record and their kernel entry.
-export function endAllowedInProcess(
-  context: Ports,
-  jail: JailConfig,
-  addresses: readonly Address[] | 'all',
-  may: (record: BanRecord) => boolean,
-  how: 'unban' | 'flush',
-  source: string,
-) {
-  const covered = addresses === 'all' ? 'all' : coveredAddresses(jail, addresses, () => context.store().open(jail.name));
-  const { ended, kept } = context.store().endWhere(jail.name, covered, may, how, source, Date.now());
-  const lift = entriesToLift(ended, kept, jail.mask);
-  enqueueRemote(
-    context,
-    jail,
-    'unban',
-    lift.map((address) => address.text),
-  );
-  const targets = lift.map((address) => ({ jail: jail.name, address, prefix: jail.mask[address.family], given: address.text }));
-  // Only the ban lists: the kernel's own detection bans are no key's to lift.
-  const outcomes = performWrites(context.lists, unbanWrites(targets, context.layouts, { detect: false }));
-  return { ended, kept, outcomes };
 }
 
 // Empties the lists of these jails ("/"), the store untouched: what a flush writes to the kernel, and
@@ -265,9 +271,19 @@ export function emptyJailLists(context: Ports, jails: readonly JailConfig[]): Wr
 
 // Ends every ban of these jails in the store, queues the flush for their central firewalls, and empties
 // their lists: `xtban flush` and serve's flush for a key with full rights, through one function.
-export function flushJails(context: Ports, jails: readonly JailConfig[], source: string) {
+export function flushJails(context: Ports, jails: readonly JailConfig[], source: string, options: { may?: (record: BanRecord) => boolean } = {}) {
+  const may = options.may;
+  if (may !== undefined) {
+    // Only the bans `may` allows, and only their entries: never the whole list.
+    const reports = jails.map((jail) => [jail.name, endAllowed(context, jail, 'all', may, 'flush', source)] as const);
+    return {
+      ended: new Map(reports.map(([name, report]) => [name, report.ended.length])),
+      kept: reports.flatMap(([, report]) => report.kept),
+      outcomes: reports.flatMap(([, report]) => report.outcomes),
+    };
+  }
   const now = Date.now();
   const ended = new Map(jails.map((jail) => [jail.name, context.store().flush(jail.name, source, now)]));
   for (const jail of jails) enqueueRemote(context, jail, 'flush', []);
-  return { ended, outcomes: emptyJailLists(context, jails) };
+  return { ended, kept: [] as BanRecord[], outcomes: emptyJailLists(context, jails) };
 }

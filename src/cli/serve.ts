@@ -4,7 +4,7 @@ import { validateJailName } from '../core/names.js';
 import { failedAnswer, LineSplitter, parseRequest, refusedAnswer, requestIdOf, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
 import { keptNote, mayEnd, ownerOf, rightsOf, validateKeyName, verbRefusal, type ServeRights } from '../core/serve-rights.js';
 import type { Address } from '../core/address.js';
-import { admitAddress, banInProcess, endAllowedInProcess, flushJails, unbanInProcess } from '../app/ban-pipeline.js';
+import { admitAddress, banInProcess, flushJails, unbanInProcess } from '../app/ban-pipeline.js';
 import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 
@@ -32,11 +32,11 @@ function answer(context: KernelContext, request: Request, session: Session): str
   if (request.verb === 'flush') {
     if (rights === 'own') {
       // Only this key's bans, and only their entries: never the firewall's own or another key's.
-      const { ended, kept, outcomes } = endAllowedInProcess(context, jail, 'all', (record) => mayEnd(record, rights, owner), 'flush', owner);
+      const { ended, kept, outcomes } = flushJails(context, [jail], owner, { may: (record) => mayEnd(record, rights, owner) });
       const failed = outcomes.find((outcome) => !outcome.ok);
       return failed
         ? failedAnswer(`flush recorded, but the kernel refused: ${failed.error ?? 'a write failed'}`)
-        : `ok flushed ${ended.length}${kept.length > 0 ? `; ${kept.length} not ours, kept` : ''}`;
+        : `ok flushed ${ended.get(jail.name) ?? 0}${kept.length > 0 ? `; ${kept.length} not ours, kept` : ''}`;
     }
     const { ended, outcomes } = flushJails(context, [jail], owner);
     const failed = outcomes.filter((outcome) => !outcome.ok);
@@ -68,7 +68,7 @@ function answer(context: KernelContext, request: Request, session: Session): str
   }
   // The count is of bans that were live and are now ended: an address that was not banned is 0.
   if (rights === 'own') {
-    const { ended, kept, outcomes } = endAllowedInProcess(context, jail, admitted, (record) => mayEnd(record, rights, owner), 'unban', owner);
+    const { ended, kept, outcomes } = unbanInProcess(context, jail, admitted, owner, { may: (record) => mayEnd(record, rights, owner) });
     const failed = outcomes.find((outcome) => !outcome.ok);
     return failed ? failedAnswer(`unban recorded, but the kernel refused: ${failed.error}`) : `ok unbanned ${ended.length}${keptNote(kept)}`;
   }

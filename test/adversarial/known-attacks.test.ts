@@ -12,7 +12,7 @@ import { withFreshSafelist } from '../../src/adapters/fresh-safelist.js';
 import type { Firewall } from '../../src/adapters/firewall.js';
 import { fixtureFirewall } from '../helpers/fixture-firewall.js';
 import { applyRuleset } from '../../src/app/apply.js';
-import { admitAddress, banInProcess, endAllowedInProcess } from '../../src/app/ban-pipeline.js';
+import { admitAddress, banInProcess, flushJails, unbanInProcess } from '../../src/app/ban-pipeline.js';
 import { layoutsFor, type KernelContext } from '../../src/cli/context.js';
 import { createOutput } from '../../src/cli/output.js';
 import { restoreBans } from '../../src/app/restore.js';
@@ -173,10 +173,11 @@ describe('known attacks', () => {
     const web1 = { owner: ownerOf('web1'), rights: rightsOf(w.config.serve.keys, 'web1') };
     expect(web1).toEqual({ owner: 'remote:web1', rights: 'own' });
     const may = (record: { source: string }) => mayEnd(record, web1.rights, web1.owner);
-    const unban = endAllowedInProcess(w.context, ssh, addresses('192.0.2.7'), may, 'unban', web1.owner);
+    const unban = unbanInProcess(w.context, ssh, addresses('192.0.2.7'), web1.owner, { may });
     expect([unban.ended.length, unban.kept.map((record) => record.address)]).toEqual([0, ['192.0.2.7']]);
-    const flush = endAllowedInProcess(w.context, ssh, 'all', may, 'flush', web1.owner);
-    expect([flush.ended.map((record) => record.address), flush.kept.map((record) => record.address)]).toEqual([['192.0.2.8'], ['192.0.2.7']]);
+    const flush = flushJails(w.context, [ssh], web1.owner, { may });
+    expect([flush.ended.get('ssh'), flush.kept.map((record) => record.address)]).toEqual([1, ['192.0.2.7']]);
+    expect(w.store.get('ssh', '192.0.2.8')?.endReason).toBe('flush');
     expect(w.store.get('ssh', '192.0.2.7')?.endedAt).toBeNull();
     expect(w.kernel.entries('xtban-ssh')).toEqual(['192.0.2.7']);
     // A "ban-only" key may not send unban or flush at all; only "full" ends any ban.
@@ -514,7 +515,7 @@ describe('known attacks', () => {
     w.kernel.write(detect, '+203.0.113.66');
     const owner = ownerOf('web1');
     banInProcess(w.context, ssh, addresses('203.0.113.66'), { source: owner, reason: 'remote 198.51.100.9', permanent: false });
-    const { ended } = endAllowedInProcess(w.context, ssh, addresses('203.0.113.66'), (record) => mayEnd(record, 'own', owner), 'unban', owner);
+    const { ended } = unbanInProcess(w.context, ssh, addresses('203.0.113.66'), owner, { may: (record) => mayEnd(record, 'own', owner) });
     expect(ended).toHaveLength(1);
     expect(w.kernel.entries(detect)).toContain('203.0.113.66');
   });
