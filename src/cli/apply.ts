@@ -1,9 +1,10 @@
 import type { Family } from '../core/address.js';
+import type { ApplyOptions } from './commands.js';
 import { ExitCode } from '../core/errors.js';
 import { dryRunFirewall, systemFirewall } from '../adapters/firewall.js';
 import { appliedChainsFile } from '../adapters/applied-chains.js';
 import { resolveStateDir } from '../adapters/state-dir.js';
-import { kernelContext, type GlobalOptions } from './context.js';
+import { kernelContext } from './context.js';
 import { missingSlots } from '../app/missing-lists.js';
 import { familyName } from './output.js';
 import { reportRestore, restoreJson } from './restore.js';
@@ -23,7 +24,7 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
 };
 
 // `xtban apply`: the ruleset, then the store's live bans back into the lists (restore).
-export async function applyCommand(options: GlobalOptions & { dryRun?: boolean }): Promise<number> {
+export async function applyCommand(options: ApplyOptions): Promise<number> {
   const context = await kernelContext(options);
   try {
     return await apply(context, options.dryRun === true, resolveStateDir(options.stateDir));

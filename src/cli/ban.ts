@@ -4,20 +4,11 @@ import { selectJails } from '../core/jail-selection.js';
 import { flushWrites, routeAddresses, type ListWrite } from '../core/list-commands.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
-import { kernelContext, type GlobalOptions } from './context.js';
+import { kernelContext } from './context.js';
 import { missingSlots } from '../app/missing-lists.js';
 import { banInJails, flushJails, unbanInProcess, type WriteOutcome } from '../app/ban-pipeline.js';
 import { deliverIfNoDaemon, type DeliveryReport } from '../app/remote.js';
-
-interface ListCommandOptions extends GlobalOptions {
-  jail?: string;
-}
-
-interface BanOptions extends ListCommandOptions {
-  permanent?: boolean;
-  source?: string;
-  reason?: string;
-}
+import type { BanOptions, FlushOptions, UnbanOptions } from './commands.js';
 
 // Validates every argument before anything is written: one bad address and nothing happens.
 export function parseAddressArguments(values: readonly string[], purpose: 'ban' | 'unban' = 'ban'): Address[] {
@@ -198,7 +189,7 @@ function reportDeliveries(out: { line(text: string): void; note(text: string): v
 }
 
 // `xtban unban ADDR...`: ends the bans in the store, then writes -ADDR into every list that could hold them.
-export async function unbanAddresses(addressArgs: string[], options: ListCommandOptions): Promise<number> {
+export async function unbanAddresses(addressArgs: string[], options: UnbanOptions): Promise<number> {
   const context = await kernelContext(options);
   const { out, config, log } = context;
   const listsLog = log.child({ component: 'lists' });
@@ -266,7 +257,7 @@ export async function unbanAddresses(addressArgs: string[], options: ListCommand
 }
 
 // `xtban flush`: ends every ban of the selected jails in the store and empties their lists ("/").
-export async function flushCommand(options: ListCommandOptions): Promise<number> {
+export async function flushCommand(options: FlushOptions): Promise<number> {
   const context = await kernelContext(options);
   const { out, config, layouts, lists } = context;
   const jails = selectJails(config, options.jail);

@@ -1,9 +1,10 @@
 import { effectiveTier, expiresAt, isLive, tierWindowSeconds, type BanRecord } from '../core/bans.js';
+import type { BansOptions } from './commands.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
 import { tierSlots } from '../core/placement.js';
-import { kernelContext, type GlobalOptions } from './context.js';
+import { kernelContext } from './context.js';
 import { renderTable } from './output.js';
 import { readKernelView } from '../app/restore.js';
 
@@ -23,7 +24,7 @@ function shortTime(ms: number): string {
 }
 
 // `xtban bans`: the store's view of every ban, including those the kernel no longer holds.
-export async function bansCommand(options: GlobalOptions & { jail?: string; state?: string }): Promise<number> {
+export async function bansCommand(options: BansOptions): Promise<number> {
   const context = await kernelContext(options);
   try {
     const { out, config, layouts } = context;

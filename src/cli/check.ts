@@ -1,4 +1,5 @@
 import { parseFilterTable } from '../core/iptables-save.js';
+import type { CheckOptions } from './commands.js';
 import { missingSlots } from '../app/missing-lists.js';
 import { selectJails } from '../core/jail-selection.js';
 import { findDifferences, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
@@ -7,13 +8,13 @@ import { systemFirewall } from '../adapters/firewall.js';
 import { appliedChainsFile } from '../adapters/applied-chains.js';
 import { resolveStateDir } from '../adapters/state-dir.js';
 import { ExitCode } from '../core/errors.js';
-import { listsContext, type GlobalOptions } from './context.js';
+import { listsContext } from './context.js';
 import { familyName } from './output.js';
 
 // `xtban check`: exit 0 when every chain, jump and list is in place (fail2ban's actioncheck contract).
 // It judges no address, so it reads no safelist (listsContext): a safelist file missing or broken fails
 // the commands that need it, never this one.
-export async function checkCommand(options: GlobalOptions & { jail?: string }): Promise<number> {
+export async function checkCommand(options: CheckOptions): Promise<number> {
   const { out, config, layouts, lists } = await listsContext(options);
   const applied = appliedChainsFile(resolveStateDir(options.stateDir));
   const jails = selectJails(config, options.jail);

@@ -1,12 +1,12 @@
 import { ExitCode, XtbanError } from '../core/errors.js';
+import type { ConfigCheckOptions, ConfigShowOptions } from './commands.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { effectiveConfig, effectiveConfigToml } from '../config/show.js';
 import { createOutput } from './output.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
-import type { GlobalOptions } from './context.js';
 
 // `xtban config check`: validates and exits 0 or 2, printing every problem with its key path.
-export async function configCheckCommand(options: GlobalOptions): Promise<number> {
+export async function configCheckCommand(options: ConfigCheckOptions): Promise<number> {
   const out = createOutput(options.json === true);
   const path = resolveConfigPath(options.config);
   try {
@@ -24,7 +24,7 @@ export async function configCheckCommand(options: GlobalOptions): Promise<number
 }
 
 // `xtban config show`: the effective config, defaults included, as TOML or JSON.
-export async function configShowCommand(options: GlobalOptions): Promise<number> {
+export async function configShowCommand(options: ConfigShowOptions): Promise<number> {
   const out = createOutput(options.json === true);
   const config = await loadConfig(resolveConfigPath(options.config));
   if (out.json) out.result(effectiveConfig(config));

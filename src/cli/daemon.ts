@@ -1,4 +1,5 @@
-import { runDaemon, type DaemonOptions } from '../daemon/daemon.js';
+import { runDaemon } from '../daemon/daemon.js';
+import type { DaemonOptions } from './commands.js';
 
 // `xtban daemon`: runs until SIGTERM or SIGINT, then exits at once (no lingering watchers or sockets).
 export async function daemonCommand(options: DaemonOptions): Promise<number> {

@@ -5,15 +5,8 @@ import { writeFileAtomicSync } from '../adapters/atomic-file.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { planInstall, validateBinaryPath, type InstallStep, type ShippedFile } from '../core/install-plan.js';
 import { createOutput } from './output.js';
-import type { GlobalOptions } from './context.js';
 
-export interface InstallOptions extends GlobalOptions {
-  unitsDir?: string;
-  fail2banDir?: string;
-  configDir?: string;
-  bin?: string;
-  dryRun?: boolean;
-}
+import type { InstallOptions } from './commands.js';
 
 // The installed package's root: dist/ holds this code, systemd/, fail2ban/ and config/ sit beside it.
 function packageRoot(): string {

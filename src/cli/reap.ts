@@ -1,7 +1,8 @@
 import { ExitCode, inputError } from '../core/errors.js';
+import type { ReapOptions } from './commands.js';
 import { selectJails } from '../core/jail-selection.js';
 import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
-import { kernelContext, type GlobalOptions } from './context.js';
+import { kernelContext } from './context.js';
 import { runReap, type ReapReport } from '../app/reap.js';
 import { renderTable, type Output } from './output.js';
 import { restoreJson } from './restore.js';
@@ -46,7 +47,7 @@ function printReap(out: Output, report: ReapReport): void {
 }
 
 // `xtban reap`
-export async function reapCommand(options: GlobalOptions & { jail?: string; dryRun?: boolean; proc?: string; clock?: string; sys?: string }): Promise<number> {
+export async function reapCommand(options: ReapOptions): Promise<number> {
   if ((options.proc !== undefined || options.clock !== undefined) && options.dryRun !== true) {
     throw inputError('--proc and --clock read captured lists: use them with --dry-run', 'a reap writes to the live kernel only');
   }

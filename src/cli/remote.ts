@@ -1,6 +1,7 @@
 import { diagnose, exchange } from '../adapters/remote.js';
+import type { RemoteCheckOptions, RemoteDeliverOptions, RemoteForgetDeadOptions } from './commands.js';
 import { ExitCode, inputError } from '../core/errors.js';
-import { kernelContext, type GlobalOptions } from './context.js';
+import { kernelContext } from './context.js';
 import { deliverOutbox, stateDirOf, type DeliveryReport } from '../app/remote.js';
 import { renderTable } from './output.js';
 import { SERVE_PROTOCOL } from '../core/serve-protocol.js';
@@ -9,7 +10,7 @@ import { SERVE_PROTOCOL } from '../core/serve-protocol.js';
 const DEAD_LETTERS_SHOWN = 5;
 
 // `xtban remote deliver`: sends every queued request now.
-export async function remoteDeliverCommand(options: GlobalOptions): Promise<number> {
+export async function remoteDeliverCommand(options: RemoteDeliverOptions): Promise<number> {
   const context = await kernelContext(options);
   try {
     const reports: DeliveryReport[] = [];
@@ -28,7 +29,7 @@ export async function remoteDeliverCommand(options: GlobalOptions): Promise<numb
 }
 
 // `xtban remote check`: every target reachable, key accepted, serve answering, jails permitted.
-export async function remoteCheckCommand(options: GlobalOptions): Promise<number> {
+export async function remoteCheckCommand(options: RemoteCheckOptions): Promise<number> {
   const context = await kernelContext(options);
   try {
     if (context.config.remotes.size === 0)
@@ -113,7 +114,7 @@ export async function remoteCheckCommand(options: GlobalOptions): Promise<number
 
 // `xtban remote forget-dead [TARGET]`: removes the requests a firewall refused for good (every
 // target's without one), once the administrator has read them and fixed what they say.
-export async function remoteForgetDeadCommand(target: string | undefined, options: GlobalOptions): Promise<number> {
+export async function remoteForgetDeadCommand(target: string | undefined, options: RemoteForgetDeadOptions): Promise<number> {
   const context = await kernelContext(options);
   try {
     if (target !== undefined && !context.config.remotes.has(target) && !context.store().deadLetterCounts().has(target)) {

@@ -1,7 +1,8 @@
 import { restoreBans, type RestoreReport } from '../app/restore.js';
+import type { RestoreOptions } from './commands.js';
 import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
-import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
+import { kernelContext, type KernelContext } from './context.js';
 
 // Prints a restore report for people; returns the exit code it deserves.
 export function reportRestore(context: KernelContext, report: RestoreReport): number {
@@ -41,7 +42,7 @@ export function restoreJson(report: RestoreReport): Record<string, unknown> {
 }
 
 // `xtban restore`: feeds every live ban of the store back into the kernel.
-export async function restoreCommand(options: GlobalOptions & { jail?: string }): Promise<number> {
+export async function restoreCommand(options: RestoreOptions): Promise<number> {
   const context = await kernelContext(options);
   try {
     const jails = selectJails(context.config, options.jail);

@@ -14,12 +14,7 @@ import { createOutput, renderTable } from './output.js';
 import { lineRanges, readError, scanRange, type RangeJob, type RangeScan } from './scan-range.js';
 import type { GlobalOptions } from './context.js';
 
-interface ScanOptions extends GlobalOptions {
-  filter?: string;
-  maxretry?: string;
-  findtime?: string;
-  threads?: string;
-}
+import type { ScanOptions } from './commands.js';
 
 // The config if one is named or present at the default path: scan works without one for built-in filters.
 async function optionalConfig(options: GlobalOptions): Promise<Config | undefined> {

@@ -1,11 +1,12 @@
 import { isLiveInTiers } from '../core/bans.js';
+import type { ServeOptions } from './commands.js';
 import { ExitCode, inputError, XtbanError } from '../core/errors.js';
 import { validateJailName } from '../core/names.js';
 import { failedAnswer, LineSplitter, parseRequest, refusedAnswer, requestIdOf, SERVE_PROTOCOL, type Request } from '../core/serve-protocol.js';
 import { keptNote, mayEnd, ownerOf, rightsOf, validateKeyName, verbRefusal, type ServeRights } from '../core/serve-rights.js';
 import type { Address } from '../core/address.js';
 import { admitAddress, banInProcess, flushJails, unbanInProcess } from '../app/ban-pipeline.js';
-import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
+import { kernelContext, type KernelContext } from './context.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';
 
 // Who is asking, for the whole session: the jails its forced command names, its key and what the
@@ -89,7 +90,7 @@ function errorAnswer(error: unknown): string {
 // `xtban serve --jails J,... [--key NAME]`: the forced command of a dedicated ssh key on a central
 // firewall. Reads requests on stdin, answers each on stdout; runs no shell; refuses jails not named on
 // its command line; lets the key end only the bans it made unless [serve.keys.NAME] grants more.
-export async function serveCommand(options: GlobalOptions & { jails?: string; key?: string }): Promise<number> {
+export async function serveCommand(options: ServeOptions): Promise<number> {
   if (options.jails === undefined) throw inputError('--jails is required: the jails this key may ban in', 'for example: xtban serve --jails ssh,web');
   const names = options.jails.split(',');
   for (const name of names) validateJailName(name, '--jails');

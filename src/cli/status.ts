@@ -3,16 +3,11 @@ import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
 import { capacityAdvice, CAPACITY_WARNING_PERCENT, type ListStatus } from '../core/status.js';
 import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
-import { kernelContext, type GlobalOptions, type KernelContext } from './context.js';
+import { kernelContext, type KernelContext } from './context.js';
 import { collectStatus } from '../app/status.js';
 import { renderTable } from './output.js';
 
-interface StatusOptions extends GlobalOptions {
-  jail?: string;
-  proc?: string;
-  clock?: string;
-  sys?: string;
-}
+import type { StatusOptions } from './commands.js';
 
 function localTime(iso: string): string {
   const date = new Date(iso);

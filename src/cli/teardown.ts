@@ -1,14 +1,15 @@
 import { parseFilterTable } from '../core/iptables-save.js';
+import type { TeardownOptions } from './commands.js';
 import { selectJails } from '../core/jail-selection.js';
 import { chainName, validateJailName } from '../core/names.js';
 import { planTeardown } from '../core/ruleset-plan.js';
 import { systemFirewall } from '../adapters/firewall.js';
 import { ExitCode } from '../core/errors.js';
-import { commandContext, type GlobalOptions } from './context.js';
+import { commandContext } from './context.js';
 import { familyName } from './output.js';
 
 // `xtban teardown`: removes the jails' jumps and chains in both families, nothing else.
-export async function teardownCommand(options: GlobalOptions & { jail?: string; dryRun?: boolean }): Promise<number> {
+export async function teardownCommand(options: TeardownOptions): Promise<number> {
   const { out, config } = await commandContext(options);
   // --jail may also name a jail the config no longer has, whose chain is still in place.
   const configured = options.jail === undefined || config.jails.some((jail) => jail.name === options.jail);
