@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
   // The scan worker is an entry of its own: a worker thread starts from a file.
-  entryPoints: { main: 'src/main.ts', 'scan-worker': 'src/cli/scan-worker.ts' },
+  entryPoints: { main: 'src/main.ts', 'scan-worker': 'src/app/scan-worker.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -1,17 +1,14 @@
-import { existsSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { loadConfig, resolveConfigPath, DEFAULT_CONFIG_PATH } from '../config/load.js';
 import type { Config } from '../core/domain.js';
 import { resolveStateDir } from '../adapters/state-dir.js';
 import { parseDuration } from '../core/duration.js';
-import { ExitCode, XtbanError, inputError } from '../core/errors.js';
-import { compileFilter, MAX_MESSAGE_LENGTH, type CompiledFilter, type FilterSpec } from '../core/filter.js';
+import { ExitCode, inputError } from '../core/errors.js';
+import { compileFilter, MAX_MESSAGE_LENGTH, type FilterSpec } from '../core/filter.js';
 import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
-import { RetryCounter } from '../core/retry-counter.js';
 import { createOutput, renderTable } from './output.js';
-import { lineRanges, readError, scanRange, type RangeJob, type RangeScan } from './scan-range.js';
+import { scanLogs } from '../app/scan.js';
 import type { GlobalOptions } from './context.js';
 
 import type { ScanOptions } from './commands.js';
@@ -39,38 +36,6 @@ export function resolveFilter(name: string, config: Config | undefined): FilterS
   return spec;
 }
 
-// Files smaller than this per thread are scanned on the main thread: a worker costs tens of ms to start.
-const BYTES_PER_THREAD_AT_LEAST = 4 << 20;
-
-// Scans one range on a worker thread, or here when the worker file is not beside this module (tests run
-// the TypeScript sources).
-function scanOnWorker(job: RangeJob, filter: CompiledFilter): Promise<RangeScan> {
-  const script = new URL('./scan-worker.js', import.meta.url);
-  if (!existsSync(script)) return scanRange(job, filter);
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(script, { workerData: job });
-    worker.once('message', (result: RangeScan) => resolve(result));
-    worker.once('error', (error) => reject(new XtbanError(error.message, { exitCode: ExitCode.usage })));
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new XtbanError(`scan worker for ${job.path} stopped with code ${code}`, { exitCode: ExitCode.system }));
-    });
-  });
-}
-
-// The ranges of a file, each scanned on its own thread when the file is large enough.
-async function scanFile(path: string, filter: CompiledFilter, spec: FilterSpec, nowMs: number, threads: number): Promise<RangeScan[]> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch (error) {
-    throw readError(path, error);
-  }
-  const parts = Math.max(1, Math.min(threads, Math.floor(size / BYTES_PER_THREAD_AT_LEAST)));
-  if (parts === 1) return [await scanRange({ path, start: 0, end: size, spec, nowMs }, filter)];
-  const ranges = await lineRanges(path, size, parts);
-  return Promise.all(ranges.map((range) => scanOnWorker({ path, ...range, spec, nowMs }, filter)));
-}
-
 // `xtban scan FILE...`: what fail2ban-regex tells, for xtban's filters.
 export async function scanCommand(files: string[], options: ScanOptions): Promise<number> {
   const out = createOutput(options.json === true);
@@ -85,29 +50,7 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
   const spec = resolveFilter(options.filter ?? 'sshd', config);
   // Compiled before any file is read, so a bad pattern is refused first; worker threads compile their own.
   const filter = compileFilter(spec);
-  const counter = new RetryCounter(maxretry, findtimeSeconds * 1000, 1_000_000);
-  const now = Date.now();
-  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0, ambiguous: 0, unparsed: 0 };
-  const matches = new Map<string, number>();
-  const banned = new Map<string, number>();
-  const started = performance.now();
-  let threadsUsed = 1;
-  for (const file of files) {
-    const ranges = await scanFile(file, filter, spec, now, threads);
-    threadsUsed = Math.max(threadsUsed, ranges.length);
-    // Ranges come back in file order: failures are counted in the order of the lines, as in one pass.
-    for (const range of ranges) {
-      for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key] += range.stats[key];
-      for (let i = 0; i < range.which.length; i++) {
-        const address = range.addresses[range.which[i] as number] as string;
-        const time = range.times[i] as number;
-        matches.set(address, (matches.get(address) ?? 0) + 1);
-        if (counter.add(address, time) && !banned.has(address)) banned.set(address, time);
-      }
-    }
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const addresses = [...matches].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const { stats, addresses, banned, seconds, threadsUsed } = await scanLogs(files, filter, spec, { maxretry, findtimeSeconds, threads, nowMs: Date.now() });
   out.result({
     filter: spec.name,
     files,

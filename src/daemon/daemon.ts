@@ -11,7 +11,7 @@ import { collectStatus } from '../app/status.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { createLogger, type Logger } from '../logger.js';
-import { checkAndRepair } from './repair.js';
+import { checkAndRepair } from '../app/repair.js';
 import { fullCheckDue, rulesetChangesUnreported, RulesetWatch } from './ruleset-watch.js';
 import { createMetrics, serveMetrics, writeTextfile, type Metrics } from './metrics.js';
 import { withFreshSafelist } from '../adapters/fresh-safelist.js';

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/program.js';
-import { lineRanges } from '../../src/cli/scan-range.js';
+import { lineRanges } from '../../src/app/scan-range.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const dist = new URL('../../dist/main.js', import.meta.url).pathname;

@@ -1,10 +1,10 @@
 import { dirname } from 'node:path';
-import { missingSlots } from '../app/missing-lists.js';
+import { missingSlots } from './missing-lists.js';
 import { appliedChainsFile } from '../adapters/applied-chains.js';
 import type { Firewall } from '../adapters/firewall.js';
-import { applyFailure, applyRuleset, familiesInUse } from '../app/apply.js';
-import type { Ports } from '../app/ports.js';
-import { restoreBans, type RestoreReport } from '../app/restore.js';
+import { applyFailure, applyRuleset, familiesInUse } from './apply.js';
+import type { Ports } from './ports.js';
+import { restoreBans, type RestoreReport } from './restore.js';
 import { parseFilterTable } from '../core/iptables-save.js';
 import { findDifferences, unconfiguredFindings, type Finding } from '../core/ruleset-plan.js';
 import { renderFamily } from '../core/ruleset.js';
