@@ -15,7 +15,7 @@ const jailOption = () => new Option('-j, --jail <name>', 'only this jail (defaul
 // The options a command's action gets: its own, as its definition declares them, and the program's.
 export type OptionsOf<Define extends () => { opts(): object }> = ReturnType<ReturnType<Define>['opts']> & GlobalOptions;
 
-// `xtban ... apply`.
+// The definition of `xtban apply`.
 export function defineApply() {
   return new Command('apply')
     .description("create or repair every jail's chain and jumps (one atomic iptables-restore per family), then restore the store's live bans")
@@ -25,7 +25,7 @@ export function defineApply() {
 }
 export type ApplyOptions = OptionsOf<typeof defineApply>;
 
-// `xtban ... teardown`.
+// The definition of `xtban teardown`.
 export function defineTeardown() {
   return new Command('teardown')
     .description("remove the jails' jumps and chains (and so their lists), nothing else")
@@ -36,7 +36,7 @@ export function defineTeardown() {
 }
 export type TeardownOptions = OptionsOf<typeof defineTeardown>;
 
-// `xtban ... check`.
+// The definition of `xtban check`.
 export function defineCheck() {
   return new Command('check')
     .description("exit 0 when every jail's chain, jump and list is in place, else list what is missing and exit 1")
@@ -46,7 +46,7 @@ export function defineCheck() {
 }
 export type CheckOptions = OptionsOf<typeof defineCheck>;
 
-// `xtban ... ban`.
+// The definition of `xtban ban`.
 export function defineBan() {
   return new Command('ban')
     .description("record bans in the store, then add the addresses to the jails' lists (+ADDR): dropped until silent for the window")
@@ -63,7 +63,7 @@ export function defineBan() {
 }
 export type BanOptions = OptionsOf<typeof defineBan>;
 
-// `xtban ... unban`.
+// The definition of `xtban unban`.
 export function defineUnban() {
   return new Command('unban')
     .description("end the bans in the store and remove the addresses from the jails' lists (-ADDR)")
@@ -74,7 +74,7 @@ export function defineUnban() {
 }
 export type UnbanOptions = OptionsOf<typeof defineUnban>;
 
-// `xtban ... flush`.
+// The definition of `xtban flush`.
 export function defineFlush() {
   return new Command('flush')
     .description('end every ban of the jails in the store and empty their lists')
@@ -84,7 +84,7 @@ export function defineFlush() {
 }
 export type FlushOptions = OptionsOf<typeof defineFlush>;
 
-// `xtban ... status`.
+// The definition of `xtban status`.
 export function defineStatus() {
   return new Command('status')
     .description('what the kernel holds: per list use against capacity, live and stale; per entry last seen, age, time left, hits, TTL')
@@ -104,7 +104,7 @@ export function defineStatus() {
 }
 export type StatusOptions = OptionsOf<typeof defineStatus>;
 
-// `xtban ... restore`.
+// The definition of `xtban restore`.
 export function defineRestore() {
   return new Command('restore')
     .description('put every live ban of the store back into the kernel lists (after a reload or a reboot); idempotent')
@@ -114,7 +114,7 @@ export function defineRestore() {
 }
 export type RestoreOptions = OptionsOf<typeof defineRestore>;
 
-// `xtban ... reap`.
+// The definition of `xtban reap`.
 export function defineReap() {
   return new Command('reap')
     .description('remove entries whose window has passed and safelisted entries, end those bans in the store, put back missing live ones')
@@ -131,7 +131,7 @@ export function defineReap() {
 }
 export type ReapOptions = OptionsOf<typeof defineReap>;
 
-// `xtban ... serve`.
+// The definition of `xtban serve`.
 export function defineServe() {
   return new Command('serve')
     .description('answer ban requests on stdin, one per line: the forced command of an ssh key on a central firewall')
@@ -147,7 +147,7 @@ export function defineServe() {
 }
 export type ServeOptions = OptionsOf<typeof defineServe>;
 
-// `xtban ... scan`.
+// The definition of `xtban scan`.
 export function defineScan() {
   return new Command('scan')
     .description('run a filter over log files (syslog or journalctl -o json lines): matches per address and who would be banned')
@@ -171,7 +171,7 @@ export function defineScan() {
 }
 export type ScanOptions = OptionsOf<typeof defineScan>;
 
-// `xtban ... daemon`.
+// The definition of `xtban daemon`.
 export function defineDaemon() {
   return new Command('daemon')
     .description('run unattended: repair chains and bans within seconds of a reload, reap on a timer, serve metrics, reload the config on SIGHUP or change')
@@ -191,7 +191,7 @@ export function defineDaemon() {
 }
 export type DaemonOptions = OptionsOf<typeof defineDaemon>;
 
-// `xtban ... bans`.
+// The definition of `xtban bans`.
 export function defineBans() {
   return new Command('bans')
     .description("the store's view: every ban (live, permanent, expired, ended), whether the kernel holds it")
@@ -202,7 +202,7 @@ export function defineBans() {
 }
 export type BansOptions = OptionsOf<typeof defineBans>;
 
-// `xtban ... install`.
+// The definition of `xtban install`.
 export function defineInstall() {
   return new Command('install')
     .description('put the systemd units (running this installation), the fail2ban action and a starting config in place')
@@ -223,7 +223,7 @@ export function defineInstall() {
 }
 export type InstallOptions = OptionsOf<typeof defineInstall>;
 
-// `xtban ... check`.
+// The definition of `xtban remote check`.
 export function defineRemoteCheck() {
   return new Command('check')
     .description(
@@ -234,7 +234,7 @@ export function defineRemoteCheck() {
 }
 export type RemoteCheckOptions = OptionsOf<typeof defineRemoteCheck>;
 
-// `xtban ... deliver`.
+// The definition of `xtban remote deliver`.
 export function defineRemoteDeliver() {
   return new Command('deliver')
     .description('send every queued ban, unban and flush to the central firewalls now (the daemon does this continuously)')
@@ -243,7 +243,7 @@ export function defineRemoteDeliver() {
 }
 export type RemoteDeliverOptions = OptionsOf<typeof defineRemoteDeliver>;
 
-// `xtban ... forget-dead`.
+// The definition of `xtban remote forget-dead`.
 export function defineRemoteForgetDead() {
   return new Command('forget-dead')
     .description('remove the requests a firewall refused for good (which `remote check` lists), for one target or, without one, for all')
@@ -253,7 +253,7 @@ export function defineRemoteForgetDead() {
 }
 export type RemoteForgetDeadOptions = OptionsOf<typeof defineRemoteForgetDead>;
 
-// `xtban ... check`.
+// The definition of `xtban config check`.
 export function defineConfigCheck() {
   return new Command('check')
     .description('validate the config file: exit 0 when valid, 2 with every problem and its key path otherwise')
@@ -262,7 +262,7 @@ export function defineConfigCheck() {
 }
 export type ConfigCheckOptions = OptionsOf<typeof defineConfigCheck>;
 
-// `xtban ... show`.
+// The definition of `xtban config show`.
 export function defineConfigShow() {
   return new Command('show')
     .description('print the effective config with every default (TOML, or --json)')
