@@ -100,6 +100,16 @@ export function plannersFor(context: Ports, nowMs: number): (jail: string) => Pl
   };
 }
 
+// The event of an entry a full list gave up for a ban (never a live one): a ban's write and restore alike.
+export function evictedEvent(jail: string, victim: string, list: string, by: string, source: string, nowMs: number): BanEvent {
+  return { time: nowMs, jail, address: victim, action: 'evicted', source, detail: `${list} was full: made room for ${by} (not a live ban)` };
+}
+
+// The event of a ban placed in another shard than its own, which is full.
+export function movedEvent(jail: string, address: string, list: string, preferred: string, source: string, nowMs: number): BanEvent {
+  return { time: nowMs, jail, address, action: 'moved', source, detail: `into ${list}: its own shard ${preferred} is full` };
+}
+
 // What writing a batch of bans did: each write's outcome, where each ban went, and the events that
 // say so (an entry that made room, a ban no list had room for).
 export interface BanWriteReport {
@@ -116,19 +126,9 @@ export function writeBans(context: Ports, decisions: readonly BanDecision[], sou
   const events: BanEvent[] = [];
   for (const [key, placement] of placements) {
     const [jail = '', address = ''] = key.split(' ');
-    if (placement.kind === 'placed' && placement.evicts !== undefined) {
-      events.push({
-        time: nowMs,
-        jail,
-        address: placement.evicts,
-        action: 'evicted',
-        source,
-        detail: `${placement.list} was full: made room for ${address} (not a live ban)`,
-      });
-    }
-    if (placement.kind === 'placed' && placement.moved) {
-      events.push({ time: nowMs, jail, address, action: 'moved', source, detail: `into ${placement.list}: its own shard ${placement.preferred} is full` });
-    }
+    if (placement.kind === 'placed' && placement.evicts !== undefined)
+      events.push(evictedEvent(jail, placement.evicts, placement.list, address, source, nowMs));
+    if (placement.kind === 'placed' && placement.moved) events.push(movedEvent(jail, address, placement.list, placement.preferred, source, nowMs));
     if (placement.kind === 'full') {
       events.push({
         time: nowMs,

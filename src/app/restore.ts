@@ -2,7 +2,7 @@ import { readJailLists } from './jail-lists.js';
 import { planRestore, type KernelView, type RestorePlan } from '../core/restore.js';
 import type { JailConfig } from '../core/domain.js';
 import type { Ports } from './ports.js';
-import { performWrites } from './ban-pipeline.js';
+import { evictedEvent, movedEvent, performWrites } from './ban-pipeline.js';
 import { defaultWordBits } from '../adapters/kernel-clock.js';
 
 // The store's note that its bans sit in their keyed shards (set after the one move from the old hash).
@@ -49,29 +49,22 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
   const outcomes = performWrites(context.lists, plan.writes);
   const failed = outcomes.filter((outcome) => !outcome.ok).map(({ jail, address, list, error }) => ({ jail, address, list, error: error ?? 'failed' }));
   const moves = new Set(plan.moved.map((move) => `${move.jail} ${move.address}`));
-  const restored = outcomes.filter((outcome) => outcome.ok && outcome.command.startsWith('+') && !moves.has(`${outcome.jail} ${outcome.address}`)).length;
+  // The bans written back (a move to a ban's own shard is not one).
+  const putBack = outcomes.filter((outcome) => outcome.ok && outcome.command.startsWith('+') && !moves.has(`${outcome.jail} ${outcome.address}`));
+  const restored = putBack.length;
   const elapsedMs = performance.now() - started;
   const now = Date.now();
   store.note([
-    ...outcomes
-      .filter((outcome) => outcome.ok && outcome.command.startsWith('+') && !moves.has(`${outcome.jail} ${outcome.address}`))
-      .map((outcome) => ({ time: now, jail: outcome.jail, address: outcome.address, action: 'restored' as const, source: 'restore', detail: outcome.list })),
-    ...plan.evicts.map((evict) => ({
+    ...putBack.map((outcome) => ({
       time: now,
-      jail: evict.jail,
-      address: evict.address,
-      action: 'evicted' as const,
+      jail: outcome.jail,
+      address: outcome.address,
+      action: 'restored' as const,
       source: 'restore',
-      detail: `${evict.list} was full: made room for ${evict.by} (not a live ban)`,
+      detail: outcome.list,
     })),
-    ...plan.spilled.map((spill) => ({
-      time: now,
-      jail: spill.jail,
-      address: spill.address,
-      action: 'moved' as const,
-      source: 'restore',
-      detail: `into ${spill.list}: its own shard ${spill.preferred} is full`,
-    })),
+    ...plan.evicts.map((evict) => evictedEvent(evict.jail, evict.address, evict.list, evict.by, 'restore', now)),
+    ...plan.spilled.map((spill) => movedEvent(spill.jail, spill.address, spill.list, spill.preferred, 'restore', now)),
     ...plan.moved.map((move) => ({
       time: now,
       jail: move.jail,

@@ -10,7 +10,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { layoutsFor, type KernelContext } from '../../src/cli/context.js';
 import { admitAddress, banInProcess, coveredAddresses, unbanInProcess } from '../../src/app/ban-pipeline.js';
 import { restoreBans } from '../../src/app/restore.js';
-import { createOutput } from '../../src/cli/output.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import { openBanStore, type BanStore } from '../../src/adapters/ban-store.js';
 import { configuredEntries } from '../../src/adapters/safelist-source.js';
@@ -19,8 +18,8 @@ import { effectiveTier, isLiveInTiers } from '../../src/core/bans.js';
 import { isWithinWindow } from '../../src/core/jiffies.js';
 import { tierSlots } from '../../src/core/placement.js';
 import { parseSafelistText, safelistMatch, type SafeEntry } from '../../src/core/safelist.js';
-import { createLogger } from '../../src/logger.js';
-import { fakeKernel, type FakeKernel } from '../helpers/fake-kernel.js';
+import type { FakeKernel } from '../helpers/fake-kernel.js';
+import { fakeContext } from '../helpers/fake-context.js';
 
 const seed = Number(process.env['XTBAN_FUZZ_SEED'] ?? (process.env['CI'] === 'true' ? 20261202 : Math.floor(Math.random() * 2 ** 31)));
 console.log(`invariants seed: ${seed} (XTBAN_FUZZ_SEED=${seed} repeats it)`);
@@ -107,12 +106,9 @@ interface World {
 function world(): World {
   const config = parseConfigText(CONFIG, 'fuzz.toml');
   const layouts = layoutsFor(config, IP_LIST_TOT);
-  const kernel = fakeKernel(IP_LIST_TOT);
-  for (const layout of layouts.values()) for (const slot of layout.slots) kernel.create(slot.name);
   const store = openBanStore(':memory:');
   // The shard key from the seed: a run repeats exactly, placement included.
   store.setMeta('shard_key', createHash('sha256').update(String(seed)).digest('hex'));
-  const safelist = { entries: [...configuredEntries(config.safelist, config.source)] };
   const written: World['written'] = [];
   const removed: World['removed'] = [];
   const windows = new Map([...layouts.values()].flatMap((layout) => layout.slots.map((slot) => [slot.name, slot.windowSeconds] as const)));
@@ -120,7 +116,7 @@ function world(): World {
     [...layouts.values()].flatMap((layout) => layout.slots.map((slot) => [slot.name, { jail: layout.jail, family: slot.family }] as const)),
   );
   // The kernel as the ban paths see it, with every +ADDR checked against the safelist as it is then.
-  const lists: FakeKernel = {
+  const watched = (kernel: FakeKernel, safelist: { entries: SafeEntry[] }): FakeKernel => ({
     ...kernel,
     writeMany: (writes) => {
       for (const { list, command } of writes) {
@@ -143,20 +139,13 @@ function world(): World {
       }
       return kernel.writeMany(writes);
     },
-  };
-  const context: KernelContext = {
-    out: createOutput(true),
-    config,
-    log: createLogger('silent'),
-    parameters: { ipListTot: IP_LIST_TOT, ipPktListTot: 0, ipListHashSize: 8, ipListPerms: 0o600 } as KernelContext['parameters'],
-    layouts,
-    lists,
-    safelist,
-    store: () => store,
-    closeStore: () => undefined,
-    kernelClock: () => kernel.clock(),
-    clock: async () => kernel.clock(),
-  };
+  });
+  const { context, kernel, safelist } = fakeContext(config, {
+    ipListTot: IP_LIST_TOT,
+    store,
+    safelist: [...configuredEntries(config.safelist, config.source)],
+    lists: watched,
+  });
   return { context, kernel, store, safelist, written, removed, acknowledged: new Set() };
 }
 

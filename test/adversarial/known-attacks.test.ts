@@ -14,7 +14,6 @@ import { fixtureFirewall } from '../helpers/fixture-firewall.js';
 import { applyRuleset } from '../../src/app/apply.js';
 import { admitAddress, banInProcess, flushJails, unbanInProcess } from '../../src/app/ban-pipeline.js';
 import { layoutsFor, type KernelContext } from '../../src/cli/context.js';
-import { createOutput } from '../../src/cli/output.js';
 import { restoreBans } from '../../src/app/restore.js';
 import { collectStatus, readClock } from '../../src/app/status.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -32,8 +31,8 @@ import { parseJournalEntry } from '../../src/core/log-line.js';
 import { planApply, unconfiguredChains } from '../../src/core/ruleset-plan.js';
 import { renderFamily } from '../../src/core/ruleset.js';
 import { mayEnd, ownerOf, rightsOf, verbRefusal } from '../../src/core/serve-rights.js';
-import { createLogger } from '../../src/logger.js';
-import { fakeKernel, type FakeKernel } from '../helpers/fake-kernel.js';
+import type { FakeKernel } from '../helpers/fake-kernel.js';
+import { fakeContext } from '../helpers/fake-context.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const PROC = new URL('../../fixtures/proc/', import.meta.url).pathname;
@@ -49,26 +48,10 @@ interface World {
   jail: (name: string) => JailConfig;
 }
 
-// A KernelContext over the kernel fake (every list of every jail made, as apply would) and an in-memory store.
+// A KernelContext over the kernel fake (see test/helpers/fake-context.ts).
 function world(configText: string, ipListTot = 100): World {
   const config = parseConfigText(configText, 'attacks.toml');
-  const layouts = layoutsFor(config, ipListTot);
-  const kernel = fakeKernel(ipListTot);
-  for (const layout of layouts.values()) for (const slot of layout.slots) kernel.create(slot.name);
-  const store = openBanStore(':memory:');
-  const context: KernelContext = {
-    out: createOutput(true),
-    config,
-    log: createLogger('silent'),
-    parameters: { ipListTot, ipPktListTot: 0, ipListHashSize: 128, ipListPerms: 0o600 } as KernelContext['parameters'],
-    layouts,
-    lists: kernel,
-    safelist: { entries: [] },
-    store: () => store,
-    closeStore: () => undefined,
-    kernelClock: () => kernel.clock(),
-    clock: async () => kernel.clock(),
-  };
+  const { context, kernel, store } = fakeContext(config, { ipListTot });
   const jail = (name: string) => {
     const found = config.jails.find((candidate) => candidate.name === name);
     if (!found) throw new Error(`no jail ${name}`);

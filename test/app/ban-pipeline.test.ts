@@ -47,32 +47,12 @@ describe('one pipeline for every path', () => {
   // A context over the kernel fake, for a jail that bans on its central firewalls only.
   async function remoteOnlyWorld() {
     const { parseConfigText } = await import('../../src/config/parse.js');
-    const { layoutsFor } = await import('../../src/cli/context.js');
-    const { openBanStore } = await import('../../src/adapters/ban-store.js');
-    const { createOutput } = await import('../../src/cli/output.js');
-    const { createLogger } = await import('../../src/logger.js');
-    const { fakeKernel } = await import('../helpers/fake-kernel.js');
+    const { fakeContext } = await import('../helpers/fake-context.js');
     const config = parseConfigText(
       '[safelist]\nown_addresses = false\n[remotes.fw]\nhost = "fw.example"\n[jails.edge]\nfamily = "ipv4"\nremote = ["fw"]\nremote_only = true\n',
       'r.toml',
     );
-    const layouts = layoutsFor(config, 100);
-    const kernel = fakeKernel(100);
-    for (const layout of layouts.values()) for (const slot of layout.slots) kernel.create(slot.name);
-    const store = openBanStore(':memory:');
-    const context: KernelContext = {
-      out: createOutput(true),
-      config,
-      log: createLogger('silent'),
-      parameters: { ipListTot: 100 } as KernelContext['parameters'],
-      layouts,
-      lists: kernel,
-      safelist: { entries: [] },
-      store: () => store,
-      closeStore: () => undefined,
-      kernelClock: () => kernel.clock(),
-      clock: async () => kernel.clock(),
-    };
+    const { context, kernel, store } = fakeContext(config);
     const jail = config.jails[0];
     if (!jail) throw new Error('no jail');
     return { context, kernel, store, jail };

@@ -2,37 +2,18 @@
 // in memory, time moved by fake timers.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { banInProcess } from '../../src/app/ban-pipeline.js';
-import { layoutsFor, type Ports } from '../../src/app/ports.js';
 import { runReap } from '../../src/app/reap.js';
-import { openBanStore } from '../../src/adapters/ban-store.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import { parseAddress } from '../../src/core/address.js';
 import { parseSafelistText } from '../../src/core/safelist.js';
-import { createLogger } from '../../src/logger.js';
-import { fakeKernel } from '../helpers/fake-kernel.js';
+import { fakeContext } from '../helpers/fake-context.js';
 
 const MINUTE = 60_000;
 
-// Ports over the kernel fake for one IPv4 jail with a one-hour window.
+// The kernel fake and a store for one IPv4 jail with a one-hour window.
 function world() {
   const config = parseConfigText('[safelist]\nown_addresses = false\n\n[jails.ssh]\nfamily = "ipv4"\nwindow = "1h"\n', 'reap.toml');
-  const layouts = layoutsFor(config, 100);
-  const kernel = fakeKernel(100);
-  for (const layout of layouts.values()) for (const slot of layout.slots) kernel.create(slot.name);
-  const store = openBanStore(':memory:');
-  const safelist = { entries: [] as ReturnType<typeof parseSafelistText> };
-  const ports: Ports = {
-    config,
-    log: createLogger('silent'),
-    parameters: { ipListTot: 100 } as Ports['parameters'],
-    layouts,
-    lists: kernel,
-    safelist,
-    kernelClock: () => kernel.clock(),
-    clock: async () => kernel.clock(),
-    store: () => store,
-    closeStore: () => undefined,
-  };
+  const { context: ports, kernel, store, safelist } = fakeContext(config);
   const jail = config.jails[0];
   if (!jail) throw new Error('no jail');
   return { ports, kernel, store, jail, safelist };
