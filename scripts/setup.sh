@@ -25,10 +25,15 @@ declare -A package_of=(
   [sshd]=openssh-server
   [ssh]=openssh-client
   [systemd-nspawn]=systemd-container
+  [nginx]=nginx [apache2]=apache2 [postfix]=postfix [dovecot]=dovecot-imapd [doveadm]=dovecot-imapd
+  [vsftpd]=vsftpd [mariadbd]=mariadb-server [mariadb]=mariadb-client [curl]=curl
 )
 missing_commands=()
 missing_packages=()
-for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-analyze fail2ban-server sshd ssh systemd-nspawn; do
+# The daemons whose logs the built-in filters read (nginx, apache2, postfix, dovecot, vsftpd, mariadb) and
+# their clients (curl speaks HTTP, SMTP, IMAP, POP3 and FTP): the filter tests run the real servers.
+for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-analyze fail2ban-server sshd ssh systemd-nspawn \
+  nginx apache2 postfix dovecot doveadm vsftpd mariadbd mariadb curl; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
@@ -43,7 +48,7 @@ if ! dpkg-query -W -f '${Status}' python3-systemd 2>/dev/null | grep -q 'ok inst
 fi
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers): ${missing_commands[*]}"
+  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers, the filters against the real nginx, apache2, postfix, dovecot, vsftpd and mariadb): ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
     # Packages of servers (ssh, fail2ban) start their service on install: not on this machine. The tests
@@ -54,6 +59,8 @@ if ((${#missing_packages[@]} > 0)); then
       chmod 755 /usr/sbin/policy-rc.d
       quiet_policy=yes
     fi
+    # postfix asks how to configure itself: not at all (the tests write their own main.cf).
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >&2
     [[ -z $quiet_policy ]] || rm -f /usr/sbin/policy-rc.d
