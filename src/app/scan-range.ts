@@ -1,13 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { ExitCode, XtbanError } from '../core/errors.js';
+import { AttemptLinker } from '../core/attempts.js';
 import { compileFilter, matchMessage, type CompiledFilter, type FilterSpec } from '../core/filter.js';
-import { parseJournalEntry, parseSyslogLine } from '../core/log-line.js';
+import { parseFileLine, parseJournalEntry, type FileFormat } from '../core/log-line.js';
 
 // What scan needs from one byte range of a log, in the order of its lines: the counts, and each match
 // as an index into `addresses` and a time. Compact so that a worker thread hands it over cheaply.
 export interface RangeScan {
-  stats: { lines: number; matched: number; ignored: number; missed: number; tooLong: number; ambiguous: number; unparsed: number };
+  // matched: lines a pattern took; linked: of those, the lines of an attempt already counted (the
+  // PAM line before "Failed password", a close after failures), not counted again.
+  stats: { lines: number; matched: number; linked: number; ignored: number; missed: number; tooLong: number; ambiguous: number; unparsed: number };
   addresses: string[];
   which: Uint32Array;
   times: Float64Array;
@@ -19,6 +22,8 @@ export interface RangeJob {
   start: number;
   end: number;
   spec: FilterSpec;
+  // How the lines are read: journal JSON (journalctl -o json) is always recognised.
+  format: FileFormat;
   // Time for lines without one, and the reference for syslog lines without a year.
   nowMs: number;
 }
@@ -26,14 +31,16 @@ export interface RangeJob {
 // Reads the lines of job.path between its offsets and matches each against the filter (compiled here
 // unless the caller on the same thread has it already).
 export async function scanRange(job: RangeJob, filter: CompiledFilter = compileFilter(job.spec)): Promise<RangeScan> {
-  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0, ambiguous: 0, unparsed: 0 };
+  const stats = { lines: 0, matched: 0, linked: 0, ignored: 0, missed: 0, tooLong: 0, ambiguous: 0, unparsed: 0 };
+  const attempts = new AttemptLinker();
+  const program = filter.programs ? [...filter.programs][0] : undefined;
   const indexOf = new Map<string, number>();
   const addresses: string[] = [];
   const which: number[] = [];
   const times: number[] = [];
   const onLine = (line: string): void => {
     stats.lines++;
-    const record = line.startsWith('{') ? parseJournalEntry(line) : parseSyslogLine(line, job.nowMs);
+    const record = line.startsWith('{') ? parseJournalEntry(line) : parseFileLine(line, job.format, job.nowMs, program);
     if (!record) {
       stats.unparsed++;
       return;
@@ -45,13 +52,18 @@ export async function scanRange(job: RangeJob, filter: CompiledFilter = compileF
     else if (result.kind === 'ambiguous') stats.ambiguous++;
     else {
       stats.matched++;
+      const timeMs = record.timeMs ?? job.nowMs;
+      if (!attempts.counts({ program: record.program, pid: record.pid, timeMs }, result.address.text, filter.roles[result.pattern] ?? 'failure')) {
+        stats.linked++;
+        return;
+      }
       let index = indexOf.get(result.address.text);
       if (index === undefined) {
         index = addresses.push(result.address.text) - 1;
         indexOf.set(result.address.text, index);
       }
       which.push(index);
-      times.push(record.timeMs ?? job.nowMs);
+      times.push(timeMs);
     }
   };
   if (job.end > job.start) await eachLine(job.path, job.start, job.end, onLine);

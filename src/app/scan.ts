@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { CompiledFilter, FilterSpec } from '../core/filter.js';
+import type { FileFormat } from '../core/log-line.js';
 import { RetryCounter } from '../core/retry-counter.js';
 import { lineRanges, readError, scanRange, type RangeJob, type RangeScan } from './scan-range.js';
 
@@ -35,7 +36,7 @@ function scanOnWorker(job: RangeJob, filter: CompiledFilter): Promise<RangeScan>
 }
 
 // The ranges of a file, each scanned on its own thread when the file is large enough.
-async function scanFile(path: string, filter: CompiledFilter, spec: FilterSpec, nowMs: number, threads: number): Promise<RangeScan[]> {
+async function scanFile(path: string, filter: CompiledFilter, spec: FilterSpec, format: FileFormat, nowMs: number, threads: number): Promise<RangeScan[]> {
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -43,29 +44,30 @@ async function scanFile(path: string, filter: CompiledFilter, spec: FilterSpec, 
     throw readError(path, error);
   }
   const parts = Math.max(1, Math.min(threads, Math.floor(size / BYTES_PER_THREAD_AT_LEAST)));
-  if (parts === 1) return [await scanRange({ path, start: 0, end: size, spec, nowMs }, filter)];
+  if (parts === 1) return [await scanRange({ path, start: 0, end: size, spec, format, nowMs }, filter)];
   const ranges = await lineRanges(path, size, parts);
-  return Promise.all(ranges.map((range) => scanOnWorker({ path, ...range, spec, nowMs }, filter)));
+  return Promise.all(ranges.map((range) => scanOnWorker({ path, ...range, spec, format, nowMs }, filter)));
 }
 
 // Runs a filter over log files as `xtban scan` does: large files cut at line starts over worker threads,
-// failures counted in line order all the same, so the result is that of one pass.
+// failures counted in line order all the same, so the result is that of one pass (but for an attempt whose
+// lines a cut separates, linked within each range only).
 export async function scanLogs(
   files: readonly string[],
   filter: CompiledFilter,
   spec: FilterSpec,
-  options: { maxretry: number; findtimeSeconds: number; threads: number; nowMs: number },
+  options: { maxretry: number; findtimeSeconds: number; threads: number; nowMs: number; format?: FileFormat },
 ): Promise<ScanReport> {
   const { maxretry, findtimeSeconds, threads } = options;
   const now = options.nowMs;
   const counter = new RetryCounter(maxretry, findtimeSeconds * 1000, 1_000_000);
-  const stats = { lines: 0, matched: 0, ignored: 0, missed: 0, tooLong: 0, ambiguous: 0, unparsed: 0 };
+  const stats = { lines: 0, matched: 0, linked: 0, ignored: 0, missed: 0, tooLong: 0, ambiguous: 0, unparsed: 0 };
   const matches = new Map<string, number>();
   const banned = new Map<string, number>();
   const started = performance.now();
   let threadsUsed = 1;
   for (const file of files) {
-    const ranges = await scanFile(file, filter, spec, now, threads);
+    const ranges = await scanFile(file, filter, spec, options.format ?? 'auto', now, threads);
     threadsUsed = Math.max(threadsUsed, ranges.length);
     // Ranges come back in file order: failures are counted in the order of the lines, as in one pass.
     for (const range of ranges) {

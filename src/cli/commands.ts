@@ -150,9 +150,13 @@ export type ServeOptions = OptionsOf<typeof defineServe>;
 // The definition of `xtban scan`.
 export function defineScan() {
   return new Command('scan')
-    .description('run a filter over log files (syslog or journalctl -o json lines): matches per address and who would be banned')
+    .description(
+      "run a filter over log files (syslog, a daemon's own log such as nginx's error.log, or journalctl -o json lines): failed attempts per address and who would be banned",
+    )
     .argument('<file...>', 'log files to read')
-    .option('-f, --filter <name>', "a built-in filter (sshd) or one of the config's [filters] (default: sshd)")
+    .option('-f, --filter <name>', "a built-in filter (xtban filters lists them) or one of the config's [filters] (default: sshd)")
+    .option('--mode <mode>', 'the filter mode: normal, ddos or aggressive (sshd only; default: normal)')
+    .option('--format <format>', "how lines are read: auto (syslog or the daemon's own, line by line), syslog, native, plain (default: auto)")
     .option('--maxretry <n>', 'failures that make a ban (default: 5)')
     .option('--findtime <duration>', 'within this long (default: 10m)')
     .option(
@@ -164,12 +168,24 @@ export function defineScan() {
       'after',
       examples(
         'xtban scan /var/log/auth.log',
+        'xtban scan /var/log/auth.log --mode aggressive',
+        'xtban scan --filter nginx-http-auth /var/log/nginx/error.log',
         'xtban scan big.log --threads 1',
         'journalctl -u ssh -o json > ssh.json && xtban scan ssh.json --maxretry 3 --findtime 1h --json',
       ),
     );
 }
 export type ScanOptions = OptionsOf<typeof defineScan>;
+
+// The definition of `xtban filters`.
+export function defineFilters() {
+  return new Command('filters')
+    .description('list the built-in filters: what each catches, the log it reads by default, its modes')
+    .argument('[name]', 'show one filter whole: its programs, patterns and what each line counts as')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban filters', 'xtban filters sshd', 'xtban filters --json'));
+}
+export type FiltersOptions = OptionsOf<typeof defineFilters>;
 
 // The definition of `xtban daemon`.
 export function defineDaemon() {

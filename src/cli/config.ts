@@ -1,7 +1,7 @@
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { ConfigCheckOptions, ConfigShowOptions } from './commands.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
-import { effectiveConfig, effectiveConfigToml } from '../config/show.js';
+import { builtinFiltersJson, effectiveConfig, effectiveConfigToml } from '../config/show.js';
 import { createOutput } from './output.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
 
@@ -27,7 +27,7 @@ export async function configCheckCommand(options: ConfigCheckOptions): Promise<n
 export async function configShowCommand(options: ConfigShowOptions): Promise<number> {
   const out = createOutput(options.json === true);
   const config = await loadConfig(resolveConfigPath(options.config));
-  if (out.json) out.result(effectiveConfig(config));
+  if (out.json) out.result({ ...effectiveConfig(config), builtin_filters: builtinFiltersJson() });
   else process.stdout.write(effectiveConfigToml(config));
   return ExitCode.ok;
 }

@@ -9,6 +9,7 @@ import {
   defineConfigCheck,
   defineConfigShow,
   defineDaemon,
+  defineFilters,
   defineFlush,
   defineInstall,
   defineReap,
@@ -143,6 +144,12 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     defineScan()
       .copyInheritedSettings(program)
       .action(run(async () => (await import('./scan.js')).scanCommand as Action)),
+  );
+
+  program.addCommand(
+    defineFilters()
+      .copyInheritedSettings(program)
+      .action(run(async () => (await import('./filters.js')).filtersCommand as Action)),
   );
 
   program.addCommand(

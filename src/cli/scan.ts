@@ -5,8 +5,10 @@ import type { Config } from '../core/domain.js';
 import { resolveStateDir } from '../adapters/state-dir.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, inputError } from '../core/errors.js';
-import { compileFilter, MAX_MESSAGE_LENGTH, type FilterSpec } from '../core/filter.js';
-import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
+import { compileFilter, MAX_MESSAGE_LENGTH } from '../core/filter.js';
+import { FILTER_MODES, type FilterMode } from '../core/filters/builtin.js';
+import { resolveFilterSpec } from '../core/filters/index.js';
+import type { FileFormat } from '../core/log-line.js';
 import { createOutput, renderTable } from './output.js';
 import { scanLogs } from '../app/scan.js';
 import type { GlobalOptions } from './context.js';
@@ -26,15 +28,7 @@ async function optionalConfig(options: GlobalOptions): Promise<Config | undefine
   return loadConfig(path, resolveStateDir(options.stateDir));
 }
 
-// A built-in filter or one of the config's [filters].
-export function resolveFilter(name: string, config: Config | undefined): FilterSpec {
-  const spec = BUILTIN_FILTERS.get(name) ?? config?.filters.get(name);
-  if (!spec) {
-    const known = [...BUILTIN_FILTERS.keys(), ...(config?.filters.keys() ?? [])];
-    throw inputError(`--filter: no filter named ${JSON.stringify(name)}`, `known filters: ${known.join(', ')}`);
-  }
-  return spec;
-}
+const FORMATS: readonly FileFormat[] = ['auto', 'syslog', 'native', 'plain'];
 
 // `xtban scan FILE...`: what fail2ban-regex tells, for xtban's filters.
 export async function scanCommand(files: string[], options: ScanOptions): Promise<number> {
@@ -46,13 +40,25 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
   const threads = options.threads === undefined ? availableParallelism() : Number(options.threads);
   if (!Number.isInteger(threads) || threads < 1 || threads > 64)
     throw inputError(`--threads: ${JSON.stringify(options.threads)} is not a whole number from 1 to 64`);
+  const mode = (options.mode ?? 'normal') as FilterMode;
+  if (!FILTER_MODES.includes(mode)) throw inputError(`--mode: ${JSON.stringify(options.mode)} is not a mode`, `modes: ${FILTER_MODES.join(', ')}`);
+  const format = (options.format ?? 'auto') as FileFormat;
+  if (!FORMATS.includes(format)) throw inputError(`--format: ${JSON.stringify(options.format)} is not a format`, `formats: ${FORMATS.join(', ')}`);
   const config = await optionalConfig(options);
-  const spec = resolveFilter(options.filter ?? 'sshd', config);
+  const spec = resolveFilterSpec(options.filter ?? 'sshd', mode, config?.filters);
   // Compiled before any file is read, so a bad pattern is refused first; worker threads compile their own.
   const filter = compileFilter(spec);
-  const { stats, addresses, banned, seconds, threadsUsed } = await scanLogs(files, filter, spec, { maxretry, findtimeSeconds, threads, nowMs: Date.now() });
+  const { stats, addresses, banned, seconds, threadsUsed } = await scanLogs(files, filter, spec, {
+    maxretry,
+    findtimeSeconds,
+    threads,
+    nowMs: Date.now(),
+    format,
+  });
   out.result({
     filter: spec.name,
+    mode,
+    format,
     files,
     maxretry,
     findtimeSeconds,
@@ -63,9 +69,9 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
     addresses: addresses.map(([address, count]) => ({ address, matches: count, wouldBan: banned.has(address) })),
     wouldBan: [...banned].map(([address, time]) => ({ address, at: new Date(time).toISOString() })),
   });
-  out.line(`filter ${spec.name} over ${files.join(', ')}`);
+  out.line(`filter ${spec.name}${mode === 'normal' ? '' : ` (mode ${mode})`} over ${files.join(', ')}`);
   out.line(
-    `lines: ${stats.lines} read, ${stats.matched} matched, ${stats.ignored} ignored, ${stats.missed} missed, ${stats.tooLong} too long to match (over ${MAX_MESSAGE_LENGTH} characters), ${stats.ambiguous} ambiguous (two readings of the address: one a client typed), ${stats.unparsed} not syslog or journal lines`,
+    `lines: ${stats.lines} read, ${stats.matched} matched (${stats.matched - stats.linked} failed attempts, ${stats.linked} more lines of attempts counted once), ${stats.ignored} ignored, ${stats.missed} missed, ${stats.tooLong} too long to match (over ${MAX_MESSAGE_LENGTH} characters), ${stats.ambiguous} ambiguous (two readings of the address: one a client typed), ${stats.unparsed} not lines of a log format xtban reads`,
   );
   out.line(
     `time: ${seconds.toFixed(2)} s (${seconds > 0 ? Math.round(stats.lines / seconds) : '-'} lines/s, ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'})`,
@@ -73,7 +79,7 @@ export async function scanCommand(files: string[], options: ScanOptions): Promis
   if (addresses.length > 0) {
     const shown = addresses.slice(0, 50);
     out.line(
-      `\n${renderTable([['ADDRESS', 'MATCHES', 'WOULD BAN'], ...shown.map(([address, count]) => [address, String(count), banned.has(address) ? 'yes' : ''])], { alignRight: [1] })}`,
+      `\n${renderTable([['ADDRESS', 'ATTEMPTS', 'WOULD BAN'], ...shown.map(([address, count]) => [address, String(count), banned.has(address) ? 'yes' : ''])], { alignRight: [1] })}`,
     );
     if (addresses.length > shown.length) out.line(`... and ${addresses.length - shown.length} more addresses (--json lists them all)`);
   }

@@ -52,7 +52,14 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
   const filters = new Map(
     Object.entries(parsed.filters).map(([name, filter]): [string, FilterSpec] => [
       name,
-      { name, programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore, clientText: filter.client_text },
+      {
+        name,
+        programs: filter.programs,
+        patterns: filter.patterns,
+        ignore: filter.ignore,
+        clientText: filter.client_text,
+        ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
+      },
     ]),
   );
   const remotes = new Map(

@@ -8,7 +8,8 @@ import { XtbanError } from '../core/errors.js';
 import { validateJailName, validateListName } from '../core/names.js';
 import { parseLogPrefix, parsePortSpec, parseRate } from '../core/rule-values.js';
 import { compileFilter } from '../core/filter.js';
-import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
+import { FILTER_MODES } from '../core/filters/builtin.js';
+import { BUILTIN_FILTERS } from '../core/filters/index.js';
 import { SERVE_RIGHTS, validateKeyName } from '../core/serve-rights.js';
 
 // Runs one of the core validators inside zod so that its message lands on the right key path.
@@ -57,7 +58,8 @@ const sourceTable = z.discriminatedUnion('type', [
     type: z.literal('file'),
     path: z.string().startsWith('/', 'an absolute path'),
     filter: filterName.default('sshd'),
-    format: z.enum(['syslog', 'plain']).default('syslog'),
+    mode: z.enum(FILTER_MODES).default('normal'),
+    format: z.enum(['auto', 'syslog', 'native', 'plain']).default('auto'),
   }),
   z.strictObject({
     type: z.literal('journal'),
@@ -70,6 +72,7 @@ const sourceTable = z.discriminatedUnion('type', [
       .regex(/^[A-Za-z0-9@._-]+$/, 'a syslog identifier')
       .optional(),
     filter: filterName.default('sshd'),
+    mode: z.enum(FILTER_MODES).default('normal'),
   }),
   z.strictObject({ type: z.literal('list'), path: z.string().startsWith('/', 'an absolute path'), permanent: z.boolean().default(true) }),
 ]);
@@ -86,7 +89,12 @@ const filterTable = z.strictObject({
   ignore: z.array(z.string()).default([]),
   // Where the program writes text a client chose: "anywhere" (the default, checked both ways) or only
   // "before-address" (as sshd writes the user name), which lets the text before <ADDR> be free.
-  client_text: z.enum(['anywhere', 'before-address']).default('anywhere'),
+  client_text: z.enum(['anywhere', 'before-address', 'after-address']).default('anywhere'),
+  // A character the client's text before the address never holds (the program splits or escapes it).
+  delimiter: z
+    .string()
+    .regex(/^[!-~]$/, 'one printable ASCII character that is not a space')
+    .optional(),
 });
 
 const remoteTable = z.strictObject({
@@ -270,11 +278,18 @@ export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['jails', name, 'remote_only'], message: 'remote_only needs at least one remote' });
     jail.sources.forEach((source, index) => {
       if (source.type === 'list') return;
-      if (!BUILTIN_FILTERS.has(source.filter) && !(source.filter in config.filters)) {
+      const builtin = BUILTIN_FILTERS.get(source.filter);
+      if (!builtin && !(source.filter in config.filters)) {
         ctx.addIssue({
           code: 'custom',
           path: ['jails', name, 'sources', index, 'filter'],
           message: `no filter named ${source.filter} (built in: ${[...BUILTIN_FILTERS.keys()].join(', ')}; or define [filters.${source.filter}])`,
+        });
+      } else if (source.mode !== 'normal' && !(builtin?.modes ?? []).includes(source.mode)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['jails', name, 'sources', index, 'mode'],
+          message: `filter ${source.filter} has no mode ${source.mode}${builtin?.modes ? ` (its modes: ${builtin.modes.join(', ')})` : ' (only the built-in sshd filter has modes)'}`,
         });
       }
     });

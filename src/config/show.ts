@@ -1,6 +1,8 @@
 import { stringify as stringifyToml } from 'smol-toml';
 import { formatDuration } from '../core/duration.js';
 import type { Config } from '../core/domain.js';
+import { builtinSpec } from '../core/filters/builtin.js';
+import { BUILTIN_FILTERS } from '../core/filters/index.js';
 
 // Keys that --json adds for scripts but the TOML form leaves out (they are derived, not settable).
 const DERIVED_KEYS = ['chain', 'window_seconds'];
@@ -46,7 +48,13 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
   const filters = Object.fromEntries(
     [...config.filters].map(([name, filter]) => [
       name,
-      { programs: filter.programs, patterns: filter.patterns, ignore: filter.ignore, client_text: filter.clientText ?? 'anywhere' },
+      {
+        programs: filter.programs,
+        patterns: filter.patterns,
+        ignore: filter.ignore,
+        client_text: filter.clientText ?? 'anywhere',
+        ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
+      },
     ]),
   );
   const remotes = Object.fromEntries(
@@ -68,6 +76,22 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
   return { firewall: { backend: config.backend }, safelist, daemon, serve, remotes, filters, jails };
 }
 
+// The built-in filters for --json: what `xtban config show` prints as comments for the TOML form.
+export function builtinFiltersJson(): Record<string, unknown> {
+  return Object.fromEntries(
+    [...BUILTIN_FILTERS.values()].map((filter) => [
+      filter.name,
+      {
+        catches: filter.catches,
+        programs: filter.programs,
+        client_text: filter.clientText,
+        ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
+        rules: filter.rules.map((rule) => ({ pattern: rule.pattern, role: rule.role ?? 'failure', modes: rule.modes ?? filter.modes ?? ['normal'] })),
+      },
+    ]),
+  );
+}
+
 // The effective config as TOML that loads back to the same config.
 export function effectiveConfigToml(config: Config): string {
   const effective = effectiveConfig(config);
@@ -76,5 +100,26 @@ export function effectiveConfigToml(config: Config): string {
   for (const [name, jail] of Object.entries(jails)) {
     (forFile['jails'] as Record<string, unknown>)[name] = Object.fromEntries(Object.entries(jail).filter(([key]) => !DERIVED_KEYS.includes(key)));
   }
-  return `# effective config from ${config.source}, defaults included\n${stringifyToml(forFile)}\n`;
+  return `# effective config from ${config.source}, defaults included\n${stringifyToml(forFile)}\n${builtinFiltersToml()}`;
+}
+
+// The built-in filters as [filters] tables, commented out: copy one under a name of your own to adapt it.
+// Modes are the sshd filter's: its table holds the aggressive mode's patterns, each mode's named above it.
+export function builtinFiltersToml(): string {
+  const lines = [
+    '# Built-in filters (xtban filters lists them). To adapt one, copy its table under a name of your',
+    '# own, uncomment it and point a source at it with filter = "NAME".',
+  ];
+  for (const filter of BUILTIN_FILTERS.values()) {
+    const spec = builtinSpec(filter, filter.modes?.includes('aggressive') ? 'aggressive' : 'normal');
+    const table: Record<string, unknown> = { programs: spec.programs, patterns: spec.patterns, client_text: spec.clientText ?? 'anywhere' };
+    if (spec.delimiter !== undefined) table['delimiter'] = spec.delimiter;
+    const body = stringifyToml({ filters: { [`my-${filter.name}`]: table } });
+    lines.push('', `# ${filter.name}: ${filter.catches}`);
+    if (filter.modes) {
+      for (const rule of filter.rules) lines.push(`#   ${rule.role ?? 'failure'} in ${(rule.modes ?? filter.modes).join(', ')}: ${rule.pattern}`);
+    }
+    for (const line of body.trimEnd().split('\n')) lines.push(`# ${line}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

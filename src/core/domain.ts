@@ -1,3 +1,5 @@
+import type { FilterMode } from './filters/builtin.js';
+import type { FileFormat } from './log-line.js';
 import type { Family } from './address.js';
 import type { FilterSpec } from './filter.js';
 import type { PortSpec } from './rule-values.js';
@@ -51,10 +53,11 @@ export interface RemoteTarget {
 
 // Where offenders come from.
 export type SourceConfig =
-  // format syslog: "Nov 21 02:33:01 host prog[pid]: message" lines; plain: each line is a message of the
-  // filter's program (a daemon's own log, such as sshd -E).
-  | { type: 'file'; path: string; filter: string; format: 'syslog' | 'plain' }
-  | { type: 'journal'; unit: string | undefined; identifier: string | undefined; filter: string }
+  // format syslog: "Nov 21 02:33:01 host prog[pid]: message" lines; native: a daemon's own file (nginx,
+  // apache, vsftpd, MariaDB, dovecot, access logs); auto: either, line by line; plain: each line is a
+  // message of the filter's program (such as sshd -E). mode: a built-in filter's (sshd's ddos...).
+  | { type: 'file'; path: string; filter: string; mode: FilterMode; format: FileFormat }
+  | { type: 'journal'; unit: string | undefined; identifier: string | undefined; filter: string; mode: FilterMode }
   | { type: 'list'; path: string; permanent: boolean };
 
 export type Hook = 'INPUT' | 'FORWARD';

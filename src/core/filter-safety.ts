@@ -22,7 +22,7 @@
 // The space is the separator because it is what programs write between words; sshd writes a tab or a
 // newline in a user name as \t or \n.
 import { inputError } from './errors.js';
-import { atomMatches, type AtomMatches } from './regex-atoms.js';
+import { atomMatches, atomProbes, type AtomMatches } from './regex-atoms.js';
 import { parseRegex, RegexSyntaxError, type RegexNode } from './regex-syntax.js';
 
 // The slot a filter pattern names the offending address with.
@@ -35,7 +35,11 @@ const ATTACK = `an attacker could put "from 192.0.2.7 port 22" in a user name an
 // address anywhere in it (a user name written after the address, "rhost=ADDR user=NAME") also holds
 // the head, the text before <ADDR>, to the first two rules: a head that matches a run of words (.*)
 // could reach past the real address and take one the client wrote after it.
-export function checkPatternSafety(pattern: string, where: string, options: { clientText?: 'anywhere' | 'before-address' } = {}): void {
+export function checkPatternSafety(
+  pattern: string,
+  where: string,
+  options: { clientText?: 'anywhere' | 'before-address' | 'after-address'; delimiter?: string } = {},
+): void {
   const count = pattern.split(ADDR_SLOT).length - 1;
   const quoted = JSON.stringify(pattern);
   if (count !== 1) throw inputError(`${where}: ${quoted} has ${count} ${ADDR_SLOT} slots`, `a pattern names the offender exactly once with ${ADDR_SLOT}`);
@@ -67,6 +71,14 @@ export function checkPatternSafety(pattern: string, where: string, options: { cl
   const each = (visitor: (node: RegexNode) => void): void => {
     for (const node of tail) visit(node, visitor);
   };
+  if (options.delimiter !== undefined) {
+    checkDelimited(headOf(tree), options.delimiter, pattern, where);
+    return;
+  }
+  if (options.clientText === 'after-address') {
+    checkPinnedHead(headOf(tree), matches, pattern, where);
+    return;
+  }
   each((node) => {
     if (node.kind !== 'char') return;
     const m = matches(node);
@@ -265,4 +277,85 @@ function addressWord(
 
 function sameKeys(a: Map<string, WordState>, b: Map<string, WordState>): boolean {
   return a.size === b.size && [...a.keys()].every((key) => b.has(key));
+}
+
+// Pinned from the start (client text only after the address): before <ADDR>, nothing that repeats may
+// match a space, a '.' or a ':', and nothing may match a space and other characters too. The text
+// before the address is then the program's own fields, and no way through it can step over the real
+// address (a word with dots or colons) to one a client wrote after it: the tail may be anything.
+function checkPinnedHead(head: RegexNode[], matches: (node: RegexNode & { kind: 'char' }) => AtomMatches, pattern: string, where: string): void {
+  const quoted = JSON.stringify(pattern);
+  const refuse = (node: RegexNode, why: string): never => {
+    throw inputError(
+      `${where}: ${quoted} is unsafe: before ${ADDR_SLOT} it has ${JSON.stringify(pattern.slice(node.start, node.end))}, which ${why}`,
+      `with client_text = "after-address" the text before ${ADDR_SLOT} must be the program's own fixed fields, so that nothing can step over the address to one a client typed after it: write words as \\d+, \\w+ or [A-Za-z_-]+, and spaces, dots and colons one at a time`,
+    );
+  };
+  const canMatch = (node: RegexNode, test: (m: AtomMatches) => boolean): boolean =>
+    node.kind === 'char' ? test(matches(node)) : children(node).some((child) => canMatch(child, test));
+  for (const top of head) {
+    visit(top, (node) => {
+      if (node.kind === 'char' && matches(node).space && matches(node).nonWhitespace) refuse(node, 'matches a space and other characters too');
+      if (node.kind === 'repeat' && node.max > 1 && canMatch(node.body, (m) => m.space || m.dot || m.colon))
+        refuse(node, 'repeats a space, a "." or a ":": it can step over an address');
+    });
+  }
+}
+
+// Pinned by a delimiter: the client's text before the address never holds `delimiter` (the program
+// splits it there or escapes it), so the address is the one after the Nth delimiter when every way
+// through the text before <ADDR> has the same N, writes each one as itself, and ends with one followed
+// only by fixed characters.
+function checkDelimited(head: RegexNode[], delimiter: string, pattern: string, where: string): void {
+  const quoted = JSON.stringify(pattern);
+  const code = delimiter.codePointAt(0) ?? -1;
+  const refuse = (node: RegexNode | undefined, why: string): never => {
+    const at = node === undefined ? '' : ` ${JSON.stringify(pattern.slice(node.start, node.end))}`;
+    throw inputError(
+      `${where}: ${quoted} is unsafe: before ${ADDR_SLOT}${at} ${why}`,
+      `with delimiter = ${JSON.stringify(delimiter)} the text before ${ADDR_SLOT} must hold the same number of ${JSON.stringify(delimiter)} on every way through it, each written as itself, the last followed only by fixed text; everything else before ${ADDR_SLOT} must exclude ${JSON.stringify(delimiter)} (e.g. [^${delimiter}]*)`,
+    );
+  };
+  const isDelimiter = (node: RegexNode): boolean =>
+    node.kind === 'char' && atomProbes(node.atom, node.flags).size === 1 && atomProbes(node.atom, node.flags).has(code);
+  // The numbers of delimiters the node can match.
+  const counts = (node: RegexNode): Set<number> => {
+    switch (node.kind) {
+      case 'char':
+        if (isDelimiter(node)) return new Set([1]);
+        if (atomProbes(node.atom, node.flags).has(code)) refuse(node, `matches ${JSON.stringify(delimiter)} and other characters too`);
+        return new Set([0]);
+      case 'assert':
+      case 'slot':
+        return new Set([0]);
+      case 'group':
+        return counts(node.body);
+      case 'concat':
+        return node.items.reduce(
+          (sums, item) => {
+            const next = new Set<number>();
+            for (const a of sums) for (const b of counts(item)) next.add(a + b);
+            return next;
+          },
+          new Set([0]),
+        );
+      case 'alternate':
+        return new Set(node.branches.flatMap((branch) => [...counts(branch)]));
+      case 'repeat': {
+        const inner = counts(node.body);
+        if ([...inner].some((n) => n > 0) && node.min !== node.max) refuse(node, `matches a varying number of ${JSON.stringify(delimiter)}`);
+        return new Set([...inner].map((n) => n * node.min));
+      }
+    }
+  };
+  const total = counts({ kind: 'concat', items: head, start: 0, end: 0 });
+  if (total.size !== 1)
+    refuse(undefined, `holds a varying number of ${JSON.stringify(delimiter)} (${[...total].sort().join(' or ')}) on different ways through it`);
+  if ([...total][0] === 0) refuse(undefined, `holds no ${JSON.stringify(delimiter)}`);
+  const last = head.map(isDelimiter).lastIndexOf(true);
+  if (last === -1) refuse(undefined, `does not end with a ${JSON.stringify(delimiter)} written at the top level`);
+  for (const node of head.slice(last + 1)) {
+    if (node.kind !== 'char' || atomProbes(node.atom, node.flags).size !== 1)
+      refuse(node, `follows the last ${JSON.stringify(delimiter)} and is not fixed text`);
+  }
 }

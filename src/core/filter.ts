@@ -3,23 +3,42 @@ import { parseAddress, type Address } from './address.js';
 import { inputError } from './errors.js';
 import { ADDR_SLOT, checkPatternSafety } from './filter-safety.js';
 
+// What a matching line is to the count of one connection's failed attempts (lines of one process, by
+// pid): 'failure' is an attempt, unless the line before announced it; 'announce' is an attempt that a
+// 'failure' line of the same process may confirm (PAM's, then sshd's "Failed password"), counted once;
+// 'close' ends the connection and counts only if none of its lines was counted.
+export type PatternRole = 'failure' | 'announce' | 'close';
+
+// Where a program writes text a client chose, relative to the address: what the safety rule may assume.
+export type ClientText = 'anywhere' | 'before-address' | 'after-address';
+
 // A filter as written: the programs whose messages it reads and its patterns, each with one <ADDR>.
 export interface FilterSpec {
   name: string;
   // Syslog identifiers (sshd, sshd-session); empty: any program.
   programs: readonly string[];
   patterns: readonly string[];
+  // Each pattern's role, in the same order; 'failure' for all when omitted.
+  roles?: readonly PatternRole[];
   // Messages that match one of these are never counted, even if a pattern matches.
   ignore: readonly string[];
   // Where the program writes text a client chose; 'anywhere' (the default) holds the text before
   // <ADDR> to the same rule as the text after it when that can carry an address.
-  clientText?: 'anywhere' | 'before-address';
+  clientText?: ClientText;
+  // Per pattern, where it differs from clientText (a message of the same program that writes client
+  // text after the address).
+  clientTexts?: readonly (ClientText | undefined)[];
+  // A character a client's text before the address can never hold (the program splits or escapes it):
+  // the address is then pinned by the count of that character before it.
+  delimiter?: string;
 }
 
 // A filter ready to match: RE2 runs in time linear in the line, so no line can stall the process.
 export interface CompiledFilter {
   name: string;
   programs: ReadonlySet<string> | undefined;
+  // Each pattern's role, by index.
+  roles: readonly PatternRole[];
   patterns: RE2[];
   // The same patterns with every quantifier's preference swapped ((?U)): a message both read alike.
   lazyPatterns: RE2[];
@@ -72,7 +91,8 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
   if (spec.patterns.length === 0) throw inputError(`${where}: no patterns`, `give at least one pattern with ${ADDR_SLOT}`);
   const patterns = spec.patterns.map((pattern, index) => {
     const compiled = compile(pattern, `${where}.patterns[${index}]`, true);
-    checkPatternSafety(pattern, `${where}.patterns[${index}]`, { clientText: spec.clientText ?? 'anywhere' });
+    const clientText = spec.clientTexts?.[index] ?? spec.clientText ?? 'anywhere';
+    checkPatternSafety(pattern, `${where}.patterns[${index}]`, { clientText, ...(spec.delimiter === undefined ? {} : { delimiter: spec.delimiter }) });
     return compiled;
   });
   const lazyPatterns = spec.patterns.map((pattern, index) => compile(pattern, `${where}.patterns[${index}]`, true, true));
@@ -80,6 +100,7 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
   return {
     name: spec.name,
     programs: spec.programs.length === 0 ? undefined : new Set(spec.programs),
+    roles: spec.patterns.map((_, index) => spec.roles?.[index] ?? 'failure'),
     patterns,
     lazyPatterns,
     anyPattern: new RE2.Set(patterns, { anchor: 'both' }),
@@ -98,13 +119,14 @@ function capture(pattern: RE2, message: string): string | undefined {
   return captured === '' ? undefined : captured;
 }
 
-// Matches one message of one program. The address comes from the <ADDR> group only, and only when the
+// Matches one message of one program (undefined: a line of the daemon's own log file, which names no
+// program: the file is the daemon's). The address comes from the <ADDR> group only, and only when the
 // message can be read one way: each matching pattern, read with its quantifiers greedy and again lazy,
 // must take the same text for <ADDR>, and the patterns whose capture is an address the same address. A message that can be read two ways holds an address a
 // client typed as well as the one the program wrote (a user name after the address, for example
 // "x rhost=192.0.2.7" where the program writes "rhost=ADDR user=NAME"), and neither is banned.
 export function matchMessage(filter: CompiledFilter, program: string | undefined, message: string): MatchResult {
-  if (filter.programs && (program === undefined || !filter.programs.has(program))) return { kind: 'none' };
+  if (filter.programs && program !== undefined && !filter.programs.has(program)) return { kind: 'none' };
   if (message.length > MAX_MESSAGE_LENGTH) return { kind: 'too-long' };
   // One DFA pass for all patterns (a call costs about 0.9 µs whatever the pattern, most of it handing the
   // string to RE2); only a matching message pays for the captures.

@@ -2,15 +2,19 @@
 export interface LogRecord {
   // ms since the epoch, or undefined when the line carries no time xtban can read.
   timeMs: number | undefined;
+  // The program's syslog identifier; undefined for a line of the daemon's own log file.
   program: string | undefined;
+  // The writing process, when the line says: the lines of one connection share it (sshd's).
+  pid?: number;
   message: string;
 }
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 // "Nov 21 02:33:32 host prog[123]: message" (RFC 3164, local time, no year).
-const TRADITIONAL = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) \S+ ([^\s[:]+)(?:\[\d+\])?: (.*)$/;
+// The host never ends in ':' (dovecot's own "Dec 03 02:33:32 imap-login: Info: ..." is no syslog line).
+const TRADITIONAL = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) \S*[^\s:] ([^\s[:]+)(?:\[(\d+)\])?: (.*)$/;
 // "2026-11-21T02:33:32.123456+00:00 host prog[123]: message" (rsyslog's high-precision format).
-const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) \S+ ([^\s[:]+)(?:\[\d+\])?: (.*)$/;
+const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) \S+ ([^\s[:]+)(?:\[(\d+)\])?: (.*)$/;
 
 // Splits a syslog-file line. Traditional timestamps have no year: the year of `nowMs` is taken, and
 // a date that would lie more than a day in the future belongs to the year before (a log read in January).
@@ -18,14 +22,18 @@ export function parseSyslogLine(line: string, nowMs: number): LogRecord | undefi
   const first = line.charCodeAt(0);
   if (first >= 48 && first <= 57) {
     const iso = ISO.exec(line);
-    return iso ? { timeMs: Date.parse(iso[1] ?? ''), program: iso[2], message: iso[3] ?? '' } : undefined;
+    return iso ? { timeMs: Date.parse(iso[1] ?? ''), program: iso[2], ...pidOf(iso[3]), message: iso[4] ?? '' } : undefined;
   }
   const old = TRADITIONAL.exec(line);
   if (!old) return undefined;
   const year = yearOf(nowMs);
   let timeMs = traditionalTime(old, year);
   if (timeMs > nowMs + 86_400_000) timeMs = traditionalTime(old, year - 1);
-  return { timeMs, program: old[6], message: old[7] ?? '' };
+  return { timeMs, program: old[6], ...pidOf(old[7]), message: old[8] ?? '' };
+}
+
+function pidOf(text: string | undefined): { pid?: number } {
+  return text === undefined ? {} : { pid: Number(text) };
 }
 
 // Consecutive lines mostly share their second, and a scan reads millions: the local-time conversion of
@@ -67,9 +75,12 @@ export function parseJournalEntry(json: string): (LogRecord & { cursor: string |
   if (message === undefined) return undefined;
   const micros = Number(entry['__REALTIME_TIMESTAMP']);
   const program = entry['SYSLOG_IDENTIFIER'] ?? entry['_COMM'];
+  const pid = Number(entry['SYSLOG_PID'] ?? entry['_PID']);
   return {
     timeMs: Number.isFinite(micros) ? Math.floor(micros / 1000) : undefined,
-    program: typeof program === 'string' ? program : undefined,
+    // An entry names its program; one that names none is no daemon's own file line either.
+    program: typeof program === 'string' ? program : '',
+    ...(Number.isInteger(pid) && pid > 0 ? { pid } : {}),
     message,
     cursor: typeof entry['__CURSOR'] === 'string' ? (entry['__CURSOR'] as string) : undefined,
   };
@@ -80,4 +91,81 @@ function byteMessage(value: unknown): string | undefined {
   if (!Array.isArray(value) || value.length > 65_536) return undefined;
   if (!value.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) return undefined;
   return Buffer.from(value as number[]).toString('utf8');
+}
+
+// nginx's error.log: "2026/12/03 06:14:01 [error] 8863#8863: *1 ...".
+const NGINX_ERROR = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d) (.*)$/;
+// apache's error.log: "[Thu Dec 03 06:14:01.123456 2026] [auth_basic:error] ...".
+const APACHE_ERROR = /^\[[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d+)? (\d{4})\] (.*)$/;
+// vsftpd.log: "Thu Dec  3 06:14:01 2026 [pid 123] ...".
+const VSFTPD = /^[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4}) (.*)$/;
+// MariaDB's error log: "2026-12-03  6:14:01 5 [Warning] ..." (the hour is space-padded).
+const MARIADB = /^(\d{4})-(\d\d)-(\d\d) {1,2}(\d{1,2}):(\d\d):(\d\d) (.*)$/;
+// dovecot's log_path: "Dec 03 06:14:01 imap-login: Info: ..." (no host, no pid).
+const DOVECOT = /^([A-Z][a-z]{2}) (\d\d) (\d\d):(\d\d):(\d\d) (.*)$/;
+// An access log (common or combined): the time inside "[03/Dec/2026:06:14:01 +0000]"; the line is kept whole.
+const ACCESS_TIME = /^\S+ \S+ .*?\[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\] "/;
+
+// Splits a line of a daemon's own log file (nginx, apache, vsftpd, MariaDB, dovecot, access logs): its
+// time, and the message after the timestamp. A line with no timestamp of a known form is undefined:
+// the rest of a line that a client broke with a newline (nginx writes a user name as it came) must
+// never be read as a line of its own.
+export function parseNativeLine(line: string, nowMs: number): LogRecord | undefined {
+  let m = NGINX_ERROR.exec(line);
+  if (m) return local(m[7], Number(m[1]), Number(m[2]) - 1, m[3], m[4], m[5], m[6]);
+  m = APACHE_ERROR.exec(line);
+  if (m) return local(m[7], Number(m[6]), MONTHS[m[1] ?? ''], m[2], m[3], m[4], m[5]);
+  m = VSFTPD.exec(line);
+  if (m) return local(m[7], Number(m[6]), MONTHS[m[1] ?? ''], m[2], m[3], m[4], m[5]);
+  m = MARIADB.exec(line);
+  if (m) return local(m[7], Number(m[1]), Number(m[2]) - 1, m[3], m[4], m[5], m[6]);
+  m = ACCESS_TIME.exec(line);
+  if (m) {
+    const month = MONTHS[m[2] ?? ''];
+    if (month === undefined) return undefined;
+    const offsetMs = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9])) * 60_000;
+    const timeMs = Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offsetMs;
+    return { timeMs, program: undefined, message: line };
+  }
+  m = DOVECOT.exec(line);
+  if (m) {
+    const year = yearOf(nowMs);
+    let record = local(m[6], year, MONTHS[m[1] ?? ''], m[2], m[3], m[4], m[5]);
+    if (record && (record.timeMs ?? 0) > nowMs + 86_400_000) record = local(m[6], year - 1, MONTHS[m[1] ?? ''], m[2], m[3], m[4], m[5]);
+    return record;
+  }
+  return undefined;
+}
+
+function local(
+  message: string | undefined,
+  year: number,
+  month: number | undefined,
+  day: string | undefined,
+  hours: string | undefined,
+  minutes: string | undefined,
+  seconds: string | undefined,
+): LogRecord | undefined {
+  if (month === undefined || message === undefined) return undefined;
+  const timeMs = new Date(year, month, Number(day), Number(hours), Number(minutes), Number(seconds)).getTime();
+  return Number.isNaN(timeMs) ? undefined : { timeMs, program: undefined, message };
+}
+
+// How the lines of a log file are read: 'syslog' (with a program and its pid), 'native' (a daemon's
+// own file), 'plain' (each line is a message of the filter's program, timed on arrival), or 'auto':
+// a syslog line if it is one, else a daemon's own.
+export type FileFormat = 'auto' | 'syslog' | 'native' | 'plain';
+
+// One line of a file in the given format; undefined when it is not a line of that format.
+export function parseFileLine(line: string, format: FileFormat, nowMs: number, program?: string): LogRecord | undefined {
+  switch (format) {
+    case 'syslog':
+      return parseSyslogLine(line, nowMs);
+    case 'native':
+      return parseNativeLine(line, nowMs);
+    case 'plain':
+      return { timeMs: nowMs, program, message: line };
+    case 'auto':
+      return parseSyslogLine(line, nowMs) ?? parseNativeLine(line, nowMs);
+  }
 }

@@ -49,3 +49,17 @@ export function atomMatches(atom: string, flags: CharFlags): AtomMatches {
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, index) => from + index);
 }
+
+const probeCache = new Map<string, ReadonlySet<number>>();
+
+// The characters among the probes (ASCII, whitespace, a few beyond) that `atom` matches under `flags`:
+// one character for a literal, more for a class.
+export function atomProbes(atom: string, flags: CharFlags): ReadonlySet<number> {
+  const key = `${flags}\u0000${atom}`;
+  const known = probeCache.get(key);
+  if (known) return known;
+  const re = new RE2(`${flags === '' ? '' : `(?${flags})`}\\A(?:${atom})\\z`);
+  const matched = new Set(PROBES.filter((code) => re.test(String.fromCodePoint(code))));
+  probeCache.set(key, matched);
+  return matched;
+}

@@ -6,9 +6,10 @@ import { admitAddress, banInProcess, unbanInProcess, type BanOrigin } from '../a
 import type { JailConfig, SourceConfig } from '../core/domain.js';
 import { parseAddress, type Address } from '../core/address.js';
 import { isLiveInTiers } from '../core/bans.js';
+import { AttemptLinker } from '../core/attempts.js';
 import { compileFilter, matchMessage, type CompiledFilter } from '../core/filter.js';
-import { BUILTIN_FILTERS } from '../core/filters/sshd.js';
-import { parseSyslogLine, type LogRecord } from '../core/log-line.js';
+import { resolveFilterSpec } from '../core/filters/index.js';
+import { parseFileLine, type LogRecord } from '../core/log-line.js';
 import { RetryCounter } from '../core/retry-counter.js';
 import type { Logger } from '../logger.js';
 import { banLogLines } from './ban-log.js';
@@ -67,9 +68,10 @@ export function startSources(context: () => Ports, log: Logger, counters: Source
         stoppers.push(watchList(jail, source, id, log, context, ban, admit, onError));
         return;
       }
-      const spec = BUILTIN_FILTERS.get(source.filter) ?? initial.config.filters.get(source.filter);
-      if (!spec) return;
+      const spec = resolveFilterSpec(source.filter, source.mode, initial.config.filters, `jails.${jail.name}.sources[${index}]`);
       const filter: CompiledFilter = compileFilter(spec);
+      // Each failed attempt once, whichever of its lines the daemon wrote (by the writing process).
+      const attempts = new AttemptLinker();
       let warnedAt = -Infinity;
       let unwarned = 0;
       const onRecord = (record: LogRecord) => {
@@ -91,9 +93,11 @@ export function startSources(context: () => Ports, log: Logger, counters: Source
           }
         }
         if (result.kind !== 'match') return;
+        const timeMs = record.timeMs ?? Date.now();
+        if (!attempts.counts({ program: record.program, pid: record.pid, timeMs }, result.address.text, filter.roles[result.pattern] ?? 'failure')) return;
         const address = admit(jail, result.address);
         if (!address) return;
-        if (counter.add(address.text, record.timeMs ?? Date.now())) {
+        if (counter.add(address.text, timeMs)) {
           ban(jail, [address], { source: source.type === 'file' ? 'log' : 'journal', reason: `${filter.name}: ${jail.maxretry} failures`, permanent: false });
         }
       };
@@ -104,7 +108,7 @@ export function startSources(context: () => Ports, log: Logger, counters: Source
           source.path,
           state,
           (line) => {
-            const record = source.format === 'plain' ? { timeMs: Date.now(), program, message: line } : parseSyslogLine(line, Date.now());
+            const record = parseFileLine(line, source.format, Date.now(), program);
             if (record) onRecord(record);
           },
           onError,

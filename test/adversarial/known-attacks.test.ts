@@ -24,7 +24,11 @@ import { settleBatch } from '../../src/core/delivery.js';
 import { XtbanError } from '../../src/core/errors.js';
 import { compileFilter, matchMessage, MAX_MESSAGE_LENGTH } from '../../src/core/filter.js';
 import { checkPatternSafety } from '../../src/core/filter-safety.js';
-import { sshdFilter } from '../../src/core/filters/sshd.js';
+import { builtinSpec } from '../../src/core/filters/builtin.js';
+import { sshdFilter as sshdBuiltin } from '../../src/core/filters/sshd.js';
+
+// Every pattern of the sshd filter (its aggressive mode holds them all).
+const sshdFilter = builtinSpec(sshdBuiltin, 'aggressive');
 import { parseFilterTable } from '../../src/core/iptables-save.js';
 import { slotName } from '../../src/core/layout.js';
 import { parseJournalEntry } from '../../src/core/log-line.js';
