@@ -216,7 +216,17 @@ describe('command line', () => {
     expect(await xtban('--config', example, 'scan', log, '--maxretry', '2', '--findtime', '1h', '--json')).toBe(0);
     vi.unstubAllEnvs();
     const report = JSON.parse(stdout);
-    expect(report).toMatchObject({ filter: 'sshd', lines: 20, matched: 17, missed: 3, ignored: 0, unparsed: 0, maxretry: 2, findtimeSeconds: 3600 });
+    expect(report).toMatchObject({
+      filter: 'sshd',
+      mode: 'normal',
+      lines: 20,
+      matched: 15,
+      missed: 5,
+      ignored: 0,
+      unparsed: 0,
+      maxretry: 2,
+      findtimeSeconds: 3600,
+    });
     expect(report.wouldBan.map((ban: { address: string }) => ban.address).sort()).toEqual(['198.51.100.7', '198.51.100.8', '2001:db8::66', '203.0.113.9']);
     expect(report.addresses.map((entry: { address: string }) => entry.address)).not.toContain('192.0.2.7');
   });

@@ -112,7 +112,9 @@ describe('scan and messages too long to match', () => {
     stdout = '';
     expect(await main(['node', 'xtban', '--config', config, 'scan', padded, '--threads', '1'])).toBe(0);
     vi.restoreAllMocks();
-    expect(stdout).toContain('1 matched, 0 ignored, 0 missed, 5 too long to match (over 4096 characters)');
+    expect(stdout).toContain(
+      '1 matched (1 failed attempts, 0 more lines of attempts counted once), 0 ignored, 0 missed, 5 too long to match (over 4096 characters)',
+    );
     expect(stdout).not.toContain('192.0.2.7');
   });
 });

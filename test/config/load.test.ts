@@ -205,8 +205,8 @@ describe('config show', () => {
     expect(sourcedBack.jails).toEqual(sourced.jails);
     expect(sourcedBack.filters).toEqual(sourced.filters);
     expect(sourced.jails[0]?.sources).toEqual([
-      { type: 'file', path: '/var/log/app.log', filter: 'app', format: 'syslog' },
-      { type: 'journal', unit: 'ssh.service', identifier: undefined, filter: 'sshd' },
+      { type: 'file', path: '/var/log/app.log', filter: 'app', mode: 'normal', format: 'auto' },
+      { type: 'journal', unit: 'ssh.service', identifier: undefined, filter: 'sshd', mode: 'normal' },
       { type: 'list', path: '/etc/shitlist', permanent: true },
     ]);
   });

@@ -7,11 +7,13 @@ describe('log lines', () => {
     expect(parseSyslogLine('Nov 21 02:33:01 fw sshd[1201]: Failed password for root from 198.51.100.7 port 1 ssh2', now)).toEqual({
       timeMs: new Date(2026, 10, 21, 2, 33, 1).getTime(),
       program: 'sshd',
+      pid: 1201,
       message: 'Failed password for root from 198.51.100.7 port 1 ssh2',
     });
     expect(parseSyslogLine('2026-11-21T02:33:14.5+00:00 fw sshd-session[9]: hello', now)).toEqual({
       timeMs: Date.UTC(2026, 10, 21, 2, 33, 14, 500),
       program: 'sshd-session',
+      pid: 9,
       message: 'hello',
     });
     expect(parseSyslogLine('garbage', now)).toBeUndefined();

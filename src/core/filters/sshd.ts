@@ -35,7 +35,10 @@ export const sshdFilter: BuiltinFilter = {
       pattern: String.raw`pam_unix\(sshd:auth\): authentication failure; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=<ADDR>(?:  user=\S*)?`,
       role: 'announce',
     },
-    { pattern: String.raw`error: PAM: Authentication failure for (?:illegal user )?.* from <ADDR>(?: via [^ ]*[^ 0-9A-Fa-f:.][^ ]*)?`, role: 'announce' },
+    {
+      pattern: String.raw`error: PAM: Authentication failure for (?:illegal user )?.* from <ADDR>(?: via [0-9A-Fa-f]*[^ 0-9A-Fa-f:.][^ ]*)?`,
+      role: 'announce',
+    },
     // The end of a connection: an attempt only if none of its lines counted already (keys offered and
     // refused leave nothing else; after failed passwords it adds nothing).
     { pattern: String.raw`Connection (?:closed|reset) by ${AUTHENTICATING} .* <ADDR> port \d+ \[preauth\]`, role: 'close' },
@@ -63,7 +66,11 @@ export const sshdFilter: BuiltinFilter = {
       pattern: String.raw`Unable to negotiate with <ADDR> port \d+: no matching (?:key exchange method|host key type|cipher|MAC) found\. Their offer: [0-9A-Fa-f]*[^ 0-9A-Fa-f:.][^ ]* \[preauth\]`,
       modes: ['aggressive'],
     },
-    { pattern: String.raw`Received disconnect from <ADDR> port \d+:14: No (?:supported )?authentication methods available \[preauth\]`, modes: ['aggressive'] },
+    {
+      pattern: String.raw`Received disconnect from <ADDR> port \d+:14: No (?:supported )?authentication methods available \[preauth\]`,
+      modes: ['aggressive'],
+      clientText: 'after-address',
+    },
     { pattern: String.raw`Received disconnect from <ADDR> port \d+:11: .*\[preauth\]`, role: 'close', modes: ['aggressive'], clientText: 'after-address' },
   ],
 };
