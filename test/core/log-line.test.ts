@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJournalEntry, parseSyslogLine } from '../../src/core/log-line.js';
+import { parseFileLine, parseJournalEntry, parseNativeLine, parseSyslogLine } from '../../src/core/log-line.js';
 
 describe('log lines', () => {
   const now = new Date(2026, 10, 21, 12).getTime();
@@ -69,5 +69,57 @@ describe('log lines', () => {
     const entry = parseJournalEntry(JSON.stringify({ __CURSOR: 's=2', SYSLOG_IDENTIFIER: 'sshd', MESSAGE: bytes }));
     expect(entry?.message).toBe('Invalid user \ufffd from 198.51.100.1 port 2');
     expect(entry?.cursor).toBe('s=2');
+  });
+});
+
+describe("a daemon's own log lines", () => {
+  const now = new Date(2026, 11, 3, 12, 0, 0).getTime();
+  it('reads the timestamp of nginx, apache, vsftpd, MariaDB and dovecot files and keeps the rest as the message', () => {
+    expect(parseNativeLine('2026/12/03 06:14:01 [error] 8863#8863: *1 user "a" was not found', now)).toEqual({
+      timeMs: new Date(2026, 11, 3, 6, 14, 1).getTime(),
+      program: undefined,
+      message: '[error] 8863#8863: *1 user "a" was not found',
+    });
+    expect(parseNativeLine('[Thu Dec 03 06:14:01.123456 2026] [auth_basic:error] [pid 7:tid 8] [client 192.0.2.2:5555] AH01618: x', now)).toMatchObject({
+      timeMs: new Date(2026, 11, 3, 6, 14, 1).getTime(),
+      message: '[auth_basic:error] [pid 7:tid 8] [client 192.0.2.2:5555] AH01618: x',
+    });
+    expect(parseNativeLine('Thu Dec  3 06:14:01 2026 [pid 123] [x] FAIL LOGIN: Client "192.0.2.2"', now)).toMatchObject({
+      timeMs: new Date(2026, 11, 3, 6, 14, 1).getTime(),
+      message: '[pid 123] [x] FAIL LOGIN: Client "192.0.2.2"',
+    });
+    expect(parseNativeLine("2026-12-03  6:14:01 5 [Warning] Access denied for user 'x'@'192.0.2.2' (using password: YES)", now)).toMatchObject({
+      timeMs: new Date(2026, 11, 3, 6, 14, 1).getTime(),
+      message: "5 [Warning] Access denied for user 'x'@'192.0.2.2' (using password: YES)",
+    });
+    expect(parseNativeLine('Dec 03 06:14:01 imap-login: Info: Disconnected', now)).toMatchObject({
+      timeMs: new Date(2026, 11, 3, 6, 14, 1).getTime(),
+      message: 'imap-login: Info: Disconnected',
+    });
+  });
+
+  it('keeps an access log line whole and reads its time with its zone', () => {
+    const line = '192.0.2.2 - - [03/Dec/2026:06:14:01 +0100] "GET /.env HTTP/1.1" 404 153 "-" "curl/7.88.1"';
+    expect(parseNativeLine(line, now)).toEqual({ timeMs: Date.UTC(2026, 11, 3, 5, 14, 1), program: undefined, message: line });
+  });
+
+  it('reads no line that lacks a timestamp: the rest of a line a client broke with a newline', () => {
+    expect(parseNativeLine('b" was not found in "/etc/nginx/htpasswd", client: 192.0.2.2, server: s', now)).toBeUndefined();
+    expect(parseFileLine('b" was not found in "/x", client: 203.0.113.9, server: s', 'auto', now)).toBeUndefined();
+  });
+
+  it('does not read dovecot\'s own line as a syslog line of a program named "Info"', () => {
+    expect(parseSyslogLine('Dec 03 06:14:01 imap-login: Info: Disconnected', now)).toBeUndefined();
+    expect(parseFileLine('Dec 03 06:14:01 imap-login: Info: Disconnected', 'auto', now)).toMatchObject({ message: 'imap-login: Info: Disconnected' });
+  });
+
+  it('reads a syslog line as syslog in auto, and a plain line as a message of the given program', () => {
+    expect(parseFileLine('Dec  3 06:14:01 fw sshd[42]: hello', 'auto', now)).toMatchObject({ program: 'sshd', pid: 42, message: 'hello' });
+    expect(parseFileLine('hello', 'plain', now, 'sshd')).toEqual({ timeMs: now, program: 'sshd', message: 'hello' });
+    expect(parseFileLine('Dec  3 06:14:01 fw sshd[42]: hello', 'native', now)).toBeUndefined();
+  });
+
+  it('gives a journal entry without an identifier an empty program, never none (which would pass any filter)', () => {
+    expect(parseJournalEntry('{"MESSAGE":"x","_PID":"77"}')).toMatchObject({ program: '', pid: 77 });
   });
 });

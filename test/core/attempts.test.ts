@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { AttemptLinker } from '../../src/core/attempts.js';
+import type { PatternRole } from '../../src/core/filter.js';
+
+// Feeds lines (pid, address, role) one second apart and says which counted.
+function run(lines: [number | undefined, string, PatternRole][], linker = new AttemptLinker()): boolean[] {
+  return lines.map(([pid, address, role], index) => linker.counts({ program: 'sshd', pid, timeMs: index * 1000 }, address, role));
+}
+
+describe('attempts linked by process', () => {
+  it('counts a PAM failure and the Failed password that follows it once, and the close after it not at all', () => {
+    expect(
+      run([
+        [10, '192.0.2.7', 'announce'],
+        [10, '192.0.2.7', 'failure'],
+        [10, '192.0.2.7', 'announce'],
+        [10, '192.0.2.7', 'failure'],
+        [10, '192.0.2.7', 'close'],
+      ]),
+    ).toEqual([true, false, true, false, false]);
+  });
+
+  it('counts an invalid user, its PAM line and its Failed password as one attempt', () => {
+    expect(
+      run([
+        [11, '192.0.2.7', 'announce'],
+        [11, '192.0.2.7', 'announce'],
+        [11, '192.0.2.7', 'failure'],
+        [11, '192.0.2.7', 'close'],
+      ]),
+    ).toEqual([true, false, false, false]);
+  });
+
+  it('counts every Failed line without an announcement, and a close with nothing before it once', () => {
+    expect(
+      run([
+        [12, '192.0.2.7', 'failure'],
+        [12, '192.0.2.7', 'failure'],
+        [13, '192.0.2.8', 'close'],
+      ]),
+    ).toEqual([true, true, true]);
+  });
+
+  it('keeps processes apart, and takes a pid that reappears with another address for a new connection', () => {
+    expect(
+      run([
+        [20, '192.0.2.7', 'announce'],
+        [21, '192.0.2.8', 'announce'],
+        [20, '192.0.2.7', 'failure'],
+        [21, '192.0.2.8', 'failure'],
+        [20, '198.51.100.1', 'failure'],
+      ]),
+    ).toEqual([true, true, false, false, true]);
+  });
+
+  it('counts lines without a pid by their role alone', () => {
+    expect(
+      run([
+        [undefined, '192.0.2.7', 'announce'],
+        [undefined, '192.0.2.7', 'failure'],
+        [undefined, '192.0.2.7', 'close'],
+      ]),
+    ).toEqual([true, true, true]);
+  });
+
+  it('forgets a process after a close: the pid may serve the next connection', () => {
+    expect(
+      run([
+        [30, '192.0.2.7', 'failure'],
+        [30, '192.0.2.7', 'close'],
+        [30, '192.0.2.7', 'close'],
+      ]),
+    ).toEqual([true, false, true]);
+  });
+
+  it('remembers a bounded number of processes, forgetting the one heard from longest ago', () => {
+    const linker = new AttemptLinker(2);
+    const line = (pid: number, role: PatternRole) => linker.counts({ program: 'sshd', pid, timeMs: 0 }, '192.0.2.7', role);
+    expect(line(1, 'announce')).toBe(true);
+    expect(line(2, 'announce')).toBe(true);
+    expect(line(1, 'failure')).toBe(false);
+    // A third process: 2 is forgotten (1 was heard from since), so its confirmation counts as an attempt.
+    expect(line(3, 'announce')).toBe(true);
+    expect(line(2, 'failure')).toBe(true);
+  });
+
+  it('takes a pid silent for longer than the idle time for a new process', () => {
+    const linker = new AttemptLinker(100, 60_000);
+    expect(linker.counts({ program: 'sshd', pid: 5, timeMs: 0 }, '192.0.2.7', 'announce')).toBe(true);
+    expect(linker.counts({ program: 'sshd', pid: 5, timeMs: 120_000 }, '192.0.2.7', 'failure')).toBe(true);
+  });
+});
