@@ -238,7 +238,17 @@ export const configSchema = z.strictObject({
         if (!FILTER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a filter name: letters, digits, "-" and "_"' });
         if (BUILTIN_FILTERS.has(name)) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is a built-in filter; give yours another name` });
         try {
-          compileFilter({ name, ...filter }, `filters.${name}`);
+          compileFilter(
+            {
+              name,
+              programs: filter.programs,
+              patterns: filter.patterns,
+              ignore: filter.ignore,
+              clientText: filter.client_text,
+              ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
+            },
+            `filters.${name}`,
+          );
         } catch (error) {
           if (!(error instanceof XtbanError)) throw error;
           ctx.addIssue({ code: 'custom', path: [name], message: `${error.message}${error.hint ? ` (${error.hint})` : ''}` });

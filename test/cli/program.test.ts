@@ -231,6 +231,48 @@ describe('command line', () => {
     expect(report.addresses.map((entry: { address: string }) => entry.address)).not.toContain('192.0.2.7');
   });
 
+  it('filters lists every built-in filter, shows one whole, and refuses an unknown name', async () => {
+    expect(await xtban('filters', '--json')).toBe(0);
+    const listed = JSON.parse(stdout) as { filters: { name: string; catches: string; rules: { pattern: string; role: string }[] }[] };
+    expect(listed.filters.map((filter) => filter.name)).toContain('sshd');
+    for (const filter of listed.filters) {
+      expect(filter.catches.length).toBeGreaterThan(10);
+      expect(filter.rules.length).toBeGreaterThan(0);
+    }
+    stdout = '';
+    expect(await xtban('filters', 'sshd')).toBe(0);
+    expect(stdout).toContain('modes: normal, ddos, aggressive');
+    expect(stdout).toContain('announce: pam_unix');
+    expect(await xtban('filters', 'nope')).toBe(2);
+    expect(stderr).toContain('no built-in filter named "nope"');
+  });
+
+  it('config show prints the built-in filters as commented tables that load once uncommented', async () => {
+    expect(await xtban('--config', example, 'config', 'show')).toBe(0);
+    expect(stdout).toContain('# [filters.my-sshd]');
+    const table = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('# '))
+      .map((line) => line.slice(2));
+    const start = table.indexOf('[filters.my-sshd]');
+    expect(start).toBeGreaterThan(-1);
+    const { parse } = await import('smol-toml');
+    const end = table.findIndex((line, index) => index > start && line.startsWith('['));
+    const parsed = parse(table.slice(start, end === -1 ? undefined : end).join('\n')) as { filters: Record<string, { patterns: string[] }> };
+    expect(parsed.filters['my-sshd']?.patterns).toContain(String.raw`Invalid user .* from <ADDR>(?: port \d+)?`);
+  });
+
+  it('scan refuses an unknown mode or format, and a mode the filter has not, with exit 2', async () => {
+    const log = new URL('../../fixtures/logs/sshd-openssh9.log', import.meta.url).pathname;
+    expect(await xtban('--config', example, 'scan', log, '--mode', 'extreme')).toBe(2);
+    expect(stderr).toContain('--mode: "extreme" is not a mode');
+    expect(await xtban('--config', example, 'scan', log, '--format', 'csv')).toBe(2);
+    expect(stderr).toContain('--format: "csv" is not a format');
+    stdout = '';
+    expect(await xtban('--config', example, 'scan', log, '--mode', 'aggressive', '--maxretry', '2', '--json')).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ mode: 'aggressive', matched: 17 });
+  });
+
   it('scan refuses an unknown filter, a bad maxretry and a missing file with exit 2', async () => {
     const log = new URL('../../fixtures/logs/sshd-openssh9.log', import.meta.url).pathname;
     expect(await xtban('--config', example, 'scan', log, '--filter', 'nginx')).toBe(2);
