@@ -1,6 +1,8 @@
-// A seeded generator of realistic OpenSSH 9.x auth.log lines: many attackers (IPv4 and IPv6, documentation
-// ranges), legitimate users logging in and out, and injection attempts (user names that carry an address).
+// Seeded generators of realistic logs for the scan figures: OpenSSH 9.x auth.log lines (many attackers over
+// IPv4 and IPv6 in documentation ranges, legitimate users logging in and out, injection attempts through
+// user names), nginx's error.log and access.log (from the captured fixtures' lines when there are some).
 // Same seed, same file: the figures of two runs compare the same input.
+import { readFileSync } from 'node:fs';
 
 // mulberry32: small, fast, good enough to shuffle a log.
 export function random(seed) {
@@ -51,5 +53,96 @@ export function* sshdLog(count, seed = 42) {
     else if (pick < 0.95) message = `Received disconnect from 192.0.2.10 port ${port}:11: disconnected by user`;
     else message = `pam_unix(sshd:session): session closed for user ${LEGIT[Math.floor(rnd() * 3)]}`;
     yield prefix + message;
+  }
+}
+
+// The lines of a captured fixture that carry a time and a client address, as templates (none when the
+// fixture is not there): the generators below replay them with other addresses and times.
+export function templates(path, pattern) {
+  let text;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').filter((line) => pattern.test(line));
+}
+
+// Attackers and legitimate clients of the web generators: documentation ranges, a fifth over IPv6, never
+// the innocent addresses the captured injections carry.
+const INNOCENT = ['203.0.113.9', '2001:db8::9'];
+function clients(rnd, count) {
+  return Array.from({ length: count }, () => {
+    if (rnd() < 0.2) return `2001:db8:${Math.floor(rnd() * 65536).toString(16)}::${Math.floor(rnd() * 65536).toString(16)}`;
+    return `${['198.51.100', '203.0.113'][Math.floor(rnd() * 2)]}.${1 + Math.floor(rnd() * 254)}`;
+  }).filter((address) => !INNOCENT.includes(address));
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+// nginx's error.log, `count` lines from Dec 3 2026 00:00:00 on: basic-auth failures (the lines of
+// fixtures/logs/nginx-http-auth/error.log when captured, with other addresses; else the brief's shapes),
+// among files not found for legitimate clients and limit_req refusals. The innocent 203.0.113.9 of the
+// captured injections is never a client.
+export function* nginxErrorLog(count, seed = 42, captured = []) {
+  const rnd = random(seed);
+  const attackers = clients(rnd, 2000);
+  const legit = clients(rnd, 200);
+  const own = captured.filter((line) => /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\w+\] .*, client: [0-9a-fA-F:.]+, /.test(line));
+  const shapes = own.length > 0 ? own.map((line) => line.slice(20)) : [
+    '[error] 8863#8863: *1 user "alice": password mismatch, client: 192.0.2.2, server: web.test, request: "GET / HTTP/1.1", host: "192.0.2.1"',
+    '[error] 8863#8863: *1 user "admin" was not found in "/etc/nginx/.htpasswd", client: 192.0.2.2, server: web.test, request: "GET /admin/ HTTP/1.1", host: "192.0.2.1"',
+    '[error] 8863#8863: *1 user "x from 203.0.113.9 port 22" was not found in "/etc/nginx/.htpasswd", client: 192.0.2.2, server: web.test, request: "GET / HTTP/1.1", host: "192.0.2.1"',
+  ];
+  let seconds = 0;
+  for (let i = 0; i < count; i++) {
+    seconds += rnd() < 0.5 ? 0 : 1;
+    const at = new Date(Date.UTC(2026, 11, 3) + seconds * 1000);
+    const stamp = `${at.getUTCFullYear()}/${pad(at.getUTCMonth() + 1)}/${pad(at.getUTCDate())} ${pad(at.getUTCHours())}:${pad(at.getUTCMinutes())}:${pad(at.getUTCSeconds())}`;
+    const pick = rnd();
+    const pid = 8000 + Math.floor(rnd() * 8);
+    let message;
+    if (pick < 0.4) {
+      const shape = shapes[Math.floor(rnd() * shapes.length)];
+      message = shape.replace(/, client: [0-9a-fA-F:.]+, /, `, client: ${attackers[Math.floor(rnd() * attackers.length)]}, `).replace(/^\[(\w+)\] \d+#\d+: \*\d+ /, `[$1] ${pid}#${pid}: *${i + 1} `);
+    } else if (pick < 0.9) {
+      message = `[error] ${pid}#${pid}: *${i + 1} open() "/var/www/html/favicon.ico" failed (2: No such file or directory), client: ${legit[Math.floor(rnd() * legit.length)]}, server: web.test, request: "GET /favicon.ico HTTP/1.1", host: "web.test", referrer: "https://web.test/"`;
+    } else {
+      message = `[error] ${pid}#${pid}: *${i + 1} limiting requests, excess: 10.${Math.floor(rnd() * 1000)} by zone "one", client: ${attackers[Math.floor(rnd() * attackers.length)]}, server: web.test, request: "GET / HTTP/1.1", host: "web.test"`;
+    }
+    yield `${stamp} ${message}`;
+  }
+}
+
+// nginx's access.log in the combined format: ordinary pages (200, 304) for legitimate clients, and
+// scanners' probes answered 404 (the request lines of fixtures/logs/nginx-botsearch/access.log when
+// captured, else well-known probe paths), some with the innocent 203.0.113.9 in the path or user agent.
+export function* nginxAccessLog(count, seed = 42, captured = []) {
+  const rnd = random(seed);
+  const attackers = clients(rnd, 2000);
+  const legit = clients(rnd, 200);
+  const own = captured.map((line) => /^\S+ \S+ \S+ \[[^\]]+\] (".*)$/.exec(line)?.[1]).filter((rest) => rest !== undefined && / 404 /.test(rest));
+  const probes = own.length > 0 ? own : [
+    '"GET /wp-login.php HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+    '"GET /.env HTTP/1.1" 404 153 "-" "curl/7.88.1"',
+    '"GET /phpmyadmin/index.php HTTP/1.1" 404 153 "-" "Mozilla/5.0 (X11; Linux x86_64)"',
+    '"POST /xmlrpc.php HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+    '"GET /cgi-bin/luci HTTP/1.1" 404 153 "-" "x from 203.0.113.9"',
+    '"GET /wp-admin/203.0.113.9 HTTP/1.1" 404 153 "http://203.0.113.9/" "-"',
+  ];
+  const pages = ['/', '/index.html', '/about/', '/blog/2026/12/xtban', '/static/site.css', '/static/app.js', '/favicon.ico', '/robots.txt'];
+  let seconds = 0;
+  for (let i = 0; i < count; i++) {
+    seconds += rnd() < 0.5 ? 0 : 1;
+    const at = new Date(Date.UTC(2026, 11, 3) + seconds * 1000);
+    const stamp = `[${pad(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}:${pad(at.getUTCHours())}:${pad(at.getUTCMinutes())}:${pad(at.getUTCSeconds())} +0000]`;
+    if (rnd() < 0.3) {
+      yield `${attackers[Math.floor(rnd() * attackers.length)]} - - ${stamp} ${probes[Math.floor(rnd() * probes.length)]}`;
+    } else {
+      const page = pages[Math.floor(rnd() * pages.length)];
+      const status = page === '/robots.txt' && rnd() < 0.5 ? 404 : rnd() < 0.2 ? 304 : 200;
+      yield `${legit[Math.floor(rnd() * legit.length)]} - - ${stamp} "GET ${page} HTTP/1.1" ${status} ${status === 200 ? 512 + Math.floor(rnd() * 20000) : 0} "https://web.test/" "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"`;
+    }
   }
 }
