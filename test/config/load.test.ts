@@ -71,6 +71,15 @@ describe('config loading', () => {
     expect(parseConfigText('[jails.ssh]\nlog = true\n', 'log.toml').jails[0]?.log).toEqual({ prefix: 'xtban ssh: ', rate: '6/min' });
   });
 
+  it("takes postfix's syslog identifiers, which hold a '/', for journal sources and filters", () => {
+    const config = parseConfigText(
+      '[filters.mail]\nprograms = ["postfix/smtpd"]\npatterns = ["x <ADDR>"]\n[jails.mail]\n[[jails.mail.sources]]\ntype = "journal"\nidentifier = "postfix/submission/smtpd"\nfilter = "postfix-sasl"\n',
+      'mail.toml',
+    );
+    expect(config.jails[0]?.sources[0]).toMatchObject({ type: 'journal', identifier: 'postfix/submission/smtpd', filter: 'postfix-sasl' });
+    expect(config.filters.get('mail')?.programs).toEqual(['postfix/smtpd']);
+  });
+
   it('prefers --config, then XTBAN_CONFIG, then the default path', () => {
     expect(resolveConfigPath('/a.toml', { XTBAN_CONFIG: '/b.toml' })).toBe('/a.toml');
     expect(resolveConfigPath(undefined, { XTBAN_CONFIG: '/b.toml' })).toBe('/b.toml');
