@@ -257,9 +257,18 @@ describe('command line', () => {
     const start = table.indexOf('[filters.my-sshd]');
     expect(start).toBeGreaterThan(-1);
     const { parse } = await import('smol-toml');
-    const end = table.findIndex((line, index) => index > start && line.startsWith('['));
+    // The table ends where its keys do: the next filter's comment or table follows.
+    const end = table.findIndex((line, index) => index > start && !/^[a-z_]+ = /.test(line));
     const parsed = parse(table.slice(start, end === -1 ? undefined : end).join('\n')) as { filters: Record<string, { patterns: string[] }> };
     expect(parsed.filters['my-sshd']?.patterns).toContain(String.raw`Invalid user .* from <ADDR>(?: port \d+)?`);
+    // A filter's ignore patterns and delimiter come along.
+    const postfix = table.indexOf('[filters.my-postfix-sasl]');
+    const postfixEnd = table.findIndex((line, index) => index > postfix && !/^[a-z_]+ = /.test(line));
+    const copied = parse(table.slice(postfix, postfixEnd === -1 ? undefined : postfixEnd).join('\n')) as {
+      filters: Record<string, { ignore: string[]; delimiter: string }>;
+    };
+    expect(copied.filters['my-postfix-sasl']?.delimiter).toBe('[');
+    expect(copied.filters['my-postfix-sasl']?.ignore[0]).toContain('Connection lost to authentication server');
   });
 
   it('scan refuses an unknown mode or format, and a mode the filter has not, with exit 2', async () => {
