@@ -54,7 +54,7 @@ describeKernel('dovecot filter against a real dovecot', () => {
     openDir(work);
     topology = await createTopology('dovecot');
     await topology.addAttackerAddresses([GOOD_CLIENT]);
-    receiver = await startSyslogReceiver(work);
+    receiver = await startSyslogReceiver(topology, work);
     etc = etcWithUser(work);
   });
   afterAll(async () => {

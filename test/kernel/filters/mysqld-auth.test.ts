@@ -67,7 +67,7 @@ describeKernel('mysqld-auth filter against a real MariaDB', () => {
     openDir(work);
     topology = await createTopology('mariadb');
     await topology.addAttackerAddresses([GOOD_CLIENT]);
-    receiver = await startSyslogReceiver(work);
+    receiver = await startSyslogReceiver(topology, work);
     const started = await startMariadb(topology, dir, receiver);
     mariadb = started.daemon;
     log = started.log;

@@ -57,7 +57,7 @@ describeKernel('postfix-sasl filter against a real postfix', () => {
     openDir(work);
     topology = await createTopology('postfix');
     await topology.addAttackerAddresses([GOOD_CLIENT]);
-    receiver = await startSyslogReceiver(work);
+    receiver = await startSyslogReceiver(topology, work);
     // dovecot as the SASL server, with its own log file: the auth process's lines of these attempts
     // are kept as well (fixtures/logs/postfix-sasl/dovecot.log).
     dovecot = await startDovecot(topology, dovecotDir, receiver, etcWithUser(work), 'file');

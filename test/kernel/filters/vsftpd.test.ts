@@ -55,7 +55,7 @@ describeKernel('vsftpd filter against a real vsftpd', () => {
     openDir(work);
     topology = await createTopology('vsftpd');
     await topology.addAttackerAddresses([GOOD_CLIENT]);
-    receiver = await startSyslogReceiver(work);
+    receiver = await startSyslogReceiver(topology, work);
     etc = etcWithUser(work);
   });
   afterAll(async () => {

@@ -75,11 +75,15 @@ export interface SyslogReceiver extends Daemon {
   save(from: number, file: string): void;
 }
 
-export async function startSyslogReceiver(dir: string): Promise<SyslogReceiver> {
+// It runs in fw (a socket in the file system is reached from any namespace), so that the topology's
+// end ends it too, whatever becomes of the test.
+export async function startSyslogReceiver(topology: Topology, dir: string): Promise<SyslogReceiver> {
   const socket = join(dir, 'dev-log.sock');
   const file = join(dir, 'datagrams.jsonl');
   writeFileSync(file, '');
-  const child = spawn('/usr/bin/python3', [join(HELPERS, 'syslog-receiver.py'), socket, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', topology.names.fw, '/usr/bin/python3', join(HELPERS, 'syslog-receiver.py'), socket, file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const daemon = track('syslog receiver', child);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the syslog receiver did not start: ${daemon.output()}`)), 5000);
