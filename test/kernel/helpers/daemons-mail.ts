@@ -33,6 +33,7 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+// A Daemon over a child process; onStop runs first when it is stopped (a daemon's own stop command).
 function track(name: string, child: ChildProcess, onStop?: () => Promise<void>): Daemon {
   let output = '';
   const keep = (chunk: Buffer): void => {
@@ -116,7 +117,7 @@ export async function startSyslogReceiver(topology: Topology, dir: string): Prom
 }
 
 // Datagrams as the receiver keeps them (JSON lines), read as syslog(3) messages.
-export function readDatagrams(lines: readonly string[]): SyslogMessage[] {
+function readDatagrams(lines: readonly string[]): SyslogMessage[] {
   const messages: SyslogMessage[] = [];
   for (const line of lines) {
     const { us, bytes } = JSON.parse(line) as { us: number; bytes: number[] };
@@ -322,6 +323,7 @@ export function dovecotConfig(
   return { config, log: logFile, authSocket: join(baseDir, 'auth-postfix'), pidFile: join(baseDir, 'master.pid') };
 }
 
+// Starts dovecot in fw with dovecotConfig's config; resolves once IMAP and POP3 listen.
 export async function startDovecot(
   topology: Topology,
   dir: string,
@@ -405,6 +407,7 @@ export function postfixConfig(dir: string, authSocket: string, log: 'file' | 'sy
   return { configDir, log: logFile };
 }
 
+// The postfix account's uid (postfix's data_directory must be its).
 function postfixUid(): number {
   const line = readFileSync('/etc/passwd', 'utf8')
     .split('\n')
@@ -414,6 +417,7 @@ function postfixUid(): number {
   return uid;
 }
 
+// Starts postfix in fw with postfixConfig's config; resolves once smtpd listens.
 export async function startPostfix(topology: Topology, dir: string, receiver: SyslogReceiver, authSocket: string, log: 'file' | 'syslog'): Promise<Daemon> {
   const { configDir } = postfixConfig(dir, authSocket, log);
   const scratch = join(dir, `mounts-${log}`);
@@ -582,6 +586,7 @@ export function injectedNames(own: readonly string[]): string[] {
 
 // ---- xtban scan ----
 
+// What `xtban scan --json` prints, the parts the tests read.
 export interface ScanResult {
   addresses: { address: string; matches: number; wouldBan: boolean }[];
   wouldBan: { address: string; at: string }[];
@@ -593,8 +598,8 @@ export interface ScanResult {
 }
 
 // `xtban scan --filter FILTER --json` over the files, with every matching line a ban (--maxretry 1).
-export async function scan(topology: Topology, filter: string, files: readonly string[], extra: readonly string[] = []): Promise<ScanResult> {
-  const result = await runXtban(topology, ['scan', '--filter', filter, '--json', '--maxretry', '1', '--findtime', '1d', ...extra, ...files]);
+export async function scan(topology: Topology, filter: string, files: readonly string[]): Promise<ScanResult> {
+  const result = await runXtban(topology, ['scan', '--filter', filter, '--json', '--maxretry', '1', '--findtime', '1d', ...files]);
   if (result.exitCode !== 0) throw new Error(`xtban scan exited ${result.exitCode}: ${result.stderr}`);
   return JSON.parse(result.stdout) as ScanResult;
 }
