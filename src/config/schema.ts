@@ -298,7 +298,7 @@ export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
         ctx.addIssue({
           code: 'custom',
           path: ['jails', name, 'sources', index, 'mode'],
-          message: `filter ${source.filter} has no mode ${source.mode}${builtin?.modes ? ` (its modes: ${builtin.modes.join(', ')})` : ' (only the built-in sshd filter has modes)'}`,
+          message: `filter ${source.filter} has no mode ${source.mode}${builtin?.modes ? ` (its modes: ${builtin.modes.join(', ')})` : ' (only the built-in sshd and dovecot filters have modes)'}`,
         });
       }
     });

@@ -160,7 +160,7 @@ describe('config errors name the key path and the bad value', () => {
     ['[filters.app]\npatterns = ["user .*: from: <ADDR> .*"]\ndelimiter = ":"\n[jails.ssh]\n', 'matches ":" and other characters too'],
     [
       '[filters.app]\npatterns = ["fail from <ADDR>"]\n[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/app.log"\nfilter = "app"\nmode = "ddos"\n',
-      'filter app has no mode ddos (only the built-in sshd filter has modes)',
+      'filter app has no mode ddos (only the built-in sshd and dovecot filters have modes)',
     ],
     ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/auth.log"\nmode = "extreme"\n', 'jails.ssh.sources[0].mode'],
     ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/auth.log"\nformat = "csv"\n', 'jails.ssh.sources[0].format'],

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scanLogs } from '../../src/app/scan.js';
 import { compileFilter } from '../../src/core/filter.js';
-import { builtinSpec } from '../../src/core/filters/builtin.js';
+import { builtinSpec, type FilterMode } from '../../src/core/filters/builtin.js';
 import { BUILTIN_FILTERS } from '../../src/core/filters/index.js';
 import type { FileFormat } from '../../src/core/log-line.js';
 import { scratchDir } from './scratch.js';
@@ -30,10 +30,10 @@ export interface FixtureScan {
 
 // A scan of the files with the built-in filter, as `xtban scan` runs it, at a time just after the
 // captures (so that their year is this one).
-export async function scanWith(filter: string, files: readonly string[], format: FileFormat = 'auto'): Promise<FixtureScan> {
+export async function scanWith(filter: string, files: readonly string[], format: FileFormat = 'auto', mode: FilterMode = 'normal'): Promise<FixtureScan> {
   const builtin = BUILTIN_FILTERS.get(filter);
   if (!builtin) throw new Error(`no built-in filter ${filter}`);
-  const spec = builtinSpec(builtin);
+  const spec = builtinSpec(builtin, mode);
   const report = await scanLogs(files, compileFilter(spec), spec, { maxretry: 1, findtimeSeconds: 86_400, threads: 1, nowMs: Date.UTC(2026, 11, 4), format });
   const { lines, matched, ignored, missed, ambiguous, unparsed, tooLong } = report.stats;
   return { addresses: Object.fromEntries(report.addresses), stats: { lines, matched, ignored, missed, ambiguous, unparsed, tooLong } };

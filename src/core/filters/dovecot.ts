@@ -14,10 +14,15 @@ const SESSION = '<[A-Za-z0-9+/]+>';
 export const dovecotFilter: BuiltinFilter = {
   name: 'dovecot',
   catches:
-    'failed IMAP, POP3, submission and ManageSieve logins, and with auth_verbose = yes every refusal of a passdb (unknown user, password mismatch, PAM failure), also for postfix SASL through dovecot',
+    'failed IMAP, POP3, submission and ManageSieve logins, once per connection (mode aggressive: also, with auth_verbose = yes, every refusal of a passdb, postfix SASL through dovecot included)',
   reads: { file: '/var/log/mail.log', journal: { identifier: 'dovecot' } },
   programs: ['dovecot'],
   clientText: 'before-address',
+  // The auth process's lines name no connection that xtban could link (no pid in syslog, none in
+  // dovecot's own file), and come once per passdb that refused: with the login process's line for the
+  // same connection they would count one failure two or three times, and postfix's SASL failures
+  // (postfix-sasl's) once more. So they count only in mode aggressive, for a jail that reads nothing else.
+  modes: ['normal', 'aggressive'],
   rules: [
     // "imap-login: Info: Disconnected: Connection closed (auth failed, 1 attempts in 2 secs): user=<bob>,
     // method=PLAIN, rip=192.0.2.2, lip=192.0.2.1, session=<...>": the reason before the parenthesis is
@@ -33,6 +38,7 @@ export const dovecotFilter: BuiltinFilter = {
     // names are from dovecot's passdb-pam.c and Linux-PAM's messages.
     {
       pattern: String.raw`auth(?:-worker\(\d+\))?: (?:Info: )?(?:conn unix:auth-worker \(pid=\d+,uid=\d+\): auth-worker<\d+>: )?[a-z][a-z0-9-]*\(.*,<ADDR>(?:,${SESSION})?\): (?:unknown user|Password mismatch|pam_authenticate\(\) failed: (?:Authentication failure \(Password mismatch\?\)|User not known to the underlying authentication module|Permission denied|Maximum number of tries exceeded))`,
+      modes: ['aggressive'],
     },
   ],
 };

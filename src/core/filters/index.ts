@@ -19,7 +19,7 @@ export function resolveFilterSpec(name: string, mode: FilterMode, userFilters: R
     if (mode !== 'normal' && !(builtin.modes ?? []).includes(mode))
       throw inputError(
         `${where}: filter ${name} has no mode ${mode}`,
-        builtin.modes ? `its modes: ${builtin.modes.join(', ')}` : 'only the sshd filter has modes',
+        builtin.modes ? `its modes: ${builtin.modes.join(', ')}` : 'only the sshd and dovecot filters have modes',
       );
     return builtinSpec(builtin, mode);
   }
@@ -28,6 +28,6 @@ export function resolveFilterSpec(name: string, mode: FilterMode, userFilters: R
     const known = [...BUILTIN_FILTERS.keys(), ...(userFilters?.keys() ?? [])];
     throw inputError(`${where}: no filter named ${JSON.stringify(name)}`, `known filters: ${known.join(', ')} (xtban filters lists the built-in ones)`);
   }
-  if (mode !== 'normal') throw inputError(`${where}: filter ${name} has no mode ${mode}`, 'only the sshd filter has modes');
+  if (mode !== 'normal') throw inputError(`${where}: filter ${name} has no mode ${mode}`, 'only the sshd and dovecot filters have modes');
   return spec;
 }
