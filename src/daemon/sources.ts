@@ -96,7 +96,8 @@ export function startSources(context: () => Ports, log: Logger, counters: Source
         }
         if (result.kind !== 'match') return;
         const timeMs = record.timeMs ?? Date.now();
-        if (!attempts.counts({ program: record.program, pid: record.pid, timeMs }, result.address.text, filter.roles[result.pattern] ?? 'failure')) return;
+        const role = filter.roles[result.pattern] ?? 'failure';
+        if (!attempts.counts({ program: record.program, pid: record.pid, timeMs }, result.address.text, role, result.pattern)) return;
         const address = admit(jail, result.address);
         if (!address) return;
         if (counter.add(address.text, timeMs)) {

@@ -242,7 +242,7 @@ describe('command line', () => {
     stdout = '';
     expect(await xtban('filters', 'sshd')).toBe(0);
     expect(stdout).toContain('modes: normal, ddos, aggressive');
-    expect(stdout).toContain('announce: pam_unix');
+    expect(stdout).toContain('announce: Invalid user');
     expect(await xtban('filters', 'nope')).toBe(2);
     expect(stderr).toContain('no built-in filter named "nope"');
   });
