@@ -247,6 +247,16 @@ describe('command line', () => {
     expect(stderr).toContain('no built-in filter named "nope"');
   });
 
+  it('config check warns about a filter whose daemon lets a client write lines of its own (mysqld-auth)', async () => {
+    const dir = scratchDir('xtban-caveat-');
+    const path = `${dir}/xtban.toml`;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path, '[jails.db]\nports = [3306]\n[[jails.db.sources]]\ntype = "file"\npath = "/var/log/mysql/error.log"\nfilter = "mysqld-auth"\n');
+    expect(await xtban('--config', path, 'config', 'check', '--json')).toBe(0);
+    expect(JSON.parse(stdout).warnings).toEqual([expect.stringContaining('jails.db.sources[0]: filter mysqld-auth: MariaDB writes a newline')]);
+    expect(stderr).toContain('warning: jails.db.sources[0]: filter mysqld-auth');
+  });
+
   it('config show prints the built-in filters as commented tables that load once uncommented', async () => {
     expect(await xtban('--config', example, 'config', 'show')).toBe(0);
     expect(stdout).toContain('# [filters.my-sshd]');
@@ -257,9 +267,18 @@ describe('command line', () => {
     const start = table.indexOf('[filters.my-sshd]');
     expect(start).toBeGreaterThan(-1);
     const { parse } = await import('smol-toml');
-    const end = table.findIndex((line, index) => index > start && line.startsWith('['));
+    // The table ends where its keys do: the next filter's comment or table follows.
+    const end = table.findIndex((line, index) => index > start && !/^[a-z_]+ = /.test(line));
     const parsed = parse(table.slice(start, end === -1 ? undefined : end).join('\n')) as { filters: Record<string, { patterns: string[] }> };
     expect(parsed.filters['my-sshd']?.patterns).toContain(String.raw`Invalid user .* from <ADDR>(?: port \d+)?`);
+    // A filter's ignore patterns and delimiter come along.
+    const postfix = table.indexOf('[filters.my-postfix-sasl]');
+    const postfixEnd = table.findIndex((line, index) => index > postfix && !/^[a-z_]+ = /.test(line));
+    const copied = parse(table.slice(postfix, postfixEnd === -1 ? undefined : postfixEnd).join('\n')) as {
+      filters: Record<string, { ignore: string[]; delimiter: string }>;
+    };
+    expect(copied.filters['my-postfix-sasl']?.delimiter).toBe('[');
+    expect(copied.filters['my-postfix-sasl']?.ignore[0]).toContain('Connection lost to authentication server');
   });
 
   it('scan refuses an unknown mode or format, and a mode the filter has not, with exit 2', async () => {
