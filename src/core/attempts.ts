@@ -26,11 +26,21 @@ export class AttemptLinker {
   private readonly processes = new Map<string, ProcessState>();
 
   constructor(
-    // Processes remembered at most; the oldest is forgotten first.
+    // Processes remembered at most; when full, the half heard from longest ago is forgotten.
     private readonly maxProcesses = 10_000,
     // A process silent this long is taken for a new one with the same pid.
     private readonly idleMs = 10 * 60_000,
   ) {}
+
+  // Forgets the half of the processes heard from longest ago, in one pass: a Map keeps deleted entries
+  // as holes until it compacts, and finding the oldest one at a time would walk them all every time.
+  private forgetOldest(): void {
+    let left = Math.max(1, Math.floor(this.maxProcesses / 2));
+    for (const key of this.processes.keys()) {
+      this.processes.delete(key);
+      if (--left === 0) break;
+    }
+  }
 
   // Whether this matching line is one more failed attempt of `address`. `pattern` (the index of the
   // pattern that matched) tells two announcements apart: the same announcement again, with no
@@ -53,10 +63,7 @@ export class AttemptLinker {
     }
     if (!state) {
       state = { address, pending: undefined, counted: false, closed: false, lastMs: line.timeMs };
-      if (this.processes.size >= this.maxProcesses) {
-        const oldest = this.processes.keys().next().value;
-        if (oldest !== undefined) this.processes.delete(oldest);
-      }
+      if (this.processes.size >= this.maxProcesses) this.forgetOldest();
       this.processes.set(key, state);
     } else {
       // Most recently heard from last: the first key is the one to forget.

@@ -2,6 +2,7 @@ import RE2 from 're2';
 import { parseAddress, type Address } from './address.js';
 import { inputError } from './errors.js';
 import { ADDR_SLOT, checkPatternSafety } from './filter-safety.js';
+import { requiredLiteral } from './regex-literal.js';
 
 // What a matching line is to the count of one connection's failed attempts (lines of one process, by
 // pid): 'failure' is an attempt, unless the line before announced it; 'announce' is an attempt that a
@@ -44,6 +45,9 @@ export interface CompiledFilter {
   lazyPatterns: RE2[];
   // All patterns in one automaton: one pass over a message says which patterns match (RE2::Set).
   anyPattern: RE2Set;
+  // Texts one of which every matching message holds (a literal each pattern requires); undefined when
+  // some pattern requires none. A message with none of them is passed over before RE2 sees it.
+  needles: readonly string[] | undefined;
   // The ignore patterns likewise; undefined when there are none.
   anyIgnore: RE2Set | undefined;
   // Captured texts already read as addresses: attackers repeat themselves, and IPv6 parsing is dear.
@@ -104,9 +108,24 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
     patterns,
     lazyPatterns,
     anyPattern: new RE2.Set(patterns, { anchor: 'both' }),
+    needles: needlesOf(spec.patterns),
     anyIgnore: ignore.length === 0 ? undefined : new RE2.Set(ignore, { anchor: 'both' }),
     addresses: new Map(),
   };
+}
+
+// The literal each pattern requires, without repeats; undefined if one requires none (or a short one:
+// looking for two characters saves nothing).
+function needlesOf(patterns: readonly string[]): readonly string[] | undefined {
+  const needles = new Set<string>();
+  for (const pattern of patterns) {
+    const literal = requiredLiteral(pattern, ADDR_SLOT);
+    if (literal.length < 4) return undefined;
+    needles.add(literal);
+  }
+  // A needle that holds another is found whenever the other is: keep the shorter.
+  const all = [...needles];
+  return all.filter((needle) => !all.some((other) => other !== needle && needle.includes(other)));
 }
 
 // The text the <ADDR> group took in a message the pattern matches, or undefined.
@@ -128,6 +147,7 @@ function capture(pattern: RE2, message: string): string | undefined {
 export function matchMessage(filter: CompiledFilter, program: string | undefined, message: string): MatchResult {
   if (filter.programs && program !== undefined && !filter.programs.has(program)) return { kind: 'none' };
   if (message.length > MAX_MESSAGE_LENGTH) return { kind: 'too-long' };
+  if (filter.needles && !filter.needles.some((needle) => message.includes(needle))) return { kind: 'none' };
   // One DFA pass for all patterns (a call costs about 0.9 µs whatever the pattern, most of it handing the
   // string to RE2); only a matching message pays for the captures.
   const matching = filter.anyPattern.match(message);

@@ -5,7 +5,7 @@ export interface LogRecord {
   // The program's syslog identifier; undefined for a line of the daemon's own log file.
   program: string | undefined;
   // The writing process, when the line says: the lines of one connection share it (sshd's).
-  pid?: number;
+  pid: number | undefined;
   message: string;
 }
 
@@ -22,18 +22,20 @@ export function parseSyslogLine(line: string, nowMs: number): LogRecord | undefi
   const first = line.charCodeAt(0);
   if (first >= 48 && first <= 57) {
     const iso = ISO.exec(line);
-    return iso ? { timeMs: Date.parse(iso[1] ?? ''), program: iso[2], ...pidOf(iso[3]), message: iso[4] ?? '' } : undefined;
+    return iso ? { timeMs: Date.parse(iso[1] ?? ''), program: iso[2], pid: pidOf(iso[3]), message: iso[4] ?? '' } : undefined;
   }
   const old = TRADITIONAL.exec(line);
   if (!old) return undefined;
   const year = yearOf(nowMs);
   let timeMs = traditionalTime(old, year);
   if (timeMs > nowMs + 86_400_000) timeMs = traditionalTime(old, year - 1);
-  return { timeMs, program: old[6], ...pidOf(old[7]), message: old[8] ?? '' };
+  return { timeMs, program: old[6], pid: pidOf(old[7]), message: old[8] ?? '' };
 }
 
-function pidOf(text: string | undefined): { pid?: number } {
-  return text === undefined ? {} : { pid: Number(text) };
+// Every record has the same four fields, pid undefined when the line names none: one object shape
+// for the scan's hot loop.
+function pidOf(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(text);
 }
 
 // Consecutive lines mostly share their second, and a scan reads millions: the local-time conversion of
@@ -80,7 +82,7 @@ export function parseJournalEntry(json: string): (LogRecord & { cursor: string |
     timeMs: Number.isFinite(micros) ? Math.floor(micros / 1000) : undefined,
     // An entry names its program; one that names none is no daemon's own file line either.
     program: typeof program === 'string' ? program : '',
-    ...(Number.isInteger(pid) && pid > 0 ? { pid } : {}),
+    pid: Number.isInteger(pid) && pid > 0 ? pid : undefined,
     message,
     cursor: typeof entry['__CURSOR'] === 'string' ? (entry['__CURSOR'] as string) : undefined,
   };
@@ -125,7 +127,7 @@ export function parseNativeLine(line: string, nowMs: number): LogRecord | undefi
     if (month === undefined) return undefined;
     const offsetMs = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9])) * 60_000;
     const timeMs = Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offsetMs;
-    return { timeMs, program: undefined, message: line };
+    return { timeMs, program: undefined, pid: undefined, message: line };
   }
   m = DOVECOT.exec(line);
   if (m) {
@@ -148,7 +150,7 @@ function local(
 ): LogRecord | undefined {
   if (month === undefined || message === undefined) return undefined;
   const timeMs = new Date(year, month, Number(day), Number(hours), Number(minutes), Number(seconds)).getTime();
-  return Number.isNaN(timeMs) ? undefined : { timeMs, program: undefined, message };
+  return Number.isNaN(timeMs) ? undefined : { timeMs, program: undefined, pid: undefined, message };
 }
 
 // How the lines of a log file are read: 'syslog' (with a program and its pid), 'native' (a daemon's
@@ -164,7 +166,7 @@ export function parseFileLine(line: string, format: FileFormat, nowMs: number, p
     case 'native':
       return parseNativeLine(line, nowMs);
     case 'plain':
-      return { timeMs: nowMs, program, message: line };
+      return { timeMs: nowMs, program, pid: undefined, message: line };
     case 'auto':
       return parseSyslogLine(line, nowMs) ?? parseNativeLine(line, nowMs);
   }
