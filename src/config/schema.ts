@@ -52,6 +52,8 @@ const logTable = z.strictObject({
 
 const FILTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const filterName = z.string().regex(FILTER_NAME, 'a filter name: letters, digits, "-" and "_"');
+// A syslog identifier as daemons set it: postfix's hold a '/' (postfix/smtpd, postfix/submission/smtpd).
+const syslogIdentifier = z.string().regex(/^[A-Za-z0-9@._/-]+$/, 'a syslog identifier');
 
 const sourceTable = z.discriminatedUnion('type', [
   z.strictObject({
@@ -67,10 +69,7 @@ const sourceTable = z.discriminatedUnion('type', [
       .string()
       .regex(/^[A-Za-z0-9@._:-]+$/, 'a systemd unit name')
       .optional(),
-    identifier: z
-      .string()
-      .regex(/^[A-Za-z0-9@._-]+$/, 'a syslog identifier')
-      .optional(),
+    identifier: syslogIdentifier.optional(),
     filter: filterName.default('sshd'),
     mode: z.enum(FILTER_MODES).default('normal'),
   }),
@@ -84,7 +83,7 @@ const detectTable = z.strictObject({
 });
 
 const filterTable = z.strictObject({
-  programs: z.array(z.string().regex(/^[A-Za-z0-9@._-]+$/, 'a syslog identifier')).default([]),
+  programs: z.array(syslogIdentifier).default([]),
   patterns: z.array(z.string()).min(1, 'at least one pattern with <ADDR>'),
   ignore: z.array(z.string()).default([]),
   // Where the program writes text a client chose: "anywhere" (the default, checked both ways) or only
@@ -299,7 +298,7 @@ export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
         ctx.addIssue({
           code: 'custom',
           path: ['jails', name, 'sources', index, 'mode'],
-          message: `filter ${source.filter} has no mode ${source.mode}${builtin?.modes ? ` (its modes: ${builtin.modes.join(', ')})` : ' (only the built-in sshd filter has modes)'}`,
+          message: `filter ${source.filter} has no mode ${source.mode}${builtin?.modes ? ` (its modes: ${builtin.modes.join(', ')})` : ' (only the built-in sshd and dovecot filters have modes)'}`,
         });
       }
     });

@@ -87,6 +87,7 @@ export function builtinFiltersJson(): Record<string, unknown> {
         client_text: filter.clientText,
         ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
         rules: filter.rules.map((rule) => ({ pattern: rule.pattern, role: rule.role ?? 'failure', modes: rule.modes ?? filter.modes ?? ['normal'] })),
+        ...(filter.ignore === undefined ? {} : { ignore: filter.ignore }),
       },
     ]),
   );
@@ -114,6 +115,7 @@ export function builtinFiltersToml(): string {
     const spec = builtinSpec(filter, filter.modes?.includes('aggressive') ? 'aggressive' : 'normal');
     const table: Record<string, unknown> = { programs: spec.programs, patterns: spec.patterns, client_text: spec.clientText ?? 'anywhere' };
     if (spec.delimiter !== undefined) table['delimiter'] = spec.delimiter;
+    if (spec.ignore.length > 0) table['ignore'] = spec.ignore;
     const body = stringifyToml({ filters: { [`my-${filter.name}`]: table } });
     lines.push('', `# ${filter.name}: ${filter.catches}`);
     if (filter.modes) {

@@ -46,7 +46,9 @@ function matchedMessages(name: string, filter: CompiledFilter): { program: strin
 // Where in the message the captured text starts: of its occurrences, the one whose replacement moves the capture.
 function capturedAt(filter: CompiledFilter, program: string | undefined, message: string, captured: string): { start: number; end: number } | undefined {
   const lower = message.toLowerCase();
-  const texts = [captured, `::ffff:${captured}`];
+  // The mapped form first: a daemon that writes ::ffff:a.b.c.d wrote all of it, and a text put inside it
+  // is no text before the address.
+  const texts = [`::ffff:${captured}`, captured];
   for (const text of texts) {
     for (let at = lower.indexOf(text.toLowerCase()); at !== -1; at = lower.indexOf(text.toLowerCase(), at + 1)) {
       const marked = `${message.slice(0, at)}192.0.2.254${message.slice(at + text.length)}`;

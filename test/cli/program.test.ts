@@ -254,7 +254,7 @@ describe('command line', () => {
     // Each table runs from its [filters.my-NAME] line to the blank line after it.
     const lines = stdout.split('\n');
     const { parse } = await import('smol-toml');
-    const filters: Record<string, { patterns: string[] }> = {};
+    const filters: Record<string, { patterns: string[]; ignore?: string[]; delimiter?: string }> = {};
     lines.forEach((line, start) => {
       if (!/^# \[filters\.my-[\w-]+\]$/.test(line)) return;
       const end = lines.findIndex((next, index) => index > start && !next.startsWith('# '));
@@ -263,11 +263,15 @@ describe('command line', () => {
           .slice(start, end === -1 ? undefined : end)
           .map((next) => next.slice(2))
           .join('\n'),
-      ) as { filters: Record<string, { patterns: string[] }> };
+      ) as { filters: typeof filters };
       Object.assign(filters, parsed.filters);
     });
     expect(Object.keys(filters).sort()).toEqual([...BUILTIN_FILTERS.keys()].map((name) => `my-${name}`).sort());
     expect(filters['my-sshd']?.patterns).toContain(String.raw`Invalid user .* from <ADDR>(?: port \d+)?`);
+    // A filter's ignore patterns and delimiter come along.
+    expect(filters['my-postfix-sasl']?.delimiter).toBe('[');
+    expect(filters['my-postfix-sasl']?.ignore?.[0]).toContain('Connection lost to authentication server');
+    expect(filters['my-nginx-http-auth']?.delimiter).toBe(':');
   });
 
   it('scan refuses an unknown mode or format, and a mode the filter has not, with exit 2', async () => {

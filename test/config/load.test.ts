@@ -71,6 +71,15 @@ describe('config loading', () => {
     expect(parseConfigText('[jails.ssh]\nlog = true\n', 'log.toml').jails[0]?.log).toEqual({ prefix: 'xtban ssh: ', rate: '6/min' });
   });
 
+  it("takes postfix's syslog identifiers, which hold a '/', for journal sources and filters", () => {
+    const config = parseConfigText(
+      '[filters.mail]\nprograms = ["postfix/smtpd"]\npatterns = ["x <ADDR>"]\n[jails.mail]\n[[jails.mail.sources]]\ntype = "journal"\nidentifier = "postfix/submission/smtpd"\nfilter = "postfix-sasl"\n',
+      'mail.toml',
+    );
+    expect(config.jails[0]?.sources[0]).toMatchObject({ type: 'journal', identifier: 'postfix/submission/smtpd', filter: 'postfix-sasl' });
+    expect(config.filters.get('mail')?.programs).toEqual(['postfix/smtpd']);
+  });
+
   it('prefers --config, then XTBAN_CONFIG, then the default path', () => {
     expect(resolveConfigPath('/a.toml', { XTBAN_CONFIG: '/b.toml' })).toBe('/a.toml');
     expect(resolveConfigPath(undefined, { XTBAN_CONFIG: '/b.toml' })).toBe('/b.toml');
@@ -151,7 +160,7 @@ describe('config errors name the key path and the bad value', () => {
     ['[filters.app]\npatterns = ["user .*: from: <ADDR> .*"]\ndelimiter = ":"\n[jails.ssh]\n', 'matches ":" and other characters too'],
     [
       '[filters.app]\npatterns = ["fail from <ADDR>"]\n[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/app.log"\nfilter = "app"\nmode = "ddos"\n',
-      'filter app has no mode ddos (only the built-in sshd filter has modes)',
+      'filter app has no mode ddos (only the built-in sshd and dovecot filters have modes)',
     ],
     ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/auth.log"\nmode = "extreme"\n', 'jails.ssh.sources[0].mode'],
     ['[jails.ssh]\n[[jails.ssh.sources]]\ntype = "file"\npath = "/var/log/auth.log"\nformat = "csv"\n', 'jails.ssh.sources[0].format'],

@@ -1,10 +1,16 @@
 import { inputError } from '../errors.js';
 import type { FilterSpec } from '../filter.js';
 import { builtinSpec, type BuiltinFilter, type FilterMode } from './builtin.js';
+import { dovecotFilter } from './dovecot.js';
+import { mysqldAuthFilter } from './mysqld-auth.js';
+import { postfixSaslFilter } from './postfix-sasl.js';
 import { sshdFilter } from './sshd.js';
+import { vsftpdFilter } from './vsftpd.js';
 
 // Filters that ship with xtban, by name, in the order `xtban filters` lists them.
-export const BUILTIN_FILTERS: ReadonlyMap<string, BuiltinFilter> = new Map([sshdFilter].map((filter) => [filter.name, filter]));
+export const BUILTIN_FILTERS: ReadonlyMap<string, BuiltinFilter> = new Map(
+  [sshdFilter, postfixSaslFilter, dovecotFilter, vsftpdFilter, mysqldAuthFilter].map((filter) => [filter.name, filter]),
+);
 
 // The filter a source or `scan --filter` names, in its mode: built in, or one of the config's [filters].
 export function resolveFilterSpec(name: string, mode: FilterMode, userFilters: ReadonlyMap<string, FilterSpec> | undefined, where = '--filter'): FilterSpec {
@@ -13,7 +19,7 @@ export function resolveFilterSpec(name: string, mode: FilterMode, userFilters: R
     if (mode !== 'normal' && !(builtin.modes ?? []).includes(mode))
       throw inputError(
         `${where}: filter ${name} has no mode ${mode}`,
-        builtin.modes ? `its modes: ${builtin.modes.join(', ')}` : 'only the sshd filter has modes',
+        builtin.modes ? `its modes: ${builtin.modes.join(', ')}` : 'only the sshd and dovecot filters have modes',
       );
     return builtinSpec(builtin, mode);
   }
@@ -22,6 +28,6 @@ export function resolveFilterSpec(name: string, mode: FilterMode, userFilters: R
     const known = [...BUILTIN_FILTERS.keys(), ...(userFilters?.keys() ?? [])];
     throw inputError(`${where}: no filter named ${JSON.stringify(name)}`, `known filters: ${known.join(', ')} (xtban filters lists the built-in ones)`);
   }
-  if (mode !== 'normal') throw inputError(`${where}: filter ${name} has no mode ${mode}`, 'only the sshd filter has modes');
+  if (mode !== 'normal') throw inputError(`${where}: filter ${name} has no mode ${mode}`, 'only the sshd and dovecot filters have modes');
   return spec;
 }
