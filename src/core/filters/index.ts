@@ -1,5 +1,6 @@
 import { inputError } from '../errors.js';
 import type { FilterSpec } from '../filter.js';
+import { apacheAuthFilter } from './apache-auth.js';
 import { builtinSpec, type BuiltinFilter, type FilterMode } from './builtin.js';
 import { dovecotFilter } from './dovecot.js';
 import { mysqldAuthFilter } from './mysqld-auth.js';
@@ -12,9 +13,17 @@ import { vsftpdFilter } from './vsftpd.js';
 
 // Filters that ship with xtban, by name, in the order `xtban filters` lists them.
 export const BUILTIN_FILTERS: ReadonlyMap<string, BuiltinFilter> = new Map(
-  [sshdFilter, nginxHttpAuthFilter, nginxLimitReqFilter, nginxBotsearchFilter, postfixSaslFilter, dovecotFilter, vsftpdFilter, mysqldAuthFilter].map(
-    (filter) => [filter.name, filter],
-  ),
+  [
+    sshdFilter,
+    nginxHttpAuthFilter,
+    nginxLimitReqFilter,
+    nginxBotsearchFilter,
+    apacheAuthFilter,
+    postfixSaslFilter,
+    dovecotFilter,
+    vsftpdFilter,
+    mysqldAuthFilter,
+  ].map((filter) => [filter.name, filter]),
 );
 
 // The filter a source or `scan --filter` names, in its mode: built in, or one of the config's [filters].
