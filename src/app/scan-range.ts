@@ -53,7 +53,8 @@ export async function scanRange(job: RangeJob, filter: CompiledFilter = compileF
     else {
       stats.matched++;
       const timeMs = record.timeMs ?? job.nowMs;
-      if (!attempts.counts({ program: record.program, pid: record.pid, timeMs }, result.address.text, filter.roles[result.pattern] ?? 'failure')) {
+      const role = filter.roles[result.pattern] ?? 'failure';
+      if (!attempts.counts({ program: record.program, pid: record.pid, timeMs }, result.address.text, role, result.pattern)) {
         stats.linked++;
         return;
       }

@@ -3,6 +3,7 @@ import type { ConfigCheckOptions, ConfigShowOptions } from './commands.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { builtinFiltersJson, effectiveConfig, effectiveConfigToml } from '../config/show.js';
 import { createOutput } from './output.js';
+import { BUILTIN_FILTERS } from '../core/filters/index.js';
 import { loadSafelist } from '../adapters/safelist-source.js';
 
 // `xtban config check`: validates and exits 0 or 2, printing every problem with its key path.
@@ -13,7 +14,14 @@ export async function configCheckCommand(options: ConfigCheckOptions): Promise<n
     const config = await loadConfig(path);
     // What the commands that judge addresses will read too: a safelist file that is missing or broken fails them.
     await loadSafelist(config.safelist, config.source);
-    out.result({ ok: true, source: path, jails: config.jails.map((jail) => jail.name) });
+    const caveats = config.jails.flatMap((jail) =>
+      jail.sources.flatMap((source, index) => {
+        const caveat = source.type === 'list' ? undefined : BUILTIN_FILTERS.get(source.filter)?.caveat;
+        return caveat === undefined ? [] : [`jails.${jail.name}.sources[${index}]: filter ${source.type === 'list' ? '' : source.filter}: ${caveat}`];
+      }),
+    );
+    for (const caveat of caveats) out.note(`warning: ${caveat}`);
+    out.result({ ok: true, source: path, jails: config.jails.map((jail) => jail.name), warnings: caveats });
     out.line(`ok: ${path} is valid (${config.jails.length} jail${config.jails.length === 1 ? '' : 's'}: ${config.jails.map((jail) => jail.name).join(', ')})`);
     return ExitCode.ok;
   } catch (error) {

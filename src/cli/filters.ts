@@ -20,6 +20,7 @@ export function describeFilter(filter: BuiltinFilter): Record<string, unknown> {
     reads: filter.reads,
     programs: filter.programs,
     modes: filter.modes ?? ['normal'],
+    ...(filter.caveat === undefined ? {} : { caveat: filter.caveat }),
     client_text: filter.clientText,
     ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
     rules: filter.rules.map((rule) => ({
@@ -42,6 +43,7 @@ export async function filtersCommand(name: string | undefined, options: FiltersO
     out.line(`${filter.name}: ${filter.catches}`);
     out.line(`reads: ${readsText(filter)}  (programs: ${filter.programs.length > 0 ? filter.programs.join(', ') : 'any'})`);
     out.line(`modes: ${(filter.modes ?? ['normal']).join(', ')}`);
+    if (filter.caveat) out.line(`caveat: ${filter.caveat}`);
     out.line(`client text: ${filter.clientText}${filter.delimiter === undefined ? '' : `, delimiter ${JSON.stringify(filter.delimiter)}`}`);
     out.line('patterns (role, modes):');
     for (const rule of filter.rules) {
@@ -62,6 +64,7 @@ export async function filtersCommand(name: string | undefined, options: FiltersO
       ...filters.map((filter) => [filter.name, readsText(filter), (filter.modes ?? ['normal']).join(','), filter.catches]),
     ]),
   );
+  for (const filter of filters) if (filter.caveat) out.line(`\ncaveat, ${filter.name}: ${filter.caveat}`);
   out.line(`\nxtban filters NAME shows one filter's patterns; in a jail: [[jails.NAME.sources]] type = "file", path = "...", filter = "NAME"`);
   return ExitCode.ok;
 }

@@ -8,7 +8,7 @@ import { parseAddress, type Address } from '../core/address.js';
 import { isLiveInTiers } from '../core/bans.js';
 import { AttemptLinker } from '../core/attempts.js';
 import { compileFilter, matchMessage, type CompiledFilter } from '../core/filter.js';
-import { resolveFilterSpec } from '../core/filters/index.js';
+import { BUILTIN_FILTERS, resolveFilterSpec } from '../core/filters/index.js';
 import { parseFileLine, type LogRecord } from '../core/log-line.js';
 import { RetryCounter } from '../core/retry-counter.js';
 import type { Logger } from '../logger.js';
@@ -70,6 +70,8 @@ export function startSources(context: () => Ports, log: Logger, counters: Source
       }
       const spec = resolveFilterSpec(source.filter, source.mode, initial.config.filters, `jails.${jail.name}.sources[${index}]`);
       const filter: CompiledFilter = compileFilter(spec);
+      const caveat = BUILTIN_FILTERS.get(source.filter)?.caveat;
+      if (caveat) log.warn({ jail: jail.name, source: id, filter: source.filter }, `filter ${source.filter}: ${caveat}`);
       // Each failed attempt once, whichever of its lines the daemon wrote (by the writing process).
       const attempts = new AttemptLinker();
       let warnedAt = -Infinity;
@@ -94,7 +96,8 @@ export function startSources(context: () => Ports, log: Logger, counters: Source
         }
         if (result.kind !== 'match') return;
         const timeMs = record.timeMs ?? Date.now();
-        if (!attempts.counts({ program: record.program, pid: record.pid, timeMs }, result.address.text, filter.roles[result.pattern] ?? 'failure')) return;
+        const role = filter.roles[result.pattern] ?? 'failure';
+        if (!attempts.counts({ program: record.program, pid: record.pid, timeMs }, result.address.text, role, result.pattern)) return;
         const address = admit(jail, result.address);
         if (!address) return;
         if (counter.add(address.text, timeMs)) {

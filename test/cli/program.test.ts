@@ -243,9 +243,19 @@ describe('command line', () => {
     stdout = '';
     expect(await xtban('filters', 'sshd')).toBe(0);
     expect(stdout).toContain('modes: normal, ddos, aggressive');
-    expect(stdout).toContain('announce: pam_unix');
+    expect(stdout).toContain('announce: Invalid user');
     expect(await xtban('filters', 'nope')).toBe(2);
     expect(stderr).toContain('no built-in filter named "nope"');
+  });
+
+  it('config check warns about a filter whose daemon lets a client write lines of its own (mysqld-auth)', async () => {
+    const dir = scratchDir('xtban-caveat-');
+    const path = `${dir}/xtban.toml`;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path, '[jails.db]\nports = [3306]\n[[jails.db.sources]]\ntype = "file"\npath = "/var/log/mysql/error.log"\nfilter = "mysqld-auth"\n');
+    expect(await xtban('--config', path, 'config', 'check', '--json')).toBe(0);
+    expect(JSON.parse(stdout).warnings).toEqual([expect.stringContaining('jails.db.sources[0]: filter mysqld-auth: MariaDB writes a newline')]);
+    expect(stderr).toContain('warning: jails.db.sources[0]: filter mysqld-auth');
   });
 
   it('config show prints the built-in filters as commented tables that load once uncommented', async () => {

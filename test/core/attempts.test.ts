@@ -63,14 +63,50 @@ describe('attempts linked by process', () => {
     ).toEqual([true, true, true]);
   });
 
-  it('forgets a process after a close: the pid may serve the next connection', () => {
+  it("counts none of a connection's further closing lines, and takes an attempt after the close for a new connection", () => {
+    // sshd 9.2 at MaxAuthTries: "maximum authentication attempts exceeded", "Disconnecting ...: Too many
+    // authentication failures", PAM's "5 more authentication failures"; then the pid serves another client.
     expect(
       run([
         [30, '192.0.2.7', 'failure'],
         [30, '192.0.2.7', 'close'],
         [30, '192.0.2.7', 'close'],
+        [30, '192.0.2.7', 'close'],
+        [30, '192.0.2.7', 'failure'],
       ]),
-    ).toEqual([true, false, true]);
+    ).toEqual([true, false, false, false, true]);
+  });
+
+  it('counts a connection of closing lines only (keys offered and refused) once', () => {
+    expect(
+      run([
+        [31, '192.0.2.7', 'close'],
+        [31, '192.0.2.7', 'close'],
+      ]),
+    ).toEqual([true, false]);
+  });
+
+  it('forgets a closed process after a minute: its pid may serve the next connection', () => {
+    const linker = new AttemptLinker();
+    expect(linker.counts({ program: 'sshd', pid: 32, timeMs: 0 }, '192.0.2.7', 'close')).toBe(true);
+    expect(linker.counts({ program: 'sshd', pid: 32, timeMs: 30_000 }, '192.0.2.7', 'close')).toBe(false);
+    expect(linker.counts({ program: 'sshd', pid: 32, timeMs: 100_000 }, '192.0.2.7', 'close')).toBe(true);
+  });
+
+  it('counts the same announcement twice without a confirmation between as two attempts, another announcement as the same one', () => {
+    const linker = new AttemptLinker();
+    // pattern 1: "PAM: Authentication failure" (one per keyboard-interactive answer); 2: "Invalid user".
+    const line = (role: PatternRole, pattern: number) => linker.counts({ program: 'sshd', pid: 40, timeMs: 0 }, '192.0.2.7', role, pattern);
+    expect([line('announce', 1), line('announce', 1), line('failure', 0), line('announce', 1), line('failure', 0)]).toEqual([true, true, false, true, false]);
+    const invalid = new AttemptLinker();
+    const other = (role: PatternRole, pattern: number) => invalid.counts({ program: 'sshd', pid: 41, timeMs: 0 }, '192.0.2.7', role, pattern);
+    expect([other('announce', 2), other('announce', 1), other('failure', 0), other('announce', 1), other('failure', 0)]).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+    ]);
   });
 
   it('remembers a bounded number of processes, forgetting the one heard from longest ago', () => {

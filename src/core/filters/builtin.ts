@@ -30,6 +30,9 @@ export interface BuiltinFilter {
   delimiter?: string;
   rules: readonly BuiltinRule[];
   ignore?: readonly string[];
+  // What an administrator must know before trusting it: a way the daemon's own logging lets a client
+  // write lines of its own. Shown by `xtban filters`, `config check` and the daemon at start.
+  caveat?: string;
   // The modes it offers besides 'normal' (sshd's); a filter without modes takes only 'normal'.
   modes?: readonly FilterMode[];
 }

@@ -14,6 +14,8 @@ export const mysqldAuthFilter: BuiltinFilter = {
   reads: { file: '/var/log/mysql/error.log', journal: { identifier: 'mariadbd' } },
   programs: ['mariadbd', 'mysqld'],
   clientText: 'before-address',
+  caveat:
+    'MariaDB writes a newline in a user name as it came, so a client can write whole log lines of its own and have an address of its choice banned: use it only where untrusted clients cannot reach the server, and safelist what must never be banned',
   rules: [
     {
       pattern: String.raw`(?:\d{4}-\d\d-\d\d {1,2}\d{1,2}:\d\d:\d\d )?\d+ \[Warning\] Access denied for user '.*'@'<ADDR>'(?: \(using password: (?:YES|NO)\))?`,
