@@ -13,7 +13,10 @@ const CLIENT = String.raw`, client: <ADDR>, server: .*`;
 // the password file lacks, a password that does not match. nginx writes the user name raw ('"', spaces,
 // a newline all as sent) but cuts it at its first ':', so a user name never holds one: the address is
 // the one after the third ':' (the fifth with the timestamp), which nginx wrote. The password file's path
-// is the administrator's; a path with a ':' in it is not matched.
+// is the administrator's; a path with a ':' in it is not matched. A newline in a user name breaks
+// error.log's line, but what follows it can never start with nginx's timestamp (its first ':' ends the
+// name), so a client writes no line of its own (no caveat, unlike mysqld-auth); the broken attempt is not
+// counted there (the syslog form counts it), and such a name is no user of a password file anyway.
 export const nginxHttpAuthFilter: BuiltinFilter = {
   name: 'nginx-http-auth',
   catches: "basic-auth failures in nginx's error.log: a user the password file lacks, a wrong password",

@@ -148,6 +148,30 @@ const DIFFERENCES: Difference[] = [
     side: 'xtban',
     why: 'PAM\'s closing "PAM 1 more authentication failure; ... rhost=ADDR" without a pid counts once in xtban; fail2ban has no pattern for it and takes the pam_unix line before it, the first of the file, as no failure',
   },
+  // nginx sent to syslog (error_log syslog:..., access_log syslog:...): fail2ban's nginx filters have no
+  // syslog line prefix and read nginx's own files only.
+  ...(['nginx-http-auth', 'nginx-limit-req', 'nginx-botsearch'] as const).flatMap((filter) =>
+    ['192.0.2.2', '2001:db8::2'].map(
+      (address): Difference => ({
+        filter,
+        files: ['syslog.log'],
+        address,
+        side: 'xtban',
+        why: 'nginx\'s syslog message is its error-log or access-log line after "HOST nginx: ": fail2ban\'s nginx filters read no syslog prefix, xtban reads both forms',
+      }),
+    ),
+  ),
+  // nginx-botsearch, nginx's error.log: fail2ban also reads "open() PATH failed (2: No such file or
+  // directory), client: ADDR"; xtban reads the access log only.
+  ...['192.0.2.2', '2001:db8::2'].map(
+    (address): Difference => ({
+      filter: 'nginx-botsearch',
+      files: ['error.log'],
+      address,
+      side: 'fail2ban',
+      why: 'the error log writes the decoded request path (quotes, spaces and ":" as the client sent them) before the address, where nothing pins it: xtban\'s nginx-botsearch reads the access log, whose first word is the address',
+    }),
+  ),
 ];
 
 interface Compared {
