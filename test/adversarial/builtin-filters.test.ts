@@ -59,6 +59,16 @@ function capturedAt(filter: CompiledFilter, program: string | undefined, message
   return undefined;
 }
 
+// The run of characters an address is written with ([0-9A-Fa-f:.]) that holds the span.
+function addressRun(message: string, span: { start: number; end: number }): { from: number; to: number } {
+  const isAddressChar = (at: number): boolean => /[0-9A-Fa-f:.]/.test(message.charAt(at));
+  let from = span.start;
+  while (from > 0 && isAddressChar(from - 1)) from--;
+  let to = span.end;
+  while (to < message.length && isAddressChar(to)) to++;
+  return { from, to };
+}
+
 describe("built-in filters against injected text, on the real daemons' lines", () => {
   for (const builtin of BUILTIN_FILTERS.values()) {
     const spec: FilterSpec = builtinSpec(builtin, builtin.modes?.includes('aggressive') ? 'aggressive' : 'normal');
@@ -101,14 +111,17 @@ describe("built-in filters against injected text, on the real daemons' lines", (
           const clientText = spec.clientTexts?.[sample.pattern] ?? spec.clientText ?? 'anywhere';
           const span = capturedAt(filter, sample.program, sample.message, sample.address);
           if (!span) return true;
-          // Text a client may write: strictly before the address (one character of the daemon's between),
-          // strictly after it, or both, as the filter's premise allows.
+          // Text a client may write: strictly before the address's word (one character of the daemon's
+          // between), strictly after it, or both, as the filter's premise allows.
           const before = spec.delimiter !== undefined || clientText === 'before-address' || clientText === 'anywhere';
           const after = spec.delimiter !== undefined || clientText === 'after-address' || clientText === 'anywhere';
-          const sides = [...(before && span.start > 0 ? ['before'] : []), ...(after && span.end < sample.message.length ? ['after'] : [])];
+          // The daemon's own word around the address: the run of address characters it is part of (an
+          // IPv4-mapped "::ffff:" before it, apache's ":PORT" after it). A client's text is never inside it.
+          const { from, to } = addressRun(sample.message, span);
+          const sides = [...(before && from > 0 ? ['before'] : []), ...(after && to < sample.message.length ? ['after'] : [])];
           if (sides.length === 0) return true;
           const side = sides[which % sides.length];
-          const at = side === 'before' ? where % span.start : span.end + 1 + (where % (sample.message.length - span.end));
+          const at = side === 'before' ? where % from : to + 1 + (where % (sample.message.length - to));
           return fc.assert(
             fc.property(fc.array(fragment(sample.message), { minLength: 1, maxLength: 6 }), (parts) => {
               let text = parts.join('');

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/program.js';
+import { BUILTIN_FILTERS } from '../../src/core/filters/index.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const example = new URL('../../fixtures/config/example.toml', import.meta.url).pathname;
@@ -260,25 +261,27 @@ describe('command line', () => {
   it('config show prints the built-in filters as commented tables that load once uncommented', async () => {
     expect(await xtban('--config', example, 'config', 'show')).toBe(0);
     expect(stdout).toContain('# [filters.my-sshd]');
-    const table = stdout
-      .split('\n')
-      .filter((line) => line.startsWith('# '))
-      .map((line) => line.slice(2));
-    const start = table.indexOf('[filters.my-sshd]');
-    expect(start).toBeGreaterThan(-1);
+    // Each table runs from its [filters.my-NAME] line to the blank line after it.
+    const lines = stdout.split('\n');
     const { parse } = await import('smol-toml');
-    // The table ends where its keys do: the next filter's comment or table follows.
-    const end = table.findIndex((line, index) => index > start && !/^[a-z_]+ = /.test(line));
-    const parsed = parse(table.slice(start, end === -1 ? undefined : end).join('\n')) as { filters: Record<string, { patterns: string[] }> };
-    expect(parsed.filters['my-sshd']?.patterns).toContain(String.raw`Invalid user .* from <ADDR>(?: port \d+)?`);
+    const filters: Record<string, { patterns: string[]; ignore?: string[]; delimiter?: string }> = {};
+    lines.forEach((line, start) => {
+      if (!/^# \[filters\.my-[\w-]+\]$/.test(line)) return;
+      const end = lines.findIndex((next, index) => index > start && !next.startsWith('# '));
+      const parsed = parse(
+        lines
+          .slice(start, end === -1 ? undefined : end)
+          .map((next) => next.slice(2))
+          .join('\n'),
+      ) as { filters: typeof filters };
+      Object.assign(filters, parsed.filters);
+    });
+    expect(Object.keys(filters).sort()).toEqual([...BUILTIN_FILTERS.keys()].map((name) => `my-${name}`).sort());
+    expect(filters['my-sshd']?.patterns).toContain(String.raw`Invalid user .* from <ADDR>(?: port \d+)?`);
     // A filter's ignore patterns and delimiter come along.
-    const postfix = table.indexOf('[filters.my-postfix-sasl]');
-    const postfixEnd = table.findIndex((line, index) => index > postfix && !/^[a-z_]+ = /.test(line));
-    const copied = parse(table.slice(postfix, postfixEnd === -1 ? undefined : postfixEnd).join('\n')) as {
-      filters: Record<string, { ignore: string[]; delimiter: string }>;
-    };
-    expect(copied.filters['my-postfix-sasl']?.delimiter).toBe('[');
-    expect(copied.filters['my-postfix-sasl']?.ignore[0]).toContain('Connection lost to authentication server');
+    expect(filters['my-postfix-sasl']?.delimiter).toBe('[');
+    expect(filters['my-postfix-sasl']?.ignore?.[0]).toContain('Connection lost to authentication server');
+    expect(filters['my-nginx-http-auth']?.delimiter).toBe(':');
   });
 
   it('scan refuses an unknown mode or format, and a mode the filter has not, with exit 2', async () => {

@@ -1,5 +1,6 @@
 // The forms a daemon's syslog messages take once a syslog daemon has them: the datagram glibc's
-// syslog(3) sends ("<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE"), the line rsyslog writes to a file
+// syslog(3) sends ("<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE", or with a HOSTNAME before IDENT as
+// nginx's own syslog client sends it), the line rsyslog writes to a file
 // (its traditional format, control characters as #ooo), and the entry journald keeps (the fields
 // `journalctl -o json` prints). Kernel tests render what a daemon really sent; unit tests wrap the
 // messages of a daemon's own file the same way.
@@ -12,12 +13,15 @@ export interface SyslogMessage {
   severity: number;
   // "Dec  3 06:14:01", as the sender wrote it.
   timestamp: string;
+  // The host name, when the sender wrote one (nginx does, syslog(3) does not).
+  host?: string;
   identifier: string;
   pid?: number;
   message: string;
 }
 
-const DATAGRAM = /^<(\d{1,3})>([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ([^\s[:]+)(?:\[(\d+)\])?: ([\s\S]*)$/;
+// A host name holds no ':' or '[', so "IDENT[PID]: " and "IDENT: " are never read as one.
+const DATAGRAM = /^<(\d{1,3})>([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (?:([^\s[:]+) )?([^\s[:]+)(?:\[(\d+)\])?: ([\s\S]*)$/;
 
 // Reads one datagram as syslog(3) writes it; undefined for anything else.
 export function parseDatagram(bytes: Buffer, us: number): SyslogMessage | undefined {
@@ -29,18 +33,19 @@ export function parseDatagram(bytes: Buffer, us: number): SyslogMessage | undefi
     facility: priority >> 3,
     severity: priority & 7,
     timestamp: m[2] ?? '',
-    identifier: m[3] ?? '',
-    ...(m[4] === undefined ? {} : { pid: Number(m[4]) }),
+    ...(m[3] === undefined ? {} : { host: m[3] }),
+    identifier: m[4] ?? '',
+    ...(m[5] === undefined ? {} : { pid: Number(m[5]) }),
     // rsyslog and journald both drop one trailing newline.
-    message: (m[5] ?? '').replace(/\n$/, ''),
+    message: (m[6] ?? '').replace(/\n$/, ''),
   };
 }
 
 // The line rsyslog writes for it (RSYSLOG_TraditionalFileFormat with its default escaping of control
-// characters on receipt: a newline becomes #012).
+// characters on receipt: a newline becomes #012), with the sender's host name when it wrote one.
 export function rsyslogLine(message: SyslogMessage, host = 'mail'): string {
   const escaped = message.message.replace(/[\x00-\x1f\x7f]/g, (c) => `#${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  return `${message.timestamp} ${host} ${message.identifier}${message.pid === undefined ? '' : `[${message.pid}]`}: ${escaped}`;
+  return `${message.timestamp} ${message.host ?? host} ${message.identifier}${message.pid === undefined ? '' : `[${message.pid}]`}: ${escaped}`;
 }
 
 // The entry journald keeps for it, as one `journalctl -o json` line. journalctl prints a field with

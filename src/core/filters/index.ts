@@ -1,15 +1,29 @@
 import { inputError } from '../errors.js';
 import type { FilterSpec } from '../filter.js';
+import { apacheAuthFilter } from './apache-auth.js';
 import { builtinSpec, type BuiltinFilter, type FilterMode } from './builtin.js';
 import { dovecotFilter } from './dovecot.js';
 import { mysqldAuthFilter } from './mysqld-auth.js';
+import { nginxBotsearchFilter } from './nginx-botsearch.js';
+import { nginxHttpAuthFilter } from './nginx-http-auth.js';
+import { nginxLimitReqFilter } from './nginx-limit-req.js';
 import { postfixSaslFilter } from './postfix-sasl.js';
 import { sshdFilter } from './sshd.js';
 import { vsftpdFilter } from './vsftpd.js';
 
 // Filters that ship with xtban, by name, in the order `xtban filters` lists them.
 export const BUILTIN_FILTERS: ReadonlyMap<string, BuiltinFilter> = new Map(
-  [sshdFilter, postfixSaslFilter, dovecotFilter, vsftpdFilter, mysqldAuthFilter].map((filter) => [filter.name, filter]),
+  [
+    sshdFilter,
+    nginxHttpAuthFilter,
+    nginxLimitReqFilter,
+    nginxBotsearchFilter,
+    apacheAuthFilter,
+    postfixSaslFilter,
+    dovecotFilter,
+    vsftpdFilter,
+    mysqldAuthFilter,
+  ].map((filter) => [filter.name, filter]),
 );
 
 // The filter a source or `scan --filter` names, in its mode: built in, or one of the config's [filters].
