@@ -2,7 +2,9 @@ import RE2 from 're2';
 import { parseAddress, type Address } from './address.js';
 import { inputError } from './errors.js';
 import { ADDR_SLOT, checkPatternSafety } from './filter-safety.js';
+import { atomMatches, atomProbes } from './regex-atoms.js';
 import { requiredLiteral } from './regex-literal.js';
+import { parseRegex, type RegexNode } from './regex-syntax.js';
 
 // What a matching line is to the count of one connection's failed attempts (lines of one process, by
 // pid): 'failure' is an attempt, unless the line before announced it; 'announce' is an attempt that a
@@ -43,6 +45,10 @@ export interface CompiledFilter {
   patterns: RE2[];
   // The same patterns with every quantifier's preference swapped ((?U)): a message both read alike.
   lazyPatterns: RE2[];
+  // Per pattern whose address can start at one place only, the text before <ADDR> alone: its match's
+  // end is where the address starts, and the address runs to the first character that cannot be in
+  // one. Much cheaper than the whole pattern's capture (a long pattern makes RE2 capture slowly).
+  heads: (RE2 | undefined)[];
   // All patterns in one automaton: one pass over a message says which patterns match (RE2::Set).
   anyPattern: RE2Set;
   // Texts one of which every matching message holds (a literal each pattern requires); undefined when
@@ -100,6 +106,7 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
     return compiled;
   });
   const lazyPatterns = spec.patterns.map((pattern, index) => compile(pattern, `${where}.patterns[${index}]`, true, true));
+  const heads = spec.patterns.map((pattern) => headCapture(pattern, spec.delimiter));
   const ignore = spec.ignore.map((pattern, index) => compile(pattern, `${where}.ignore[${index}]`, false));
   return {
     name: spec.name,
@@ -107,6 +114,7 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
     roles: spec.patterns.map((_, index) => spec.roles?.[index] ?? 'failure'),
     patterns,
     lazyPatterns,
+    heads,
     anyPattern: new RE2.Set(patterns, { anchor: 'both' }),
     needles: needlesOf(spec.patterns),
     anyIgnore: ignore.length === 0 ? undefined : new RE2.Set(ignore, { anchor: 'both' }),
@@ -126,6 +134,46 @@ function needlesOf(patterns: readonly string[]): readonly string[] | undefined {
   // A needle that holds another is found whenever the other is: keep the shorter.
   const all = [...needles];
   return all.filter((needle) => !all.some((other) => other !== needle && needle.includes(other)));
+}
+
+// What <ADDR> took in a message the whole pattern matches, read from where its head ends: the run of
+// address characters there.
+function captureAfter(head: RE2, message: string): string | undefined {
+  const match = head.exec(message);
+  if (!match) return undefined;
+  const start = match.index + match[0].length;
+  let end = start;
+  while (end < message.length && end - start < 46 && isAddressChar(message.charCodeAt(end))) end++;
+  return end - start >= 2 ? message.slice(start, end) : undefined;
+}
+
+function isAddressChar(c: number): boolean {
+  return c === 46 || c === 58 || (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+// The head of a pattern (the text before <ADDR>) as a regex of its own, when that gives the capture
+// exactly: the head can end at one place only (it is fixed text, or it holds the filter's delimiter a
+// fixed number of times, only as literals, and what follows the last is fixed), and what follows
+// <ADDR> starts with a character no address holds (or nothing follows), so <ADDR> is the whole run of
+// address characters there. Otherwise undefined, and the whole pattern captures.
+function headCapture(pattern: string, delimiter: string | undefined): RE2 | undefined {
+  const tree = parseRegex(pattern, ADDR_SLOT);
+  const items = tree.kind === 'concat' ? tree.items : [tree];
+  const at = items.findIndex((node) => node.kind === 'slot');
+  const slot = items[at];
+  if (at === -1 || !slot) return undefined;
+  const next = items[at + 1];
+  if (next !== undefined) {
+    if (next.kind !== 'char') return undefined;
+    const m = atomMatches(next.atom, next.flags);
+    if (m.hex || m.colon || m.dot) return undefined;
+  }
+  const head = items.slice(0, at);
+  const literal = (node: RegexNode) => node.kind === 'char' && atomProbes(node.atom, node.flags).size === 1;
+  // The delimiter rule (filter-safety.ts) was checked: the head's end is after its Nth delimiter and the
+  // fixed text after it. Without a delimiter, only an all-literal head ends at one place.
+  if (delimiter === undefined && !head.every(literal)) return undefined;
+  return new RE2(`^(?:${pattern.slice(0, slot.start)})`);
 }
 
 // The text the <ADDR> group took in a message the pattern matches, or undefined.
@@ -150,7 +198,9 @@ export function matchMessage(filter: CompiledFilter, program: string | undefined
   if (filter.needles && !filter.needles.some((needle) => message.includes(needle))) return { kind: 'none' };
   // One DFA pass for all patterns (a call costs about 0.9 µs whatever the pattern, most of it handing the
   // string to RE2); only a matching message pays for the captures.
-  const matching = filter.anyPattern.match(message);
+  // Handed to RE2 as UTF-8 bytes: a string is converted on every call, and converting it here first
+  // makes the Set's pass a third of the cost (0.9 µs against 3.2 µs for an access-log line).
+  const matching = filter.anyPattern.match(Buffer.from(message));
   if (matching.length === 0) return { kind: 'none' };
   if (filter.anyIgnore?.test(message)) return { kind: 'ignored' };
   if (matching.length > 1) matching.sort((a, b) => a - b);
@@ -161,8 +211,11 @@ export function matchMessage(filter: CompiledFilter, program: string | undefined
     const greedy = filter.patterns[index];
     const lazy = filter.lazyPatterns[index];
     if (!greedy || !lazy) continue;
-    const text = capture(greedy, message);
-    const other = twoCandidates ? capture(lazy, message) : text;
+    const head = filter.heads[index];
+    // A pattern whose address starts at one place and ends at the first character no address holds
+    // has one reading: the second is not asked.
+    const text = head ? captureAfter(head, message) : capture(greedy, message);
+    const other = twoCandidates && !head ? capture(lazy, message) : text;
     // One pattern, two readings: whatever they took, one may be a client's.
     if (text !== other) return { kind: 'ambiguous', captured: [text ?? '', other ?? ''] };
     if (text === undefined) continue;
@@ -175,23 +228,21 @@ export function matchMessage(filter: CompiledFilter, program: string | undefined
   return taken === undefined ? { kind: 'none' } : { kind: 'match', ...taken };
 }
 
-// How many runs of the characters <ADDR> takes (hex digits, '.' and ':'), at least two long and with a
-// '.' or ':', the message holds, counted up to two: the texts <ADDR> could take are among them.
+// How many runs of the characters <ADDR> takes (hex digits, '.' and ':') with at least two '.' or ':'
+// the message holds, counted up to two: every address has two (an IPv4 address three dots, an IPv6
+// address two colons at least), so the addresses <ADDR> could take are among them ("HTTP/1.1" is none).
 function addressCandidates(message: string): number {
   let found = 0;
-  let length = 0;
-  let punct = false;
+  let punct = 0;
   for (let i = 0; i <= message.length; i++) {
     const c = i < message.length ? message.charCodeAt(i) : 32;
     const dot = c === 46 || c === 58;
     if (dot || (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
-      length++;
-      punct ||= dot;
+      if (dot) punct++;
       continue;
     }
-    if (length >= 2 && punct && ++found > 1) return found;
-    length = 0;
-    punct = false;
+    if (punct >= 2 && ++found > 1) return found;
+    punct = 0;
   }
   return found;
 }
