@@ -16,8 +16,18 @@ export async function configCheckCommand(options: ConfigCheckOptions): Promise<n
     await loadSafelist(config.safelist, config.source);
     const caveats = config.jails.flatMap((jail) =>
       jail.sources.flatMap((source, index) => {
-        const caveat = source.type === 'list' ? undefined : BUILTIN_FILTERS.get(source.filter)?.caveat;
-        return caveat === undefined ? [] : [`jails.${jail.name}.sources[${index}]: filter ${source.type === 'list' ? '' : source.filter}: ${caveat}`];
+        if (source.type === 'list') return [];
+        const where = `jails.${jail.name}.sources[${index}]`;
+        const caveat = BUILTIN_FILTERS.get(source.filter)?.caveat;
+        return [
+          ...(caveat === undefined ? [] : [`${where}: filter ${source.filter}: ${caveat}`]),
+          // A plain file's lines have no timestamp to tell the daemon's from the rest of a broken one.
+          ...(source.type === 'file' && source.format === 'plain'
+            ? [
+                `${where}: format "plain" reads every line as the daemon's, but a daemon that writes a client's newline as it came (sshd -E does) lets the client write lines of its own: prefer syslog or the journal`,
+              ]
+            : []),
+        ];
       }),
     );
     for (const caveat of caveats) out.note(`warning: ${caveat}`);
