@@ -3,8 +3,8 @@
 // (fail2ban 1.0.2, Debian 12's, with its stock filter and the same mode) must find the same set of
 // offending addresses, but for the differences listed in DIFFERENCES, each with its reason. A new
 // difference fails the test, and so does a listed one that is gone. A filter whose fixtures are not
-// captured yet, or that xtban does not have yet, is reported by name as skipped.
-import { existsSync, readdirSync } from 'node:fs';
+// captured, or that xtban does not have, fails by name.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -27,7 +27,6 @@ const FILTERS: { filter: string; fail2ban: string }[] = [
   { filter: 'postfix-sasl', fail2ban: 'postfix[mode=auth]' },
   { filter: 'dovecot', fail2ban: 'dovecot' },
   { filter: 'vsftpd', fail2ban: 'vsftpd' },
-  { filter: 'proftpd', fail2ban: 'proftpd' },
   { filter: 'mysqld-auth', fail2ban: 'mysqld-auth' },
 ];
 
@@ -230,11 +229,15 @@ describeKernel("built-in filters agree with fail2ban 1.0.2 on the real daemons' 
   for (const { filter, fail2ban } of FILTERS) {
     const dir = join(LOGS, filter);
     if (!existsSync(dir)) {
-      it.skip(`${filter}: no captured fixtures (fixtures/logs/${filter}/) yet`, () => {});
+      it(`${filter}: has captured fixtures (fixtures/logs/${filter}/)`, () => {
+        expect.fail(`no captured fixtures for ${filter}: capture them with XTBAN_CAPTURE_FIXTURES=1 (fixtures/logs/*.md)`);
+      });
       continue;
     }
     if (!BUILTIN_FILTERS.has(filter)) {
-      it.skip(`${filter}: fixtures captured, but xtban has no built-in ${filter} filter yet`, () => {});
+      it(`${filter}: is a built-in filter`, () => {
+        expect.fail(`fixtures captured for ${filter}, but xtban has no built-in filter of that name`);
+      });
       continue;
     }
     describe(`${filter} against fail2ban's ${fail2ban}`, () => {
@@ -244,7 +247,19 @@ describeKernel("built-in filters agree with fail2ban 1.0.2 on the real daemons' 
       for (const file of files) {
         const why = NOT_COMPARED[`${filter}/${file}`];
         if (why) {
-          it.skip(`${file}: not compared: ${why}`, () => {});
+          // Not compared address by address (xtban reads such a file only as format plain), but the
+          // reason is checked: what fail2ban finds there comes only from PAM's lines.
+          it(`${file}: fail2ban reads only PAM's lines of it (${why})`, async () => {
+            const found = await compare({ filter, fail2ban, file, mode: 'normal' });
+            const pam = new Set(
+              readFileSync(join(dir, file), 'utf8')
+                .split('\n')
+                .filter((line) => line.includes('PAM'))
+                .flatMap((line) => [...line.matchAll(/(?:from |rhost=)([0-9A-Fa-f:.]+)/g)].map((m) => m[1] ?? '')),
+            );
+            expect(found.fail2ban.length).toBeGreaterThan(0);
+            for (const address of found.fail2ban) expect(pam.has(address), address).toBe(true);
+          });
           continue;
         }
         for (const mode of BUILTIN_FILTERS.get(filter)?.modes ?? ['normal']) {
