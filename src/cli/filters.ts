@@ -1,6 +1,6 @@
 import { ExitCode, inputError } from '../core/errors.js';
 import { BUILTIN_FILTERS } from '../core/filters/index.js';
-import type { BuiltinFilter } from '../core/filters/builtin.js';
+import { describeFilter, type BuiltinFilter } from '../core/filters/builtin.js';
 import type { FiltersOptions } from './commands.js';
 import { createOutput, renderTable } from './output.js';
 
@@ -10,27 +10,6 @@ function readsText(filter: BuiltinFilter): string {
   if (filter.reads.file) parts.push(filter.reads.file);
   if (filter.reads.journal) parts.push(`journal ${filter.reads.journal.identifier}`);
   return parts.join(' or ');
-}
-
-// A built-in filter as --json and `xtban filters NAME` give it.
-export function describeFilter(filter: BuiltinFilter): Record<string, unknown> {
-  return {
-    name: filter.name,
-    catches: filter.catches,
-    reads: filter.reads,
-    programs: filter.programs,
-    modes: filter.modes ?? ['normal'],
-    ...(filter.caveat === undefined ? {} : { caveat: filter.caveat }),
-    client_text: filter.clientText,
-    ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
-    rules: filter.rules.map((rule) => ({
-      pattern: rule.pattern,
-      role: rule.role ?? 'failure',
-      modes: rule.modes ?? filter.modes ?? ['normal'],
-      ...(rule.clientText === undefined ? {} : { client_text: rule.clientText }),
-    })),
-    ignore: filter.ignore ?? [],
-  };
 }
 
 // `xtban filters [NAME]`: the built-in filters, or one whole.

@@ -1,7 +1,7 @@
 import { stringify as stringifyToml } from 'smol-toml';
 import { formatDuration } from '../core/duration.js';
 import type { Config } from '../core/domain.js';
-import { builtinSpec } from '../core/filters/builtin.js';
+import { builtinSpec, describeFilter } from '../core/filters/builtin.js';
 import { BUILTIN_FILTERS } from '../core/filters/index.js';
 
 // Keys that --json adds for scripts but the TOML form leaves out (they are derived, not settable).
@@ -78,19 +78,7 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
 
 // The built-in filters for --json: what `xtban config show` prints as comments for the TOML form.
 export function builtinFiltersJson(): Record<string, unknown> {
-  return Object.fromEntries(
-    [...BUILTIN_FILTERS.values()].map((filter) => [
-      filter.name,
-      {
-        catches: filter.catches,
-        programs: filter.programs,
-        client_text: filter.clientText,
-        ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
-        rules: filter.rules.map((rule) => ({ pattern: rule.pattern, role: rule.role ?? 'failure', modes: rule.modes ?? filter.modes ?? ['normal'] })),
-        ...(filter.ignore === undefined ? {} : { ignore: filter.ignore }),
-      },
-    ]),
-  );
+  return Object.fromEntries([...BUILTIN_FILTERS.values()].map((filter) => [filter.name, describeFilter(filter)]));
 }
 
 // The effective config as TOML that loads back to the same config.

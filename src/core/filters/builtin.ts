@@ -51,3 +51,24 @@ export function builtinSpec(filter: BuiltinFilter, mode: FilterMode = 'normal'):
     ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
   };
 }
+
+// A built-in filter as `xtban filters --json` and `config show --json` give it.
+export function describeFilter(filter: BuiltinFilter): Record<string, unknown> {
+  return {
+    name: filter.name,
+    catches: filter.catches,
+    reads: filter.reads,
+    programs: filter.programs,
+    modes: filter.modes ?? ['normal'],
+    ...(filter.caveat === undefined ? {} : { caveat: filter.caveat }),
+    client_text: filter.clientText,
+    ...(filter.delimiter === undefined ? {} : { delimiter: filter.delimiter }),
+    rules: filter.rules.map((rule) => ({
+      pattern: rule.pattern,
+      role: rule.role ?? 'failure',
+      modes: rule.modes ?? filter.modes ?? ['normal'],
+      ...(rule.clientText === undefined ? {} : { client_text: rule.clientText }),
+    })),
+    ignore: filter.ignore ?? [],
+  };
+}

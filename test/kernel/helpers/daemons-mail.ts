@@ -3,7 +3,7 @@
 // isolate.mjs so that its syslog messages (and its PAM modules') go to a receiver of the test's, never
 // to the host's /dev/log; clients run in attacker. Also the clients, the scan, and the capture of the
 // logs as fixtures.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import readline from 'node:readline';
@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { journalLine, parseDatagram, rsyslogLine, type SyslogMessage } from '../../helpers/syslog-forms.js';
 import { runXtban, type ExecResult, type Topology } from './netns.js';
+import { type Daemon, track } from './daemon-process.js';
 import { sleep } from './work.js';
+
+export type { Daemon } from './daemon-process.js';
 
 const HELPERS = fileURLToPath(new URL('.', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/logs/', import.meta.url));
@@ -23,45 +26,6 @@ export const INNOCENT = { ipv4: '203.0.113.9', ipv6: '2001:db8::9' } as const;
 export const GOOD_CLIENT = '192.0.2.3';
 
 // ---- processes ----
-
-// A daemon started by the test: its output so far, and a stop that ends it (and what it started).
-export interface Daemon {
-  readonly name: string;
-  // Resolves with the exit code (or the signal) when the process ends.
-  readonly exited: Promise<number | string>;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-// A Daemon over a child process; onStop runs first when it is stopped (a daemon's own stop command).
-function track(name: string, child: ChildProcess, onStop?: () => Promise<void>): Daemon {
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    if (output.length < 20_000) output += chunk.toString();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
-    child.once('error', () => resolve(-1));
-  });
-  let stopping: Promise<void> | undefined;
-  return {
-    name,
-    exited,
-    output: () => output,
-    stop() {
-      stopping ??= (async () => {
-        await onStop?.().catch(() => {});
-        child.kill('SIGTERM');
-        const killed = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(killed);
-      })();
-      return stopping;
-    },
-  };
-}
 
 // A receiver for a daemon's syslog messages: a datagram socket in the work directory (isolate.mjs makes
 // it the daemon's /dev/log), every datagram kept as received.

@@ -4,11 +4,12 @@
 // syslog receiver by its socket's path (error_log syslog:server=unix:PATH), which needs no /dev/log; the
 // receiver, the syslog forms, the fixtures' capture, the account and the innocent addresses are the
 // mail harness's.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Daemon, USER } from './daemons-mail.js';
+import { type Daemon, track } from './daemon-process.js';
+import { USER } from './daemons-mail.js';
 import { runXtban, type Topology } from './netns.js';
 import { sleep } from './work.js';
 
@@ -17,35 +18,6 @@ export { captureFixtures, type Daemon, GOOD_CLIENT, INNOCENT, startSyslogReceive
 const HELPERS = fileURLToPath(new URL('.', import.meta.url));
 
 // ---- processes ----
-
-function track(name: string, child: ChildProcess): Daemon {
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    if (output.length < 20_000) output += chunk.toString();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
-    child.once('error', () => resolve(-1));
-  });
-  let stopping: Promise<void> | undefined;
-  return {
-    name,
-    exited,
-    output: () => output,
-    stop() {
-      stopping ??= (async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        const killed = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(killed);
-      })();
-      return stopping;
-    },
-  };
-}
 
 // Makes the work directory readable by the daemons' unprivileged workers (www-data): mkdtemp made it 0700.
 export function openDir(dir: string): void {
