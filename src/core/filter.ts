@@ -49,6 +49,11 @@ export interface CompiledFilter {
   // end is where the address starts, and the address runs to the first character that cannot be in
   // one. Much cheaper than the whole pattern's capture (a long pattern makes RE2 capture slowly).
   heads: (RE2 | undefined)[];
+  // Per pattern whose address is a whole run of address characters (what stands before and after
+  // <ADDR> is a character no address holds, or the message's start or end), the text before <ADDR>
+  // and the text after it, each anchored to its whole side: a message with one address-like run reads
+  // at it when both sides match there, two DFA passes (about 0.4 µs) against a capture (about 3 µs).
+  sides: ({ before: RE2; after: RE2 } | undefined)[];
   // All patterns in one automaton: one pass over a message says which patterns match (RE2::Set).
   anyPattern: RE2Set;
   // Texts one of which every matching message holds (a literal each pattern requires); undefined when
@@ -97,7 +102,8 @@ function compile(pattern: string, where: string, withSlot: boolean, lazy = false
 }
 
 // Compiles every pattern (so RE2 has the first word on what is valid) and checks it for safety.
-export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): CompiledFilter {
+// `exact`: every capture by the whole pattern, no head or sides reading (tests compare the two).
+export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`, options: { exact?: boolean } = {}): CompiledFilter {
   if (spec.patterns.length === 0) throw inputError(`${where}: no patterns`, `give at least one pattern with ${ADDR_SLOT}`);
   const patterns = spec.patterns.map((pattern, index) => {
     const compiled = compile(pattern, `${where}.patterns[${index}]`, true);
@@ -106,7 +112,8 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
     return compiled;
   });
   const lazyPatterns = spec.patterns.map((pattern, index) => compile(pattern, `${where}.patterns[${index}]`, true, true));
-  const heads = spec.patterns.map((pattern) => headCapture(pattern, spec.delimiter));
+  const heads = spec.patterns.map((pattern) => (options.exact ? undefined : headCapture(pattern, spec.delimiter)));
+  const sides = spec.patterns.map((pattern, index) => (options.exact || heads[index] ? undefined : sidesOf(pattern)));
   const ignore = spec.ignore.map((pattern, index) => compile(pattern, `${where}.ignore[${index}]`, false));
   return {
     name: spec.name,
@@ -115,6 +122,7 @@ export function compileFilter(spec: FilterSpec, where = `filter ${spec.name}`): 
     patterns,
     lazyPatterns,
     heads,
+    sides,
     anyPattern: new RE2.Set(patterns, { anchor: 'both' }),
     needles: needlesOf(spec.patterns),
     anyIgnore: ignore.length === 0 ? undefined : new RE2.Set(ignore, { anchor: 'both' }),
@@ -176,6 +184,59 @@ function headCapture(pattern: string, delimiter: string | undefined): RE2 | unde
   return new RE2(`^(?:${pattern.slice(0, slot.start)})`);
 }
 
+// The two sides of a pattern's <ADDR>, when every reading of a message takes a whole run of address
+// characters for it: <ADDR> stands at the pattern's top level, whatever can stand next to it on
+// either side is a character that no address holds or the message's edge, and no (?flags) before it
+// reaches past it.
+function sidesOf(pattern: string): { before: RE2; after: RE2 } | undefined {
+  const tree = parseRegex(pattern, ADDR_SLOT);
+  const items = tree.kind === 'concat' ? tree.items : [tree];
+  const at = items.findIndex((node) => node.kind === 'slot');
+  const slot = items[at];
+  if (at === -1 || !slot) return undefined;
+  if (edge(items.slice(0, at), true).address || edge(items.slice(at + 1), false).address) return undefined;
+  if (items.slice(0, at).some((node) => node.kind === 'assert' && pattern.startsWith('(?', node.start))) return undefined;
+  return { before: new RE2(`^(?:${pattern.slice(0, slot.start)})$`), after: new RE2(`^(?:${pattern.slice(slot.end)})$`) };
+}
+
+// Of a sequence of nodes, whether its first character (its last, fromEnd) can be one an address holds,
+// and whether it can match nothing at all.
+function edge(nodes: readonly RegexNode[], fromEnd: boolean): { address: boolean; empty: boolean } {
+  const ordered = fromEnd ? [...nodes].reverse() : nodes;
+  for (const node of ordered) {
+    const one = edgeOf(node, fromEnd);
+    if (one.address) return one;
+    if (!one.empty) return { address: false, empty: false };
+  }
+  return { address: false, empty: true };
+}
+
+function edgeOf(node: RegexNode, fromEnd: boolean): { address: boolean; empty: boolean } {
+  switch (node.kind) {
+    case 'char': {
+      const m = atomMatches(node.atom, node.flags);
+      return { address: m.hex || m.colon || m.dot, empty: false };
+    }
+    case 'assert':
+      return { address: false, empty: true };
+    case 'slot':
+      return { address: true, empty: false };
+    case 'concat':
+      return edge(node.items, fromEnd);
+    case 'group':
+      return edgeOf(node.body, fromEnd);
+    case 'alternate': {
+      const branches = node.branches.map((branch) => edgeOf(branch, fromEnd));
+      return { address: branches.some((b) => b.address), empty: branches.some((b) => b.empty) };
+    }
+    case 'repeat': {
+      if (node.max === 0) return { address: false, empty: true };
+      const body = edgeOf(node.body, fromEnd);
+      return { address: body.address, empty: node.min === 0 || body.empty };
+    }
+  }
+}
+
 // The text the <ADDR> group took in a message the pattern matches, or undefined.
 function capture(pattern: RE2, message: string): string | undefined {
   // The pattern spans the whole message (^...$), so replacing its match by the group leaves the group
@@ -200,22 +261,36 @@ export function matchMessage(filter: CompiledFilter, program: string | undefined
   // string to RE2); only a matching message pays for the captures.
   // Handed to RE2 as UTF-8 bytes: a string is converted on every call, and converting it here first
   // makes the Set's pass a third of the cost (0.9 µs against 3.2 µs for an access-log line).
-  const matching = filter.anyPattern.match(Buffer.from(message));
+  const bytes = Buffer.from(message);
+  const matching = filter.anyPattern.match(bytes);
   if (matching.length === 0) return { kind: 'none' };
   if (filter.anyIgnore?.test(message)) return { kind: 'ignored' };
   if (matching.length > 1) matching.sort((a, b) => a - b);
   let taken: { address: Address; pattern: number } | undefined;
   // A second reading needs a second text <ADDR> could take; most messages hold one (sshd's: the peer).
-  const twoCandidates = addressCandidates(message) > 1;
+  const runs = addressRuns(bytes);
   for (const index of matching) {
     const greedy = filter.patterns[index];
     const lazy = filter.lazyPatterns[index];
     if (!greedy || !lazy) continue;
     const head = filter.heads[index];
-    // A pattern whose address starts at one place and ends at the first character no address holds
-    // has one reading: the second is not asked.
-    const text = head ? captureAfter(head, message) : capture(greedy, message);
-    const other = twoCandidates && !head ? capture(lazy, message) : text;
+    const sides = filter.sides[index];
+    let text: string | undefined;
+    let other: string | undefined;
+    if (head) {
+      // A pattern whose address starts at one place and ends at the first character no address holds
+      // has one reading: the second is not asked.
+      text = captureAfter(head, message);
+      other = text;
+    } else if (sides && runs.count === 1 && readsAt(sides, bytes, runs.start, runs.end)) {
+      // The one address-like run, and the pattern reads the message with <ADDR> there: any other
+      // reading would take a text that is no address.
+      text = bytes.toString('latin1', runs.start, runs.end);
+      other = text;
+    } else {
+      text = capture(greedy, message);
+      other = runs.count > 1 ? capture(lazy, message) : text;
+    }
     // One pattern, two readings: whatever they took, one may be a client's.
     if (text !== other) return { kind: 'ambiguous', captured: [text ?? '', other ?? ''] };
     if (text === undefined) continue;
@@ -228,23 +303,37 @@ export function matchMessage(filter: CompiledFilter, program: string | undefined
   return taken === undefined ? { kind: 'none' } : { kind: 'match', ...taken };
 }
 
-// How many runs of the characters <ADDR> takes (hex digits, '.' and ':') with at least two '.' or ':'
-// the message holds, counted up to two: every address has two (an IPv4 address three dots, an IPv6
-// address two colons at least), so the addresses <ADDR> could take are among them ("HTTP/1.1" is none).
-function addressCandidates(message: string): number {
-  let found = 0;
+// Whether a pattern's sides match the message's bytes before and after a run (2 to 45 long, as <ADDR>).
+function readsAt(sides: { before: RE2; after: RE2 }, bytes: Buffer, start: number, end: number): boolean {
+  return end - start >= 2 && end - start <= 45 && sides.before.test(bytes.subarray(0, start)) && sides.after.test(bytes.subarray(end));
+}
+
+// The runs of the characters <ADDR> takes (hex digits, '.' and ':') with at least two '.' or ':' in a
+// message's UTF-8 bytes, counted up to two, and where the first one is: every address has two (an IPv4
+// address three dots, an IPv6 address two colons at least), so the addresses <ADDR> could take are
+// among them ("HTTP/1.1" is none). No byte of a multi-byte character is one of these.
+function addressRuns(bytes: Buffer): { count: number; start: number; end: number } {
+  let count = 0;
+  let first = -1;
+  let firstEnd = -1;
   let punct = 0;
-  for (let i = 0; i <= message.length; i++) {
-    const c = i < message.length ? message.charCodeAt(i) : 32;
+  let runStart = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    const c = i < bytes.length ? (bytes[i] as number) : 32;
     const dot = c === 46 || c === 58;
     if (dot || (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
       if (dot) punct++;
       continue;
     }
-    if (punct >= 2 && ++found > 1) return found;
+    if (punct >= 2) {
+      if (++count > 1) break;
+      first = runStart;
+      firstEnd = i;
+    }
     punct = 0;
+    runStart = i + 1;
   }
-  return found;
+  return { count, start: first, end: firstEnd };
 }
 
 // A captured text read as an address, remembered: attackers repeat themselves, and IPv6 parsing is dear.
