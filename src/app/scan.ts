@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import type { CompiledFilter, FilterSpec } from '../core/filter.js';
 import type { FileFormat } from '../core/log-line.js';
-import { RetryCounter } from '../core/retry-counter.js';
+import { countFailures } from '../core/retry-counter.js';
 import { lineRanges, readError, scanRange, type RangeJob, type RangeScan } from './scan-range.js';
 
 // What a scan of log files found: the counts, matches per address (most first), and when each address
@@ -58,28 +58,17 @@ export async function scanLogs(
   spec: FilterSpec,
   options: { maxretry: number; findtimeSeconds: number; threads: number; nowMs: number; format?: FileFormat },
 ): Promise<ScanReport> {
-  const { maxretry, findtimeSeconds, threads } = options;
-  const now = options.nowMs;
-  const counter = new RetryCounter(maxretry, findtimeSeconds * 1000, 1_000_000);
   const stats = { lines: 0, matched: 0, linked: 0, ignored: 0, missed: 0, tooLong: 0, ambiguous: 0, unparsed: 0 };
-  const matches = new Map<string, number>();
-  const banned = new Map<string, number>();
   const started = performance.now();
+  const ranges: RangeScan[] = [];
   let threadsUsed = 1;
   for (const file of files) {
-    const ranges = await scanFile(file, filter, spec, options.format ?? 'auto', now, threads);
-    threadsUsed = Math.max(threadsUsed, ranges.length);
-    // Ranges come back in file order: failures are counted in the order of the lines, as in one pass.
-    for (const range of ranges) {
-      for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key] += range.stats[key];
-      for (let i = 0; i < range.which.length; i++) {
-        const address = range.addresses[range.which[i] as number] as string;
-        const time = range.times[i] as number;
-        matches.set(address, (matches.get(address) ?? 0) + 1);
-        if (counter.add(address, time) && !banned.has(address)) banned.set(address, time);
-      }
-    }
+    const scanned = await scanFile(file, filter, spec, options.format ?? 'auto', options.nowMs, options.threads);
+    threadsUsed = Math.max(threadsUsed, scanned.length);
+    ranges.push(...scanned);
   }
+  for (const range of ranges) for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key] += range.stats[key];
+  const { matches, banned } = countFailures(ranges, options.maxretry, options.findtimeSeconds * 1000);
   const seconds = (performance.now() - started) / 1000;
   const addresses = [...matches].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   return { stats, addresses, banned, seconds, threadsUsed };

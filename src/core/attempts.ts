@@ -18,12 +18,18 @@ interface ProcessState {
 // PAM's "N more authentication failures"), and a pid is not reused that soon.
 const CLOSED_MS = 60_000;
 
+// Linux's pid_max at most (PID_MAX_LIMIT).
+const PID_LIMIT = 2 ** 22;
+
 // Links the lines one failed attempt leaves (PAM's "authentication failure", then "Failed password",
 // then at the end "Connection closed by authenticating user") by the writing process, so that each
 // attempt counts once, whichever lines the daemon wrote for it. Lines without a pid count by their role
 // alone: a 'close' then counts as well, as nothing tells whether its connection already did.
 export class AttemptLinker {
-  private readonly processes = new Map<string, ProcessState>();
+  private readonly processes = new Map<number | string, ProcessState>();
+  // Programs by a small number, so that a process's key is one small integer (program and pid), not a
+  // string built for every line.
+  private readonly programIds = new Map<string, number>();
 
   constructor(
     // Processes remembered at most; when full, the half heard from longest ago is forgotten.
@@ -42,13 +48,27 @@ export class AttemptLinker {
     }
   }
 
+  // A process's key: program number times 2^22 (above any Linux pid) plus the pid, below 2^30 (a small
+  // integer to V8); a string for a pid out of that range or past the 255th program.
+  private keyOf(program: string, pid: number): number | string {
+    if (Number.isInteger(pid) && pid >= 0 && pid < PID_LIMIT) {
+      let id = this.programIds.get(program);
+      if (id === undefined && this.programIds.size < 255) {
+        id = this.programIds.size;
+        this.programIds.set(program, id);
+      }
+      if (id !== undefined) return id * PID_LIMIT + pid;
+    }
+    return `${program}\u0000${pid}`;
+  }
+
   // Whether this matching line is one more failed attempt of `address`. `pattern` (the index of the
   // pattern that matched) tells two announcements apart: the same announcement again, with no
   // confirmation between, is a new attempt (sshd's "PAM: Authentication failure" once per
   // keyboard-interactive answer), another one is the same attempt ("Invalid user", then PAM's line).
   counts(line: { program: string | undefined; pid?: number | undefined; timeMs: number }, address: string, role: PatternRole, pattern?: number): boolean {
     if (line.pid === undefined) return true;
-    const key = `${line.program ?? ''}\u0000${line.pid}`;
+    const key = this.keyOf(line.program ?? '', line.pid);
     let state = this.processes.get(key);
     if (
       state &&

@@ -8,6 +8,21 @@ function run(lines: [number | undefined, string, PatternRole][], linker = new At
 }
 
 describe('attempts linked by process', () => {
+  it('tells processes apart by program and pid, whatever the pid and however many programs', () => {
+    const linker = new AttemptLinker();
+    const programs = Array.from({ length: 300 }, (_, index) => `prog${index}`);
+    for (const pid of [1, 4_194_303, 4_194_304, 2 ** 31, 1e15]) {
+      for (const program of programs) {
+        // Each (program, pid) its own connection: its announcement counts, its failure then does not.
+        expect(linker.counts({ program, pid, timeMs: 0 }, '192.0.2.7', 'announce', 0)).toBe(true);
+        expect(linker.counts({ program, pid: pid + 1, timeMs: 0 }, '192.0.2.7', 'announce', 0)).toBe(true);
+      }
+      for (const program of programs) expect(linker.counts({ program, pid, timeMs: 1 }, '192.0.2.7', 'failure', 1)).toBe(false);
+    }
+    // The same pid of another program is another process.
+    expect(linker.counts({ program: 'other', pid: 1, timeMs: 2 }, '192.0.2.7', 'failure', 1)).toBe(true);
+  });
+
   it('counts a PAM failure and the Failed password that follows it once, and the close after it not at all', () => {
     expect(
       run([

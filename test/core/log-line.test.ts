@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseFileLine, parseJournalEntry, parseNativeLine, parseSyslogLine } from '../../src/core/log-line.js';
 
@@ -17,6 +18,100 @@ describe('log lines', () => {
       message: 'hello',
     });
     expect(parseSyslogLine('garbage', now)).toBeUndefined();
+  });
+
+  it('reads a traditional line exactly as the RFC 3164 regex it stands for, whatever the line holds', () => {
+    // The specification: what the hand-written reader must agree with, field for field.
+    const TRADITIONAL = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) \S*[^\s:] ([^\s[:]+)(?:\[(\d+)\])?: (.*)$/;
+    const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    const piece = fc.constantFrom(
+      'Nov',
+      'Dec',
+      'nov',
+      'NOV',
+      'Xyz',
+      ' ',
+      '  ',
+      '1',
+      '21',
+      '021',
+      '02',
+      ':',
+      '33',
+      '01',
+      'fw',
+      'fw:',
+      'a:b',
+      'sshd',
+      '[',
+      ']',
+      '[12]',
+      '[]',
+      '[x]',
+      ': ',
+      ':',
+      'msg',
+      '\t',
+      '\u00a0',
+      '\u2028',
+      '\r',
+      '\u3000',
+      '\ufeff',
+      'é',
+      '\ud83d\ude00',
+      'from 198.51.100.7',
+    );
+    const stamp = fc
+      .tuple(
+        fc.constantFrom(...MONTHS, 'Foo', 'nov'),
+        fc.constantFrom(' ', ' ', '  ', '   '),
+        fc.constantFrom('1', '21', '9', '30', '123', 'x'),
+        fc.constantFrom(' 02:33:01', ' 23:59:59', ' 00:00:00', ' 2:33:01', ' 02:3301'),
+      )
+      .map((parts) => parts.join(''));
+    const line = fc.oneof(
+      fc.array(piece, { maxLength: 12 }).map((parts) => parts.join('')),
+      fc.tuple(stamp, fc.array(piece, { maxLength: 10 })).map(([head, parts]) => head + parts.join('')),
+      {
+        weight: 4,
+        arbitrary: fc
+          .tuple(
+            stamp,
+            fc.constantFrom(' fw ', ' host.example ', ' é ', ' fw: ', ' a\tb ', ' ', ' \u00a0 ', ' x:y '),
+            fc.constantFrom('sshd', 'sshd[12]', 'sshd-session[007]', 'sshd[]', 'ss[hd', 'ss:hd', ''),
+            fc.constantFrom(': ', ': ', ':', ' : '),
+            fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('Failed password', 'a\rb', 'a\u2028b', 'a\u2029b', 'a\u0085b', '')),
+          )
+          .map((parts) => parts.join('')),
+      },
+    );
+    let read = 0;
+    fc.assert(
+      fc.property(line, (text) => {
+        const spec = TRADITIONAL.exec(text);
+        if (spec) read++;
+        const record = parseSyslogLine(text, now);
+        if (!spec) {
+          expect(record).toBeUndefined();
+          return;
+        }
+        const month = MONTHS.indexOf(spec[1] ?? '');
+        const expected = new Date(2026, month === -1 ? 0 : month, Number(spec[2]), Number(spec[3]), Number(spec[4]), Number(spec[5])).getTime();
+        expect(record).toEqual({
+          timeMs:
+            expected > now + 86_400_000
+              ? new Date(2025, month === -1 ? 0 : month, Number(spec[2]), Number(spec[3]), Number(spec[4]), Number(spec[5])).getTime()
+              : expected,
+          program: spec[6],
+          pid: spec[7] === undefined ? undefined : Number(spec[7]),
+          message: spec[8],
+        });
+      }),
+      { numRuns: 10_000 },
+    );
+    // Lines of both kinds were tried.
+    expect(read).toBeGreaterThan(100);
+    expect(read).toBeLessThan(9900);
   });
 
   it('splits hostile lines in linear time', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RetryCounter } from '../../src/core/retry-counter.js';
+import fc from 'fast-check';
+import { countFailures, RetryCounter } from '../../src/core/retry-counter.js';
 
 describe('RetryCounter', () => {
   it('reaches maxretry only with that many failures inside findtime, exactly', () => {
@@ -33,5 +34,39 @@ describe('RetryCounter', () => {
     // The most recent addresses are the ones kept.
     expect(counter.count('2001:db8::c34f')).toBe(1);
     expect(counter.count('2001:db8::1')).toBe(0);
+  });
+});
+
+describe('countFailures', () => {
+  it('says what a RetryCounter fed the same failures in order says: counts, first bans and their order', () => {
+    const failure = fc.record({
+      address: fc.constantFrom('192.0.2.1', '192.0.2.2', '2001:db8::1', '198.51.100.7'),
+      time: fc.integer({ min: 0, max: 200_000 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(failure, { maxLength: 40 }), { maxLength: 4 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 90_000 }),
+        (runs, maxretry, findtimeMs) => {
+          const counter = new RetryCounter(maxretry, findtimeMs, 1_000_000);
+          const matches = new Map<string, number>();
+          const banned = new Map<string, number>();
+          for (const run of runs)
+            for (const { address, time } of run) {
+              matches.set(address, (matches.get(address) ?? 0) + 1);
+              if (counter.add(address, time) && !banned.has(address)) banned.set(address, time);
+            }
+          const given = runs.map((run) => {
+            const addresses = [...new Set(run.map((f) => f.address))].reverse();
+            return { addresses, which: Uint32Array.from(run, (f) => addresses.indexOf(f.address)), times: Float64Array.from(run, (f) => f.time) };
+          });
+          const result = countFailures(given, maxretry, findtimeMs);
+          expect(new Map([...result.matches].sort())).toEqual(new Map([...matches].sort()));
+          expect([...result.banned]).toEqual([...banned]);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
