@@ -69,11 +69,25 @@ function traditionalLine(line: string): { stampEnd: number; program: string; pid
   if (line.charCodeAt(end) !== 58 || line.charCodeAt(end + 1) !== 32) return undefined;
   const message = line.slice(end + 2);
   // What '.' does not match.
-  if (LINE_TERMINATOR.test(message)) return undefined;
+  if (hasLineTerminator(message)) return undefined;
   return { stampEnd, program, pid, message };
 }
 
-const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
+// Whether the text holds a line terminator (what '.' does not match): four searches, each a fast scan
+// (and none at all for \u2028 and \u2029 in a one-byte string), against a regex over every character.
+function hasLineTerminator(text: string, from = 0): boolean {
+  return text.indexOf('\n', from) !== -1 || text.indexOf('\r', from) !== -1 || text.indexOf('\u2028', from) !== -1 || text.indexOf('\u2029', from) !== -1;
+}
+
+// Where the first line terminator at or after `from` is, or the text's length.
+function lineTerminatorAt(text: string, from: number): number {
+  let first = text.length;
+  for (const terminator of ['\n', '\r', '\u2028', '\u2029']) {
+    const at = text.indexOf(terminator, from);
+    if (at !== -1 && at < first) first = at;
+  }
+  return first;
+}
 
 function isUpper(c: number): boolean {
   return c >= 65 && c <= 90;
@@ -164,8 +178,8 @@ function byteMessage(value: unknown): string | undefined {
   return Buffer.from(value as number[]).toString('utf8');
 }
 
-// nginx's error.log: "2026/12/03 06:14:01 [error] 8863#8863: *1 ...".
-const NGINX_ERROR = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d) (.*)$/;
+// nginx's error.log: "2026/12/03 06:14:01 [error] 8863#8863: *1 ..." (read by nginxTime: the message
+// after the 20th character, with no line terminator in it).
 // apache's error.log: "[Thu Dec 03 06:14:01.123456 2026] [auth_basic:error] ...".
 const APACHE_ERROR = /^\[[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d+)? (\d{4})\] (.*)$/;
 // vsftpd.log: "Thu Dec  3 06:14:01 2026 [pid 123] ...".
@@ -174,8 +188,69 @@ const VSFTPD = /^[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\
 const MARIADB = /^(\d{4})-(\d\d)-(\d\d) {1,2}(\d{1,2}):(\d\d):(\d\d) (.*)$/;
 // dovecot's log_path: "Dec 03 06:14:01 imap-login: Info: ..." (no host, no pid).
 const DOVECOT = /^([A-Z][a-z]{2}) (\d\d) (\d\d):(\d\d):(\d\d) (.*)$/;
-// An access log (common or combined): the time inside "[03/Dec/2026:06:14:01 +0000]"; the line is kept whole.
-const ACCESS_TIME = /^\S+ \S+ .*?\[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\] "/;
+// An access log (common or combined): the time inside "[03/Dec/2026:06:14:01 +0000]"; the line is kept
+// whole. What accessStamp reads: ^\S+ \S+ .*?\[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\] "
+const ACCESS_STAMP = /^\[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\] "/;
+const ACCESS_STAMP_LENGTH = 30;
+
+// The last timestamp text read per form and its time: consecutive lines mostly share their second.
+const lastNginx = { text: '', ms: 0 };
+const lastAccess = { text: '', ms: 0 };
+
+// The time of an nginx error line's timestamp (its first 20 characters: ^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ), or undefined.
+function nginxTime(line: string): number | undefined {
+  if (lastNginx.text !== '' && line.startsWith(lastNginx.text)) return lastNginx.ms;
+  const year = digitsAt(line, 0, 4);
+  const month = digitsAt(line, 5, 2);
+  const day = digitsAt(line, 8, 2);
+  const hours = digitsAt(line, 11, 2);
+  const minutes = digitsAt(line, 14, 2);
+  const seconds = digitsAt(line, 17, 2);
+  if (year < 0 || month < 0 || day < 0 || hours < 0 || minutes < 0 || seconds < 0) return undefined;
+  const c = (at: number) => line.charCodeAt(at);
+  if (c(4) !== 47 || c(7) !== 47 || c(10) !== 32 || c(13) !== 58 || c(16) !== 58 || c(19) !== 32) return undefined;
+  const ms = new Date(year, month - 1, day, hours, minutes, seconds).getTime();
+  lastNginx.text = line.slice(0, 20);
+  lastNginx.ms = ms;
+  return ms;
+}
+
+// The number the `count` ASCII digits at `at` write, or -1 if one of them is no digit.
+function digitsAt(line: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const c = line.charCodeAt(i);
+    if (!(c >= 48 && c <= 57)) return -1;
+    value = value * 10 + c - 48;
+  }
+  return value;
+}
+
+// The time of an access log line: the first "[dd/Mon/yyyy:hh:mm:ss +hhmm] \"" after two words and a
+// space with no line terminator before it; undefined when there is none, null when its month is none.
+function accessTime(line: string): number | null | undefined {
+  let from = 0;
+  for (let word = 0; word < 2; word++) {
+    const start = from;
+    while (from < line.length && !isSpace(line.charCodeAt(from))) from++;
+    if (from === start || line.charCodeAt(from) !== 32) return undefined;
+    from++;
+  }
+  const before = lineTerminatorAt(line, from);
+  for (let at = line.indexOf('[', from); at !== -1 && at < before; at = line.indexOf('[', at + 1)) {
+    if (lastAccess.text !== '' && line.startsWith(lastAccess.text, at)) return lastAccess.ms;
+    const m = ACCESS_STAMP.exec(line.slice(at, at + ACCESS_STAMP_LENGTH));
+    if (!m) continue;
+    const month = MONTHS[m[2] ?? ''];
+    if (month === undefined) return null;
+    const offsetMs = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9])) * 60_000;
+    const ms = Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offsetMs;
+    lastAccess.text = m[0];
+    lastAccess.ms = ms;
+    return ms;
+  }
+  return undefined;
+}
 
 // Splits a line of a daemon's own log file (nginx, apache, vsftpd, MariaDB, dovecot, access logs): its
 // time, and the message after the timestamp. A line with no timestamp of a known form is undefined:
@@ -186,22 +261,20 @@ export function parseNativeLine(line: string, nowMs: number): LogRecord | undefi
   // that an access log's line (the commonest, and the longest) tries only its own form.
   const fifth = line.charCodeAt(4);
   let m: RegExpExecArray | null = null;
-  if (fifth === 47) m = NGINX_ERROR.exec(line);
-  if (m) return local(m[7], Number(m[1]), Number(m[2]) - 1, m[3], m[4], m[5], m[6]);
+  if (fifth === 47) {
+    const timeMs = nginxTime(line);
+    const message = line.slice(20);
+    if (timeMs !== undefined && !hasLineTerminator(message)) return { timeMs, program: undefined, pid: undefined, message };
+  }
   if (line.charCodeAt(0) === 91) m = APACHE_ERROR.exec(line);
   if (m) return local(m[7], Number(m[6]), MONTHS[m[1] ?? ''], m[2], m[3], m[4], m[5]);
   if (line.charCodeAt(3) === 32) m = VSFTPD.exec(line);
   if (m) return local(m[7], Number(m[6]), MONTHS[m[1] ?? ''], m[2], m[3], m[4], m[5]);
   if (fifth === 45) m = MARIADB.exec(line);
   if (m) return local(m[7], Number(m[1]), Number(m[2]) - 1, m[3], m[4], m[5], m[6]);
-  m = ACCESS_TIME.exec(line);
-  if (m) {
-    const month = MONTHS[m[2] ?? ''];
-    if (month === undefined) return undefined;
-    const offsetMs = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9])) * 60_000;
-    const timeMs = Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offsetMs;
-    return { timeMs, program: undefined, pid: undefined, message: line };
-  }
+  const timeMs = accessTime(line);
+  if (timeMs === null) return undefined;
+  if (timeMs !== undefined) return { timeMs, program: undefined, pid: undefined, message: line };
   m = DOVECOT.exec(line);
   if (m) {
     const year = yearOf(nowMs);

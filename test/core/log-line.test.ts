@@ -167,7 +167,97 @@ describe('log lines', () => {
   });
 });
 
+// The specification of the native forms the reader takes by hand (nginx's error log, access logs): the
+// regexes they were first read with, whole.
+const MONTH_NUMBERS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+const NGINX_ERROR = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d) (.*)$/;
+const ACCESS_TIME = /^\S+ \S+ .*?\[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\] "/;
+function specifiedNative(line: string): { timeMs: number; message: string } | undefined {
+  const e = line.charCodeAt(4) === 47 ? NGINX_ERROR.exec(line) : null;
+  if (e) return { timeMs: new Date(Number(e[1]), Number(e[2]) - 1, Number(e[3]), Number(e[4]), Number(e[5]), Number(e[6])).getTime(), message: e[7] ?? '' };
+  const m = ACCESS_TIME.exec(line);
+  if (!m) return undefined;
+  const month = MONTH_NUMBERS[m[2] ?? ''];
+  if (month === undefined) return undefined;
+  const offsetMs = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9])) * 60_000;
+  return { timeMs: Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offsetMs, message: line };
+}
+
 describe("a daemon's own log lines", () => {
+  it('reads nginx error lines and access log lines exactly as the regexes they stand for, whatever the line holds', () => {
+    const now = Date.UTC(2026, 11, 4);
+    const stamp = fc.constantFrom(
+      '[03/Dec/2026:06:14:01 +0000] "',
+      '[03/Dec/2026:06:14:02 -0130] "',
+      '[03/Dex/2026:06:14:01 +0000] "',
+      '[03/dec/2026:06:14:01 +0000] "',
+      '[3/Dec/2026:06:14:01 +0000] "',
+      '[03/Dec/2026:06:14:01 +0000]',
+      '[',
+      ']',
+    );
+    const piece = fc.constantFrom(
+      ' ',
+      '  ',
+      '-',
+      '198.51.100.7',
+      '2001:db8::1',
+      'user',
+      '"',
+      '\t',
+      '\u00a0',
+      '\r',
+      '\u2028',
+      '\u2029',
+      '\u0085',
+      'GET / HTTP/1.1',
+      'é',
+      '\ud83d\ude00',
+    );
+    const nginxStamp = fc.constantFrom('2026/12/03 06:14:01 ', '2026/12/03 06:14:02 ', '2026/12/3 06:14:01 ', '2026/12/03 06:14:01', '2026/12/03T06:14:01 ');
+    const line = fc.oneof(
+      fc.array(fc.oneof(piece, stamp), { maxLength: 14 }).map((parts) => parts.join('')),
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom('198.51.100.7 - - ', '198.51.100.7 - alice ', '2001:db8::1 - - ', '198.51.100.7  - ', '- ', '198.51.100.7 -\t- '),
+            fc.array(fc.oneof(piece, stamp), { maxLength: 4 }),
+            stamp,
+            fc.oneof(fc.string(), fc.constantFrom('GET /.env HTTP/1.1" 404 153 "-" "curl/8"')),
+          )
+          .map(([head, middle, at, rest]) => head + middle.join('') + at + rest),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            nginxStamp,
+            fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('[error] 1#1: *1 x\ry', '[error] 1#1: *1 client: 198.51.100.7', '')),
+          )
+          .map((parts) => parts.join('')),
+      },
+    );
+    let read = 0;
+    fc.assert(
+      fc.property(line, (text) => {
+        const spec = specifiedNative(text);
+        const record = parseNativeLine(text, now);
+        if (!spec) {
+          // Another form (dovecot's, apache's, ...) may read the line; these two never do.
+          if (record) expect(record.message === text || text.startsWith('2026/')).toBe(false);
+          return;
+        }
+        read++;
+        expect(record).toEqual({ timeMs: spec.timeMs, program: undefined, pid: undefined, message: spec.message });
+      }),
+      { numRuns: 10_000 },
+    );
+    // Lines of both kinds were tried.
+    expect(read).toBeGreaterThan(1000);
+    expect(read).toBeLessThan(9900);
+  });
+
   const now = new Date(2026, 11, 3, 12, 0, 0).getTime();
   it('reads the timestamp of nginx, apache, vsftpd, MariaDB and dovecot files and keeps the rest as the message', () => {
     expect(parseNativeLine('2026/12/03 06:14:01 [error] 8863#8863: *1 user "a" was not found', now)).toEqual({
