@@ -40,12 +40,15 @@ for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-an
     [[ " ${missing_packages[*]} " == *" $package "* ]] || missing_packages+=("$package")
   fi
 done
-# fail2ban reads the journal through python3-systemd (Debian recommends it; its sshd jail needs it on
-# Debian 12, which logs sshd only to the journal).
-if ! dpkg-query -W -f '${Status}' python3-systemd 2>/dev/null | grep -q 'ok installed'; then
-  missing_commands+=("python3-systemd")
-  missing_packages+=("python3-systemd")
-fi
+# Packages that put no command on the PATH: fail2ban reads the journal through python3-systemd (Debian
+# recommends it; its sshd jail needs it on Debian 12, which logs sshd only to the journal); the dovecot
+# tests serve POP3 as well as IMAP (dovecot-pop3d is /usr/lib/dovecot/pop3).
+for package in python3-systemd dovecot-pop3d; do
+  if ! dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q 'ok installed'; then
+    missing_commands+=("$package")
+    missing_packages+=("$package")
+  fi
+done
 
 if ((${#missing_packages[@]} > 0)); then
   why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers, the filters against the real nginx, apache2, postfix, dovecot, vsftpd and mariadb): ${missing_commands[*]}"
