@@ -395,6 +395,137 @@ async function footprint() {
   row.residentMb = { xtban: { anonymous: mb(ours.anonKb), file: mb(ours.fileKb) }, fail2ban: { anonymous: mb(theirs.anonKb), file: mb(theirs.fileKb) } };
 }
 
+// Two namespaces joined by a veth pair: a firewall, which runs the server, and a client.
+async function pair(name) {
+  const fw = await namespace(`${name}f`);
+  const client = await namespace(`${name}c`);
+  await execa('ip', ['-n', fw, 'link', 'add', 'xtb-p0', 'type', 'veth', 'peer', 'name', 'xtb-p1', 'netns', client]);
+  for (const [ns, dev, last] of [
+    [fw, 'xtb-p0', 1],
+    [client, 'xtb-p1', 2],
+  ]) {
+    const batch = [`addr add 192.0.2.${last}/24 dev ${dev}`, `addr add 2001:db8::${last}/64 dev ${dev} nodad`, `link set ${dev} up`].join('\n');
+    await execa('ip', ['-n', ns, '-batch', '-'], { input: `${batch}\n` });
+  }
+  return { fw, client };
+}
+
+async function dropNamespaces(...names) {
+  for (const ns of names) {
+    deleteNamespaceSync(ns);
+    namespaces.delete(ns);
+  }
+}
+
+const PATH_PORT = 8080;
+const PATH_SECONDS = 2;
+// The addresses a jail of the packet-path figure holds, none of them the client's: IPv4 from 198.18.0.0/15
+// (RFC 2544's benchmarking range; the documentation /24s hold 768), IPv6 from 2001:db8:b::/48.
+const heldAddress = (family, i) => (family === 4 ? `198.${18 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}` : `2001:db8:b:${(i >> 16).toString(16)}::${(i & 0xffff).toString(16)}`);
+
+// New connections a second from a client that is not banned, through the rules `setup` puts in place in a
+// fresh pair of namespaces (so no TIME_WAIT is left from a run before).
+async function connectionRate(name, family, setup) {
+  const { fw, client } = await pair(name);
+  try {
+    await setup(fw);
+    const server = execIn(fw, join(work, 'connect-rate'), ['serve', String(PATH_PORT)], { reject: false, buffer: false });
+    await new Promise((resolve, reject) => {
+      server.stdout.once('data', resolve);
+      server.once('exit', () => reject(new Error('connect-rate serve ended')));
+    });
+    const result = await inNs(client, join(work, 'connect-rate'), ['connect', family === 4 ? '192.0.2.1' : '2001:db8::1', String(PATH_PORT), String(PATH_SECONDS)]);
+    server.kill('SIGKILL');
+    const [rate, failed] = result.stdout.trim().split(' ').map(Number);
+    if (failed > 0) throw new Error(`${name}: ${failed} connections failed`);
+    return rate;
+  } finally {
+    await dropNamespaces(fw, client);
+  }
+}
+
+// An xtban jail of `capacity` on the port, filled to capacity with bans of that family (not the client).
+async function xtbanJail(fw, family, capacity, name) {
+  const config = join(work, `${name}.toml`);
+  const state = join(work, `${name}-state`);
+  writeFileSync(config, `[safelist]\nown_addresses = false\n\n[jails.web]\nports = [${PATH_PORT}]\nwindow = "1h"\nfamily = "ipv${family}"\ncapacity = ${capacity}\n`);
+  await xtban(fw, config, state, ['apply']);
+  const held = Array.from({ length: capacity }, (_, i) => heldAddress(family, i));
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < held.length; i += 5000) await xtban(fw, config, state, ['ban', ...held.slice(i, i + 5000)]);
+  return { config, state, banMs: ms(started) };
+}
+
+// An ipset hash:ip set of `capacity` addresses matched by one rule: fail2ban's iptables-ipset action and
+// CrowdSec's ipset backend.
+async function ipsetRule(fw, family, capacity) {
+  const set = 'bench';
+  const lines = [`create ${set} hash:ip family inet${family === 6 ? '6' : ''} maxelem ${Math.max(65_536, capacity)}`, ...Array.from({ length: capacity }, (_, i) => `add ${set} ${heldAddress(family, i)}`)];
+  const started = process.hrtime.bigint();
+  await inNs(fw, 'ipset', ['restore'], { input: `${lines.join('\n')}\n` });
+  const restoreMs = ms(started);
+  await inNs(fw, family === 4 ? 'iptables' : 'ip6tables', ['-I', 'INPUT', '-p', 'tcp', '--dport', String(PATH_PORT), '-m', 'set', '--match-set', set, 'src', '-j', 'DROP']);
+  return restoreMs;
+}
+
+const PATH_CAPACITIES = [100, 1000, 10_000, 100_000];
+
+// The packet path: what a jail costs the new connections of a client that is not banned, by capacity, in
+// each family, against no rules and an ipset set of the same size; and the load of 100,000 bans.
+async function packetPath() {
+  for (const family of [4, 6]) {
+    const floor = await connectionRate(`pn${family}`, family, async () => {});
+    const ours = new Map();
+    const sets = new Map();
+    for (const capacity of PATH_CAPACITIES) {
+      say(`packet path, IPv${family}, capacity ${capacity}`);
+      ours.set(capacity, await connectionRate(`px${family}${capacity}`, family, (fw) => xtbanJail(fw, family, capacity, `path-${family}-${capacity}`)));
+      sets.set(capacity, await connectionRate(`ps${family}${capacity}`, family, (fw) => ipsetRule(fw, family, capacity)));
+    }
+    const one = ours.get(100);
+    const kept = (capacity) => ours.get(capacity) / one;
+    const row = figure(
+      `packet path, IPv${family}: new connections a second of a client that is not banned, jail filled to capacity 100,000 (${PATH_SECONDS} s a run, fresh namespaces)`,
+      'conn/s',
+      ours.get(100_000),
+      {
+        'no rules (the floor)': floor,
+        ...Object.fromEntries(PATH_CAPACITIES.filter((capacity) => capacity !== 100_000).map((capacity) => [`xtban, capacity ${capacity.toLocaleString('en')}`, ours.get(capacity)])),
+        ...Object.fromEntries(PATH_CAPACITIES.map((capacity) => [`ipset hash:ip of ${capacity.toLocaleString('en')}, one rule`, sets.get(capacity)])),
+      },
+      { text: '≥ 85 % of a one-list jail (capacity 100) at 10,000 and 100,000', met: kept(10_000) >= 0.85 && kept(100_000) >= 0.85 },
+    );
+    row.kept = Object.fromEntries(PATH_CAPACITIES.map((capacity) => [capacity, Number(kept(capacity).toFixed(3))]));
+  }
+  await load100k();
+}
+
+// 100,000 bans restored into emptied lists (a reboot), against ipset restore of the same addresses.
+async function load100k() {
+  const n = 100_000;
+  say(`load, ${n.toLocaleString('en')} bans`);
+  const { fw, client } = await pair('load');
+  try {
+    const { config, state, banMs } = await xtbanJail(fw, 6, n, 'load');
+    await inNs(fw, process.execPath, [driver('flush-lists.mjs')]);
+    const started = process.hrtime.bigint();
+    const restored = JSON.parse((await xtban(fw, config, state, ['restore', '--json'])).stdout);
+    const wholeMs = ms(started);
+    if (restored.restored !== n) throw new Error(`restore put back ${restored.restored} of ${n}`);
+    const ipsetMs = await ipsetRule(fw, 6, n);
+    const row = figure(
+      `load, ${n.toLocaleString('en')} IPv6 bans restored into empty lists (µs a ban; restore's own work, whole seconds below)`,
+      'µs/ban',
+      (restored.elapsedMs * 1000) / n,
+      { 'xtban restore as a whole process': (wholeMs * 1000) / n, 'ipset restore (hash:ip)': (ipsetMs * 1000) / n, 'xtban ban, 5,000 a process': (banMs * 1000) / n },
+      { text: 'seconds, not minutes (≤ 10 s)', met: wholeMs <= 10_000 },
+    );
+    row.seconds = { restore: Number((restored.elapsedMs / 1000).toFixed(2)), restoreProcess: Number((wholeMs / 1000).toFixed(2)), ipset: Number((ipsetMs / 1000).toFixed(2)), ban: Number((banMs / 1000).toFixed(2)) };
+  } finally {
+    await dropNamespaces(fw, client);
+  }
+}
+
 function table() {
   const format = (value) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
   const lines = [];
@@ -403,7 +534,7 @@ function table() {
     lines.push(`      xtban ${format(row.xtban)} ${row.unit}   target ${row.target}`);
     for (const [name, value] of Object.entries(row.others)) {
       const ratio =
-        row.unit === 'lines/s'
+        row.unit === 'lines/s' || row.unit === 'conn/s'
           ? `xtban ${format(row.xtban / value)}x as fast`
           : value > row.xtban
             ? `${format(value / row.xtban)}x slower than xtban`
@@ -415,6 +546,8 @@ function table() {
     if (row.cpuSecondsIdle) lines.push(`      CPU seconds over ${row.cpuSecondsIdle.seconds} s idle: xtban ${row.cpuSecondsIdle.xtban}, fail2ban ${row.cpuSecondsIdle.fail2ban}`);
     if (row.processes) lines.push(`      processes counted: ${JSON.stringify(row.processes)}`);
     if (row.smaller) lines.push(`      xtban smaller: ${Object.entries(row.smaller).map(([what, yes]) => `${what} ${yes ? 'yes' : 'no'}`).join(', ')}`);
+    if (row.kept) lines.push(`      kept of a one-list jail's rate, by capacity: ${JSON.stringify(row.kept)}`);
+    if (row.seconds) lines.push(`      whole seconds: ${JSON.stringify(row.seconds)}`);
     if (row.residentMb) lines.push(`      resident MB, anonymous and file-backed: ${JSON.stringify(row.residentMb)}`);
   }
   return lines.join('\n');
@@ -423,10 +556,12 @@ function table() {
 try {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks need root (network namespaces, iptables)');
   await execa('gcc', ['-O2', '-o', join(work, 'floor'), join(root, 'bench', 'floor.c')]);
+  await execa('gcc', ['-O2', '-o', join(work, 'connect-rate'), join(root, 'bench', 'connect-rate.c')]);
   if (want('bulk')) for (const n of [1000, 10000]) say(`bulk load ${n}`), await bulkLoad(n);
   if (want('fresh')) say('fresh process'), await freshProcess();
   if (want('report')) say('report and reap'), await reportAndReap();
   if (['scan', 'scan-sshd', 'scan-nginx-error', 'scan-nginx-access'].some(want)) await scan();
+  if (want('path')) await packetPath();
   if (want('detect')) say('detection to ban (200 trials each)'), await detection();
   if (want('idle')) say('idle footprint (20 s to settle, then 30 s, each side)'), await footprint();
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });

@@ -27,13 +27,15 @@ declare -A package_of=(
   [systemd-nspawn]=systemd-container
   [nginx]=nginx [apache2]=apache2 [postfix]=postfix [dovecot]=dovecot-imapd [doveadm]=dovecot-imapd
   [vsftpd]=vsftpd [mariadbd]=mariadb-server [mariadb]=mariadb-client [curl]=curl
+  [ipset]=ipset
 )
 missing_commands=()
 missing_packages=()
 # The daemons whose logs the built-in filters read (nginx, apache2, postfix, dovecot, vsftpd, mariadb) and
 # their clients (curl speaks HTTP, SMTP, IMAP, POP3 and FTP): the filter tests run the real servers.
+# ipset: the packet-path benchmark compares a jail with an ipset set of the same size.
 for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-analyze fail2ban-server sshd ssh systemd-nspawn \
-  nginx apache2 postfix dovecot doveadm vsftpd mariadbd mariadb curl; do
+  nginx apache2 postfix dovecot doveadm vsftpd mariadbd mariadb curl ipset; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
@@ -51,7 +53,7 @@ for package in python3-systemd dovecot-pop3d; do
 done
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers, the filters against the real nginx, apache2, postfix, dovecot, vsftpd and mariadb): ${missing_commands[*]}"
+  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers, the filters against the real nginx, apache2, postfix, dovecot, vsftpd and mariadb; ipset for the benchmarks): ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
     # Packages of servers (ssh, fail2ban) start their service on install: not on this machine. The tests

@@ -90,10 +90,7 @@ export interface BanStore {
   forgetDeadLetters(target?: string): number;
   // A random name for this store, so that request ids from different servers never collide.
   instance(): string;
-  // This host's secret for choosing a ban's shard: made at first use, kept for good (placement stays
-  // stable across restarts and cannot be predicted from outside).
-  shardKey(): Buffer;
-  // Small facts kept with the bans (for example, that the bans were moved to their keyed shards).
+  // Small facts kept with the bans.
   meta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   // Request ids `xtban serve` has carried out, so that a request delivered twice acts once.

@@ -77,7 +77,6 @@ export function plannersFor(context: Ports, nowMs: number): (jail: string) => Pl
     const jail = context.config.jails.find((candidate) => candidate.name === name);
     if (!layout || !jail) throw new Error(`no list layout for jail ${name}`);
     if (!planner) {
-      const key = context.store().shardKey();
       // Read once, and only when a full list needs it.
       let clock: KernelClock | undefined | null = null;
       const isLiveBan = (address: string, lastSeen: number, slot: ListSlot) => {
@@ -88,7 +87,6 @@ export function plannersFor(context: Ports, nowMs: number): (jail: string) => Pl
       };
       planner = new PlacementPlanner({
         layout,
-        key,
         capacity: context.parameters.ipListTot,
         fill: readBanFill(context, name),
         wordBits: defaultWordBits(),
@@ -136,7 +134,7 @@ export function writeBans(context: Ports, decisions: readonly BanDecision[], sou
         address,
         action: 'unplaced',
         source,
-        detail: `every list of its tier is full of live bans (${placement.lists.join(', ')})`,
+        detail: `the lists its packets meet are full of live bans (${placement.lists.join(', ')})`,
       });
     }
   }

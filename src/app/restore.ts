@@ -6,7 +6,6 @@ import { evictedEvent, movedEvent, performWrites } from './ban-pipeline.js';
 import { defaultWordBits } from '../adapters/kernel-clock.js';
 
 // The store's note that its bans sit in their keyed shards (set after the one move from the old hash).
-const PLACEMENT_META = 'shard_placement';
 
 // Reads every list of these jails once: the canonical addresses it holds and when each was last seen,
 // or undefined when missing.
@@ -31,8 +30,6 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
   const only = jails.length === 1 && context.config.jails.length > 1 ? jails[0]?.name : undefined;
   const store = context.store();
   const bans = store.open(only);
-  // A store that placed bans by the public hash moves them to their keyed shards once.
-  const rehome = store.meta(PLACEMENT_META) !== 'keyed';
   const plan = planRestore({
     jails,
     layouts: context.layouts,
@@ -41,10 +38,8 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
     capacity: context.parameters.ipListTot,
     safelist: context.safelist,
     nowMs: Date.now(),
-    key: store.shardKey(),
     wordBits: defaultWordBits(),
     clock: context.kernelClock(),
-    rehome,
   });
   const outcomes = performWrites(context.lists, plan.writes);
   const failed = outcomes.filter((outcome) => !outcome.ok).map(({ jail, address, list, error }) => ({ jail, address, list, error: error ?? 'failed' }));
@@ -71,10 +66,9 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
       address: move.address,
       action: 'rehomed' as const,
       source: 'restore',
-      detail: `from ${move.from} to its own shard ${move.to}`,
+      detail: `from ${move.from} to ${move.to}, a list its packets meet`,
     })),
   ]);
-  if (rehome && plan.listMissing.length === 0 && failed.length === 0) store.setMeta(PLACEMENT_META, 'keyed');
   context.log.child({ component: 'restore' }).info(
     {
       step: 'restore',

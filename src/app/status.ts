@@ -85,7 +85,6 @@ export async function collectStatus(
         capacity: parameters.ipListTot,
         safelist,
         nowMs: clock.wallMs,
-        key: store.shardKey(),
         wordBits: clock.wordBits,
         clock,
       });

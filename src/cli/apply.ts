@@ -20,6 +20,7 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
   'jump-duplicated': 'removed duplicate jumps',
   'jump-unwanted': 'removed the jump',
   'chain-removed': 'removed the chain of a jail no longer configured',
+  'dispatch-pruned': 'removed',
   'jump-removed': 'removed the jump of a jail no longer configured',
 };
 

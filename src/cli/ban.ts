@@ -144,7 +144,7 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       const placement = placements.get(`${record.jail} ${record.address}`);
       if (placement?.kind === 'full') {
         out.note(
-          `not placed: ${record.address} in ${record.jail}: every list of its tier is full of live bans (${placement.lists.join(', ')}), and writing would evict one; recorded, enforced once there is room (\`xtban reap\`, \`xtban restore\`); raise capacity (more shards) or ip_list_tot`,
+          `not placed: ${record.address} in ${record.jail}: ${placement.lists.length > 1 ? 'its shard and the spill list' : 'its list'} (${placement.lists.join(', ')}) ${placement.lists.length > 1 ? 'are' : 'is'} full of live bans, and writing would evict one; recorded, enforced once there is room (\`xtban reap\`, \`xtban restore\`); raise capacity (more shards) or ip_list_tot`,
         );
         continue;
       }

@@ -12,7 +12,7 @@ export function reportRestore(context: KernelContext, report: RestoreReport): nu
   for (const skip of plan.skippedSafelisted) out.line(`  skipped ${skip.address} (${skip.jail}): ${skip.reason}`);
   for (const full of plan.noRoom)
     out.note(
-      `  no room for ${full.address} (${full.jail}): every list of its tier is full of live bans (${full.list}); nothing was evicted; raise capacity (more shards) or ip_list_tot`,
+      `  no room for ${full.address} (${full.jail}): the lists its packets meet are full of live bans (${full.list}); nothing was evicted; raise capacity (more shards) or ip_list_tot`,
     );
   for (const evict of plan.evicts) out.line(`  ${evict.list} was full: ${evict.address} (not a live ban) made room for ${evict.by}`);
   if (plan.moved.length > 0) out.line(`  moved ${plan.moved.length} ban(s) to their own shard (placement is now keyed to this host)`);

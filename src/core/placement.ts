@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import type { Address } from './address.js';
+import { dispatchShard } from './dispatch.js';
 import { isWithinWindow, timeAfter, type KernelClock, type WordBits } from './jiffies.js';
 import type { JailLayout, ListSlot } from './layout.js';
 
@@ -7,12 +7,12 @@ import type { JailLayout, ListSlot } from './layout.js';
 // last seen), or undefined when the list does not exist.
 export type ListFill = ReadonlyMap<string, ReadonlyMap<string, number> | undefined>;
 
-// The shard an address prefers. Keyed with a secret made once per host and kept in the store, so an
-// attacker cannot choose addresses that all fall on the shard of a ban they want evicted (FNV-1a, as
-// before, is public); the same key gives the same shard after every restart.
-export function preferredShard(key: Buffer, address: Address, shards: number): number {
-  if (shards <= 1) return 0;
-  return createHmac('sha256', key).update(`${address.family}/${address.text}`).digest().readUInt32BE(0) % shards;
+// The shard an address's packets go to (core/dispatch.ts), so the one its bans must be in (or the
+// tier's spill list). An attacker who chooses addresses can aim at one shard: it fills, the spill list
+// takes what its shard has no room for, and beyond that a ban is not placed and said so; a live ban is
+// never given up for another.
+export function ownShard(layout: JailLayout, address: Address): number {
+  return layout.shards <= 1 ? 0 : dispatchShard(address, layout.prefix[address.family], layout.bits);
 }
 
 // Whether the kernel still enforces an entry: its last stamp inside the list's window. Without a clock
@@ -21,18 +21,28 @@ export function entryInForce(clock: KernelClock | undefined, lastSeen: number, w
   return clock === undefined || isWithinWindow(clock, lastSeen, windowSeconds);
 }
 
-// A jail's ban lists of one family and tier, in shard order.
+// A jail's ban lists of one family and tier, in shard order (the spill list last).
 export function tierSlots(layout: JailLayout, family: 4 | 6, tier: number): ListSlot[] {
   return layout.slots.filter((slot) => slot.role === 'ban' && slot.family === family && slot.tier === tier);
 }
 
+// The lists of a tier whose entries an address's packets meet: its own shard's and the spill list.
+export function reachableSlots(layout: JailLayout, address: Address, tier: number): ListSlot[] {
+  const slots = tierSlots(layout, address.family, tier);
+  if (layout.shards <= 1) return slots;
+  const shard = ownShard(layout, address);
+  return slots.filter((slot) => slot.spill || slot.shard === shard);
+}
+
 // Where one ban goes:
-// - present: the address is already in one of its tier's lists, which takes the write (a refresh);
-// - placed: into its own shard, or into the next one with room when that is full (`moved`); when
-//   every list is full, `evicts` names the entry taken out first to make room, which is never a live
-//   ban (the write is then -EVICTS, +ADDR, and the kernel drops nothing by itself);
+// - present: the address is already in its own shard or the spill list, which takes the write (a
+//   refresh);
+// - placed: into its own shard, or into the tier's spill list when that is full (`moved`); when both
+//   are full, `evicts` names the entry taken out first to make room, which is never a live ban (the
+//   write is then -EVICTS, +ADDR, and the kernel drops nothing by itself);
 // - missing: its tier's lists do not exist (apply makes them);
-// - full: every list of its tier is full of live bans: writing would evict one, so nothing is written.
+// - full: its shard and the spill list are full of live bans: writing would evict one, so nothing is
+//   written.
 export type Placement =
   | { kind: 'present'; list: string }
   | { kind: 'placed'; list: string; preferred: string; moved: boolean; evicts?: string }
@@ -41,7 +51,6 @@ export type Placement =
 
 export interface PlacementInput {
   layout: JailLayout;
-  key: Buffer;
   capacity: number;
   fill: ListFill;
   wordBits: WordBits;
@@ -74,16 +83,16 @@ export class PlacementPlanner {
     if (!first) return { kind: 'missing', list: `(no list for tier ${tier + 1})` };
     const missing = slots.find((slot) => this.fill.get(slot.name) === undefined);
     if (missing) return { kind: 'missing', list: missing.name };
-    for (const slot of slots) {
+    // Its own shard, then the spill list: the lists its packets meet.
+    const order = reachableSlots(this.input.layout, address, tier);
+    const preferred = order[0] ?? first;
+    for (const slot of order) {
       const entries = this.fill.get(slot.name);
       if (entries?.has(address.text)) {
         entries.set(address.text, this.newest);
         return { kind: 'present', list: slot.name };
       }
     }
-    const start = preferredShard(this.input.key, address, slots.length);
-    const preferred = slots[start] ?? first;
-    const order = slots.map((_, offset) => slots[(start + offset) % slots.length] ?? first);
     for (const slot of order) {
       const entries = this.fill.get(slot.name);
       if (entries && entries.size < this.input.capacity) {
@@ -91,8 +100,8 @@ export class PlacementPlanner {
         return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred };
       }
     }
-    // Every list is full. An entry that is no live ban (its window passed, the reaper has not come by)
-    // is taken out first, by xtban, so the kernel drops nothing of its own choice: the least recently
+    // Both are full. An entry that is no live ban (its window passed, the reaper has not come by) is
+    // taken out first, by xtban, so the kernel drops nothing of its own choice: the least recently
     // used entry it would drop may well be a live ban.
     for (const slot of order) {
       const entries = this.fill.get(slot.name);
@@ -103,26 +112,22 @@ export class PlacementPlanner {
       entries.set(address.text, this.newest);
       return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred, evicts: victim };
     }
-    return { kind: 'full', lists: slots.map((slot) => slot.name), preferred: preferred.name };
+    return { kind: 'full', lists: order.map((slot) => slot.name), preferred: preferred.name };
   }
 
-  // The list of its tier that holds the address now, if any.
-  find(address: Address, tier: number): string | undefined {
-    return tierSlots(this.input.layout, address.family, tier).find((slot) => this.fill.get(slot.name)?.has(address.text))?.name;
+  // The list of its tier that holds the address now, if any: one its packets meet, else any other
+  // (a stray, left by a layout of other shards).
+  find(address: Address, tier: number): { list: string; reachable: boolean } | undefined {
+    const holds = (slot: ListSlot) => this.fill.get(slot.name)?.has(address.text);
+    const reachable = reachableSlots(this.input.layout, address, tier).find(holds);
+    if (reachable) return { list: reachable.name, reachable: true };
+    const stray = tierSlots(this.input.layout, address.family, tier).find(holds);
+    return stray ? { list: stray.name, reachable: false } : undefined;
   }
 
-  // Moves an address found in another shard than its own into its own, when that has room: the move
-  // a store makes once, when it gets its shard key. Returns the move, or undefined when it stays.
-  rehome(address: Address, tier: number): { from: string; to: string } | undefined {
-    const slots = tierSlots(this.input.layout, address.family, tier);
-    const own = slots[preferredShard(this.input.key, address, slots.length)];
-    const from = this.find(address, tier);
-    if (!own || from === undefined || from === own.name) return undefined;
-    const target = this.fill.get(own.name);
-    if (!target || target.size >= this.input.capacity) return undefined;
-    this.fill.get(from)?.delete(address.text);
-    target.set(address.text, this.newest);
-    return { from, to: own.name };
+  // Removes an address from one list in the planner's view (a stray moved out of it).
+  drop(list: string, address: Address): void {
+    this.fill.get(list)?.delete(address.text);
   }
 
   // Removes an address from its tier's lists in the planner's view (an unban, a tier move).

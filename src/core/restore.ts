@@ -26,16 +26,17 @@ export interface RestorePlan {
   unknownJail: { jail: string; address: string }[];
   // Entries a full list gives up for a ban that goes back; never a live ban.
   evicts: { jail: string; address: string; list: string; by: string }[];
-  // Bans moved into their own (keyed) shard from another one, when `rehome` is asked for.
+  // Bans found in a list their packets do not meet (left by a layout of other shards), moved into one
+  // they do.
   moved: { jail: string; address: string; from: string; to: string }[];
   // Bans that go back into another shard than their own, which is full.
   spilled: { jail: string; address: string; list: string; preferred: string }[];
 }
 
 // The live bans of the store that belong in the kernel, where each goes, and which are missing.
-// Pure: the store's records, the lists as read, the shard key, capacity and the clock come in. With
-// `rehome`, bans found in another shard than their own move to it where it has room (once, when the
-// store gets its shard key).
+// Pure: the store's records, the lists as read, capacity and the clock come in. A ban found in a list
+// its packets do not meet (another shard, left by a layout of other shards) is written where they do,
+// then taken out of that one.
 export function planRestore(input: {
   jails: readonly JailConfig[];
   layouts: ReadonlyMap<string, JailLayout>;
@@ -44,11 +45,9 @@ export function planRestore(input: {
   capacity: number;
   safelist: Safelist;
   nowMs: number;
-  key: Buffer;
   wordBits: WordBits;
   // The kernel clock, to keep entries the kernel still enforces; undefined: every entry is kept.
   clock: KernelClock | undefined;
-  rehome?: boolean;
 }): RestorePlan {
   const plan: RestorePlan = {
     writes: [],
@@ -92,30 +91,37 @@ export function planRestore(input: {
     const live = new Set(items.map((item) => item.address.text));
     const planner = new PlacementPlanner({
       layout,
-      key: input.key,
       capacity: input.capacity,
       fill: input.kernel,
       wordBits: input.wordBits,
       isLiveBan: (address, lastSeen, slot) => live.has(address) || entryInForce(input.clock, lastSeen, slot.windowSeconds),
     });
     // Bans already in the kernel first, so that none is counted missing because another took its room.
-    const absent: typeof items = [];
+    const absent: ((typeof items)[number] & { stray?: string })[] = [];
     for (const item of items) {
       const where = planner.find(item.address, item.tier);
       if (where === undefined) {
         absent.push(item);
-        continue;
-      }
-      plan.alreadyPresent++;
-      const move = input.rehome ? planner.rehome(item.address, item.tier) : undefined;
-      if (move) {
-        plan.moved.push({ jail: name, address: item.address.text, ...move });
-        plan.writes.push({ jail: name, list: move.to, address: item.address.text, command: `+${item.address.text}` });
-        plan.writes.push({ jail: name, list: move.from, address: item.address.text, command: `-${item.address.text}` });
+      } else if (!where.reachable) {
+        absent.push({ ...item, stray: where.list });
+      } else {
+        plan.alreadyPresent++;
       }
     }
-    for (const { address, tier } of absent) {
+    for (const { address, tier, stray } of absent) {
       const placement = planner.place(address, tier);
+      if (stray !== undefined && placement.kind === 'placed') {
+        // Written where its packets meet it, then out of the stray list: never in neither.
+        plan.moved.push({ jail: name, address: address.text, from: stray, to: placement.list });
+        if (placement.evicts !== undefined) {
+          plan.evicts.push({ jail: name, address: placement.evicts, list: placement.list, by: address.text });
+          plan.writes.push({ jail: name, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
+        }
+        plan.writes.push({ jail: name, list: placement.list, address: address.text, command: `+${address.text}` });
+        plan.writes.push({ jail: name, list: stray, address: address.text, command: `-${address.text}` });
+        planner.drop(stray, address);
+        continue;
+      }
       if (placement.kind === 'present') {
         // Another ban of the same network went back a moment ago.
         plan.alreadyPresent++;

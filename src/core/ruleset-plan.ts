@@ -1,7 +1,7 @@
 import type { Family } from './address.js';
 import { jumpsTo, type FilterTable } from './iptables-save.js';
 import { CHAIN_PREFIX, isJailName } from './names.js';
-import type { JailRules } from './ruleset.js';
+import { isSubChainOf, type JailRules } from './ruleset.js';
 
 const BUILTIN_HOOKS = ['INPUT', 'FORWARD'] as const;
 
@@ -18,6 +18,7 @@ export interface Finding {
     | 'jump-unwanted'
     | 'list-missing'
     | 'chain-removed'
+    | 'dispatch-pruned'
     | 'jump-removed'
     | 'chain-unconfigured';
   detail: string;
@@ -49,6 +50,21 @@ function sameRules(current: readonly string[], desired: readonly string[]): bool
   return current.length === desired.length && current.every((rule, index) => rule === desired[index]);
 }
 
+// "1 chain", "273 chains".
+function countOf(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+// A jail's chains: its own, then those of its dispatch tree.
+function chainsOf(jail: JailRules): { name: string; rules: readonly string[] }[] {
+  return [{ name: jail.chain, rules: jail.chainRules }, ...jail.subChains];
+}
+
+// The chains of the table that belong to a jail chain's dispatch tree, wanted or not.
+function subChainsIn(current: FilterTable, chain: string): string[] {
+  return [...current.chains.keys()].filter((name) => isSubChainOf(name, chain));
+}
+
 // Compares the live filter table with the jails' rules: every difference is a finding.
 export function findDifferences(current: FilterTable, desired: readonly JailRules[]): Finding[] {
   const findings: Finding[] = [];
@@ -60,6 +76,21 @@ export function findDifferences(current: FilterTable, desired: readonly JailRule
     } else if (!sameRules(chain.rules, jail.chainRules)) {
       findings.push({ ...base, kind: 'chain-differs', detail: `chain ${jail.chain} does not hold the expected ${jail.chainRules.length} rules` });
     }
+    // The dispatch tree's chains, one finding for all of a kind: a jail of 256 shards has 273 of them.
+    const missing = jail.subChains.filter((sub) => !current.chains.has(sub.name));
+    const differ = jail.subChains.filter((sub) => current.chains.has(sub.name) && !sameRules(current.chains.get(sub.name)?.rules ?? [], sub.rules));
+    if (missing.length > 0)
+      findings.push({
+        ...base,
+        kind: 'chain-missing',
+        detail: `${countOf(missing.length, 'chain')} of its dispatch tree ${missing.length === 1 ? 'is' : 'are'} missing (${missing[0]?.name}${missing.length > 1 ? ', ...' : ''})`,
+      });
+    if (differ.length > 0)
+      findings.push({
+        ...base,
+        kind: 'chain-differs',
+        detail: `${countOf(differ.length, 'chain')} of its dispatch tree ${differ.length === 1 ? 'does' : 'do'} not hold the expected rules (${differ[0]?.name}${differ.length > 1 ? ', ...' : ''})`,
+      });
     for (const hook of BUILTIN_HOOKS) {
       const present = (current.chains.get(hook)?.rules ?? []).filter((rule) => jumpsTo(rule, jail.chain));
       const wanted = jail.jumps.get(hook);
@@ -120,12 +151,22 @@ export function planApply(
   const deletes: string[] = [];
   const appends: string[] = [];
   const inserts: string[] = [];
+  const stale: string[] = [];
   for (const jail of desired) {
-    const mine = findings.filter((finding) => finding.jail === jail.jail);
-    if (mine.some((finding) => finding.kind === 'chain-missing' || finding.kind === 'chain-differs')) {
-      declarations.push(`:${jail.chain} - [0:0]`);
-      appends.push(...jail.chainRules);
+    // Each chain that is missing or differs is declared (which flushes it) and filled; the rest stay.
+    for (const { name, rules } of chainsOf(jail)) {
+      const chain = current.chains.get(name);
+      if (chain && sameRules(chain.rules, rules)) continue;
+      declarations.push(`:${name} - [0:0]`);
+      appends.push(...rules);
     }
+    // Chains of a dispatch tree the jail no longer has (fewer shards): nothing jumps to them once the
+    // chains above are filled anew, so they go last.
+    const kept = new Set(jail.subChains.map((chain) => chain.name));
+    const gone = subChainsIn(current, jail.chain).filter((name) => !kept.has(name));
+    stale.push(...gone);
+    if (gone.length > 0)
+      findings.push({ family, jail: jail.jail, kind: 'chain-removed', detail: `removed ${countOf(gone.length, 'chain')} its dispatch tree no longer has` });
     for (const hook of BUILTIN_HOOKS) {
       const present = (current.chains.get(hook)?.rules ?? []).filter((rule) => jumpsTo(rule, jail.chain));
       const wanted = jail.jumps.get(hook);
@@ -139,7 +180,11 @@ export function planApply(
   return {
     family,
     findings: [...findings, ...removal.findings],
-    script: assemble(declarations, [...deletes, ...removal.deletes], appends, inserts, removal.tail),
+    script: assemble(declarations, [...deletes, ...removal.deletes], appends, inserts, [
+      ...stale.map((name) => `-F ${name}`),
+      ...stale.map((name) => `-X ${name}`),
+      ...removal.tail,
+    ]),
   };
 }
 
@@ -161,8 +206,16 @@ export function planTeardown(
         findings.push({ family, jail, kind: 'jump-removed', detail: `removed jump from ${name} to ${chain}` });
       }
     }
-    tail.push(`-F ${chain}`, `-X ${chain}`);
-    findings.push({ family, jail, kind: 'chain-removed', detail: `removed chain ${chain}` });
+    tail.push(`-F ${chain}`);
+    const below = subChainsIn(current, chain);
+    for (const name of below) tail.push(`-F ${name}`);
+    tail.push(`-X ${chain}`, ...below.map((name) => `-X ${name}`));
+    findings.push({
+      family,
+      jail,
+      kind: 'chain-removed',
+      detail: below.length === 0 ? `removed chain ${chain}` : `removed chain ${chain} and the ${below.length} chains of its dispatch tree`,
+    });
   }
   return { family, findings, script: assemble([], deletes, [], [], tail), deletes, tail };
 }

@@ -27,7 +27,7 @@ export function banLogLines(
       lines.push({
         level: 'warn',
         fields: { jail, address, lists: placement.lists, source: origin.source },
-        message: `${address} not placed in jail ${jail}: every list of its tier is full of live bans (recorded, enforced once there is room; raise capacity)`,
+        message: `${address} not placed in jail ${jail}: the lists its packets meet are full of live bans (recorded, enforced once there is room; raise capacity)`,
       });
     } else if (placement?.kind === 'placed' && placement.evicts !== undefined) {
       lines.push({

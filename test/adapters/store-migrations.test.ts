@@ -112,9 +112,6 @@ describe('store migrations', () => {
       expect(store.meta('instance')).toMatch(/^[0-9a-f]{12}$/);
       const instance = store.meta('instance');
       expect(store.instance()).toBe(instance);
-      const key = store.meta('shard_key');
-      expect(key).toMatch(/^[0-9a-f]{64}$/);
-      expect(store.shardKey().toString('hex')).toBe(key);
       // A new request follows the old ones: the outbox's sequence carried on.
       store.enqueue([{ target: 'fw', verb: 'flush', jail: 'ssh', address: '' }], 100_000);
       expect(store.pending('fw', 10).map((item) => item.seq)).toEqual([2, 3, 4]);

@@ -39,7 +39,7 @@ function plannerOf(listed?: [string, string]): (jail: string) => PlacementPlanne
     const layout = layouts.get(jail);
     if (!layout) throw new Error(jail);
     const fill = new Map(layout.slots.map((slot) => [slot.name, new Map(listed && listed[0] === slot.name ? [[listed[1], 5]] : [])]));
-    return new PlacementPlanner({ layout, key: Buffer.alloc(32), capacity: 100, fill, wordBits: 64, isLiveBan: () => true });
+    return new PlacementPlanner({ layout, capacity: 100, fill, wordBits: 64, isLiveBan: () => true });
   };
 }
 

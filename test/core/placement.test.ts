@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse.js';
 import type { Address } from '../../src/core/address.js';
 import { jailLayout, type JailLayout } from '../../src/core/layout.js';
-import { PlacementPlanner, preferredShard, tierSlots } from '../../src/core/placement.js';
+import { ownShard, PlacementPlanner, reachableSlots, tierSlots } from '../../src/core/placement.js';
 
 // The jail of the targeted-eviction report: capacity 1000 over lists of 100.
 function layoutOf(capacity: number): JailLayout {
@@ -20,56 +20,68 @@ function emptyFill(layout: JailLayout): Map<string, Map<string, number>> {
   return new Map(layout.slots.map((slot) => [slot.name, new Map<string, number>()]));
 }
 
-describe('preferredShard', () => {
-  it('is the same for the same key, depends on the key, and spreads 1,000 bans so that no list of 100 overflows', () => {
-    const one = Buffer.alloc(32, 1);
-    const two = Buffer.alloc(32, 2);
+describe('ownShard', () => {
+  it('is the address bits the dispatch tree tests: 1,000 bans of consecutive addresses over 32 lists of 100 overflow none', () => {
+    const layout = layoutOf(1000);
+    expect(layout.shards).toBe(32);
     const addresses = Array.from({ length: 1000 }, (_, i) => v4(`198.51.${Math.floor(i / 250)}.${i % 250}`));
-    const shards = (key: Buffer) => addresses.map((address) => preferredShard(key, address, 16));
-    expect(shards(one)).toEqual(shards(Buffer.alloc(32, 1)));
-    const differ = shards(one).filter((shard, index) => shard !== shards(two)[index]).length;
-    expect(differ).toBeGreaterThan(800);
     const counts = new Map<number, number>();
-    for (const shard of shards(one)) counts.set(shard, (counts.get(shard) ?? 0) + 1);
+    for (const address of addresses) counts.set(ownShard(layout, address), (counts.get(ownShard(layout, address)) ?? 0) + 1);
+    expect(counts.size).toBe(32);
     expect(Math.max(...counts.values())).toBeLessThanOrEqual(100);
+    // The lowest five bits of the address.
+    expect(ownShard(layout, v4('192.0.2.37'))).toBe(37 % 32);
+    expect(reachableSlots(layout, v4('192.0.2.37'), 0).map((slot) => slot.name)).toEqual(['xtban-ssh.5', 'xtban-ssh.spill']);
   });
 });
 
 describe('PlacementPlanner', () => {
-  const key = Buffer.alloc(32, 9);
-
-  it('keeps a permanent ban when addresses chosen for its shard arrive (the targeted eviction)', () => {
+  it('keeps a permanent ban when addresses chosen for its shard arrive (the targeted eviction): they spill, then are refused', () => {
     const layout = layoutOf(1000);
     const live = new Set<string>();
-    const planner = new PlacementPlanner({ layout, key, capacity: 100, fill: emptyFill(layout), wordBits: 64, isLiveBan: (address) => live.has(address) });
+    const planner = new PlacementPlanner({ layout, capacity: 100, fill: emptyFill(layout), wordBits: 64, isLiveBan: (address) => live.has(address) });
     const permanent = v4('203.0.113.50');
     const first = planner.place(permanent, 0);
     if (first.kind !== 'placed') throw new Error(first.kind);
     live.add(permanent.text);
-    // The worst case: the attacker knows the key and sends 150 addresses that all prefer that shard.
-    const target = preferredShard(key, permanent, layout.shards);
+    // The attacker knows the bits and sends 250 addresses of that shard.
+    const target = ownShard(layout, permanent);
     const chosen: Address[] = [];
-    for (let i = 0; chosen.length < 150; i++) {
+    for (let i = 0; chosen.length < 250; i++) {
       const address = v4(`192.0.${Math.floor(i / 250) % 250}.${i % 250}`);
-      if (preferredShard(key, address, layout.shards) === target) chosen.push(address);
+      if (ownShard(layout, address) === target) chosen.push(address);
     }
     const placements = chosen.map((address) => {
       const placement = planner.place(address, 0);
       live.add(address.text);
       return placement;
     });
-    expect(placements.every((placement) => placement.kind === 'placed')).toBe(true);
-    expect(placements.filter((placement) => placement.kind === 'placed' && placement.moved).length).toBe(51);
+    // 99 more fill the shard, 100 the spill list; the other 51 are refused, and nothing is evicted.
+    expect(placements.filter((placement) => placement.kind === 'placed' && !placement.moved).length).toBe(99);
+    expect(placements.filter((placement) => placement.kind === 'placed' && placement.moved && placement.list === 'xtban-ssh.spill').length).toBe(100);
+    expect(placements.filter((placement) => placement.kind === 'full').length).toBe(51);
     expect(placements.some((placement) => placement.kind === 'placed' && placement.evicts !== undefined)).toBe(false);
-    // The permanent ban is still where it was.
-    expect(planner.find(permanent, 0)).toBe(first.list);
+    // The permanent ban is still where it was, and the other shards took none of them.
+    expect(planner.find(permanent, 0)).toEqual({ list: first.list, reachable: true });
+    const other = v4('203.0.113.51');
+    expect(planner.place(other, 0)).toMatchObject({ kind: 'placed', moved: false, list: `xtban-ssh.${ownShard(layout, other)}` });
+  });
+
+  it('finds a ban left in a shard its packets do not meet, and never counts it as in place', () => {
+    const layout = layoutOf(1000);
+    const fill = emptyFill(layout);
+    const address = v4('192.0.2.37');
+    fill.get('xtban-ssh.9')?.set(address.text, 1000);
+    const planner = new PlacementPlanner({ layout, capacity: 100, fill, wordBits: 64, isLiveBan: () => true });
+    expect(planner.find(address, 0)).toEqual({ list: 'xtban-ssh.9', reachable: false });
+    expect(planner.place(address, 0)).toMatchObject({ kind: 'placed', list: 'xtban-ssh.5', moved: false });
   });
 
   it('says a ban cannot be placed when every list is full of live bans, and writes nothing over them', () => {
     const layout = layoutOf(100);
     const [slot] = tierSlots(layout, 4, 0);
     const full = new Map(Array.from({ length: 100 }, (_, i) => [`192.0.2.${i}`, 1000 + i]));
-    const planner = new PlacementPlanner({ layout, key, capacity: 100, fill: new Map([[slot?.name ?? '', full]]), wordBits: 64, isLiveBan: () => true });
+    const planner = new PlacementPlanner({ layout, capacity: 100, fill: new Map([[slot?.name ?? '', full]]), wordBits: 64, isLiveBan: () => true });
     expect(planner.place(v4('198.51.100.1'), 0)).toEqual({ kind: 'full', lists: ['xtban-ssh'], preferred: 'xtban-ssh' });
     // An address already listed is a refresh: it takes no room.
     expect(planner.place(v4('192.0.2.5'), 0)).toEqual({ kind: 'present', list: 'xtban-ssh' });
@@ -81,7 +93,6 @@ describe('PlacementPlanner', () => {
     const expired = new Set(['192.0.2.0']);
     const planner = new PlacementPlanner({
       layout,
-      key,
       capacity: 100,
       fill: new Map([['xtban-ssh', entries]]),
       wordBits: 64,
@@ -99,7 +110,6 @@ describe('PlacementPlanner', () => {
     const over = new Set(['192.0.2.41', '192.0.2.40']);
     const planner = new PlacementPlanner({
       layout,
-      key,
       capacity: 100,
       fill: new Map([['xtban-ssh', entries]]),
       wordBits: 64,
@@ -119,14 +129,15 @@ describe('PlacementPlanner', () => {
       ['192.0.2.1', 0xfffffff0],
       ['192.0.2.2', 5],
     ]);
-    const planner = new PlacementPlanner({ layout, key, capacity: 2, fill: new Map([['xtban-ssh', entries]]), wordBits: 32, isLiveBan: () => false });
+    const planner = new PlacementPlanner({ layout, capacity: 2, fill: new Map([['xtban-ssh', entries]]), wordBits: 32, isLiveBan: () => false });
     const placed = planner.place(v4('198.51.100.1'), 0);
     expect(placed.kind === 'placed' && placed.evicts).toBe('192.0.2.1');
   });
 
   it('refuses to place into a tier whose lists are missing', () => {
     const layout = layoutOf(300);
-    const planner = new PlacementPlanner({ layout, key, capacity: 100, fill: new Map(), wordBits: 64, isLiveBan: () => true });
+    const planner = new PlacementPlanner({ layout, capacity: 100, fill: new Map(), wordBits: 64, isLiveBan: () => true });
     expect(planner.place(v4('198.51.100.1'), 0)).toEqual({ kind: 'missing', list: 'xtban-ssh.0' });
+    expect(layout.shards).toBe(8);
   });
 });

@@ -8,10 +8,8 @@ import { parseSafelistText } from '../../src/core/safelist.js';
 const config = parseConfigText('[jails.ssh]\nwindow = "1h"\n', 'r.toml');
 const layouts = layoutsFor(config, 100);
 const HOUR = 3_600_000;
-const key = Buffer.alloc(32, 7);
 // The kernel two hours after the stamps of `listed`: they are past a one-hour window.
 const clock = {
-  key,
   wordBits: 64 as const,
   clock: { hz: 100, jiffies: 1000 + 7200 * 100, wallMs: 10 * HOUR, wordBits: 64 as const, method: { hz: 'test', jiffies: 'test' } },
 };
@@ -126,34 +124,51 @@ describe('planRestore across shards', () => {
   const names = (shardLayouts.get('ssh')?.slots ?? []).map((slot) => slot.name);
   const now = 10 * HOUR;
 
-  it('finds a ban in any shard of its tier, and moves it to its own shard once when asked (rehome)', () => {
-    expect(names).toEqual(['xtban-ssh.0', 'xtban-ssh.1', 'xtban-ssh.2', 'xtban-ssh.3', 'xtban-ssh.4']);
+  it('leaves a ban where its packets meet it, and moves one found in another shard into its own, written there before it leaves', () => {
+    expect(names).toEqual([
+      'xtban-ssh.0',
+      'xtban-ssh.1',
+      'xtban-ssh.2',
+      'xtban-ssh.3',
+      'xtban-ssh.4',
+      'xtban-ssh.5',
+      'xtban-ssh.6',
+      'xtban-ssh.7',
+      'xtban-ssh.spill',
+    ]);
     const bans = Array.from({ length: 40 }, (_, index) => ban(`192.0.2.${index + 1}`, now - 1000));
-    // Every ban sits in shard 0, as an old placement may have left it.
+    // Every ban sits in shard 0, as an older layout may have left it: those of shard 0 (the addresses
+    // whose lowest three bits are 0) are in place, the others move.
     const kernel = new Map(names.map((name, index) => [name, index === 0 ? listed(...bans.map((record) => record.address)) : listed()]));
-    const stay = planRestore({ jails: sharded.jails, layouts: shardLayouts, bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
-    expect(stay.writes).toEqual([]);
-    expect(stay.alreadyPresent).toBe(40);
-    const moved = planRestore({
+    const plan = planRestore({ jails: sharded.jails, layouts: shardLayouts, bans, kernel, capacity: 100, safelist: { entries: [] }, nowMs: now, ...clock });
+    expect(plan.alreadyPresent).toBe(5);
+    expect(plan.moved.length).toBe(35);
+    for (const move of plan.moved) {
+      expect(move.from).toBe('xtban-ssh.0');
+      expect(move.to).toBe(`xtban-ssh.${Number(move.address.split('.')[3]) % 8}`);
+    }
+    // Each move adds to its own shard before it leaves the old one: never out of both.
+    expect(plan.writes.slice(0, 2).map((write) => write.command[0])).toEqual(['+', '-']);
+    expect(plan.writes.length).toBe(70);
+    // Once moved, nothing more to do.
+    const after = new Map(kernel);
+    for (const write of plan.writes) {
+      const list = new Map(after.get(write.list));
+      if (write.command.startsWith('+')) list.set(write.address, 1000);
+      else list.delete(write.address);
+      after.set(write.list, list);
+    }
+    const again = planRestore({
       jails: sharded.jails,
       layouts: shardLayouts,
       bans,
-      kernel,
+      kernel: after,
       capacity: 100,
       safelist: { entries: [] },
       nowMs: now,
       ...clock,
-      rehome: true,
     });
-    expect(moved.moved.length).toBeGreaterThan(20);
-    expect(moved.moved.length).toBeLessThan(40);
-    for (const move of moved.moved) {
-      expect(move.from).toBe('xtban-ssh.0');
-      expect(move.to).not.toBe('xtban-ssh.0');
-    }
-    // Each move adds to its own shard before it leaves the old one: never out of both.
-    const first = moved.writes.slice(0, 2).map((write) => write.command[0]);
-    expect(first).toEqual(['+', '-']);
-    expect(moved.alreadyPresent).toBe(40);
+    expect(again.writes).toEqual([]);
+    expect(again.alreadyPresent).toBe(40);
   });
 });

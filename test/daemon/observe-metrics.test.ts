@@ -53,8 +53,7 @@ function world(clock: KernelClock) {
   const base = openBanStore(':memory:');
   const bannedAt = clock.wallMs - 2 * 3_600_000;
   base.ban([{ jail: 'ssh', address: '192.0.2.8', family: 4, source: 'cli', reason: null, permanent: false }], () => [3600], bannedAt);
-  // Made at first use, as the daemon's store has long had them.
-  base.shardKey();
+  // Made at first use, as the daemon's store has long had it.
   base.instance();
   const { store, writes } = recording(base);
   const slots = [...layouts.values()].flatMap((layout) => layout.slots);

@@ -140,7 +140,7 @@ describeKernel('capacity, eviction and shards', () => {
     expect(results.filter((result) => result.unplaced).map((result) => result.address)).toEqual(addresses.slice(100));
     const human = await h.run(config, 'ban', '198.51.100.200');
     expect(human.exitCode).toBe(3);
-    expect(human.stderr).toContain('not placed: 198.51.100.200 in web: every list of its tier is full of live bans (xtban-web)');
+    expect(human.stderr).toContain('not placed: 198.51.100.200 in web: its list (xtban-web) is full of live bans');
     // The first 100 are all still there: nothing was written over them.
     const listed = await h.list('xtban-web');
     expect(count(listed)).toBe(100);
