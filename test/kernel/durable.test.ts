@@ -164,27 +164,22 @@ describeKernel('capacity, eviction and shards', () => {
     }
   });
 
-  it('keeps a permanent ban when 150 addresses chosen for its shard by the old public hash (FNV-1a) are banned', async () => {
+  it('keeps a permanent ban when 150 addresses aimed at its shard are banned: they fill it and spill', async () => {
     const config = file(`[jails.big]\nports = [${h.port}]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 1000\n`);
     expect((await h.run(config, 'apply')).exitCode).toBe(0);
     const victim = '192.0.2.77';
     await h.topology.addAttackerAddresses([victim]);
     expect((await h.run(config, 'ban', '--permanent', victim)).exitCode).toBe(0);
-    const fnv = (text: string) => {
-      let hash = 0x811c9dc5;
-      for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-      return hash >>> 0;
-    };
-    const shards = 17;
-    const chosen: string[] = [];
-    for (let i = 0; chosen.length < 150; i++) {
-      const address = `203.0.${113 + Math.floor(i / 250)}.${(i % 250) + 1}`;
-      if (fnv(address) % shards === fnv(victim) % shards) chosen.push(address);
-    }
+    // 32 shards, picked by the lowest five bits: anyone can aim at one. The flood's addresses are only
+    // banned, never sent from: 198.18.0.0/15, RFC 2544's benchmarking range.
+    const chosen = Array.from({ length: 150 }, (_, i) => `198.18.${i}.${77 % 32}`);
     const banned = await h.run(config, 'ban', ...chosen);
     expect(banned.exitCode, banned.stderr).toBe(0);
     const status = JSON.parse((await h.run(config, 'status', '--jail', 'big', '--json')).stdout);
-    expect(status.lists).toHaveLength(shards);
+    expect(status.lists).toHaveLength(33);
+    const used = (name: string) => status.lists.find((list: { list: string }) => list.list === name)?.used;
+    expect(used(`xtban-big.${77 % 32}`)).toBe(100);
+    expect(used('xtban-big.spill')).toBe(51);
     expect(status.lists.reduce((sum: number, list: { used: number }) => sum + list.used, 0)).toBe(151);
     expect(status.lists.some((list: { entries: { address: string }[] }) => list.entries.some((entry) => entry.address === victim))).toBe(true);
     expect(await h.topology.probe(h.topology.addresses.fw.ipv4, h.port, 400, victim)).toBe('dropped');
