@@ -77,11 +77,11 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
     // remote_only jails ban on their central firewalls only, not in this host's lists.
     const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
     // Every list a ban could go to must exist before anything is recorded: nothing is written otherwise.
-    const needed = routed
-      .filter((target) => local.has(target.jail))
-      .flatMap((target) =>
-        (layouts.get(target.jail)?.slots ?? []).filter((slot) => slot.role === 'ban' && slot.family === target.address.family).map((slot) => slot.name),
-      );
+    // Once per jail and family: a batch of thousands of bans asks about the same lists.
+    const pairs = new Map(routed.filter((target) => local.has(target.jail)).map((target) => [`${target.jail} ${target.address.family}`, target]));
+    const needed = [...pairs.values()].flatMap((target) =>
+      (layouts.get(target.jail)?.slots ?? []).filter((slot) => slot.role === 'ban' && slot.family === target.address.family).map((slot) => slot.name),
+    );
     const missing = await missingLists(lists, needed);
     if (missing.length > 0) {
       throw new XtbanError(`list${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in ${lists.directory}; nothing was banned`, {

@@ -21,17 +21,33 @@ export function entryInForce(clock: KernelClock | undefined, lastSeen: number, w
   return clock === undefined || isWithinWindow(clock, lastSeen, windowSeconds);
 }
 
-// A jail's ban lists of one family and tier, in shard order (the spill list last).
+// A jail's ban lists of one family and tier, in shard order (the spill list last). Kept per layout: a
+// jail of 2,048 shards asks for them once a ban, and a batch holds thousands.
 export function tierSlots(layout: JailLayout, family: 4 | 6, tier: number): ListSlot[] {
-  return layout.slots.filter((slot) => slot.role === 'ban' && slot.family === family && slot.tier === tier);
+  let byTier = tierSlotCache.get(layout);
+  if (!byTier) {
+    byTier = new Map();
+    tierSlotCache.set(layout, byTier);
+  }
+  const key = family * 1000 + tier;
+  let slots = byTier.get(key);
+  if (!slots) {
+    slots = layout.slots.filter((slot) => slot.role === 'ban' && slot.family === family && slot.tier === tier);
+    byTier.set(key, slots);
+  }
+  return slots;
 }
+
+const tierSlotCache = new WeakMap<JailLayout, Map<number, ListSlot[]>>();
 
 // The lists of a tier whose entries an address's packets meet: its own shard's and the spill list.
 export function reachableSlots(layout: JailLayout, address: Address, tier: number): ListSlot[] {
   const slots = tierSlots(layout, address.family, tier);
   if (layout.shards <= 1) return slots;
-  const shard = ownShard(layout, address);
-  return slots.filter((slot) => slot.spill || slot.shard === shard);
+  // In shard order, the spill list after the last shard.
+  const own = slots[ownShard(layout, address)];
+  const spill = slots[layout.shards];
+  return own && spill ? [own, spill] : slots.filter((slot) => slot.spill || slot.shard === ownShard(layout, address));
 }
 
 // Where one ban goes:
@@ -81,8 +97,8 @@ export class PlacementPlanner {
     const slots = tierSlots(this.input.layout, address.family, tier);
     const first = slots[0];
     if (!first) return { kind: 'missing', list: `(no list for tier ${tier + 1})` };
-    const missing = slots.find((slot) => this.fill.get(slot.name) === undefined);
-    if (missing) return { kind: 'missing', list: missing.name };
+    const missing = this.missingOf(slots);
+    if (missing) return { kind: 'missing', list: missing };
     // Its own shard, then the spill list: the lists its packets meet.
     const order = reachableSlots(this.input.layout, address, tier);
     const preferred = order[0] ?? first;
@@ -113,6 +129,14 @@ export class PlacementPlanner {
       return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred, evicts: victim };
     }
     return { kind: 'full', lists: order.map((slot) => slot.name), preferred: preferred.name };
+  }
+
+  // The first of these lists that does not exist, asked once per tier: a list does not appear while
+  // bans are placed.
+  private readonly missing = new Map<ListSlot[], string | undefined>();
+  private missingOf(slots: ListSlot[]): string | undefined {
+    if (!this.missing.has(slots)) this.missing.set(slots, slots.find((slot) => this.fill.get(slot.name) === undefined)?.name);
+    return this.missing.get(slots);
   }
 
   // The list of its tier that holds the address now, if any: one its packets meet, else any other
