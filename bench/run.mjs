@@ -18,6 +18,9 @@ const driver = (name) => join(root, 'bench', 'drivers', name);
 const work = mkdtempSync(join(tmpdir(), 'xtban-bench-'));
 const namespaces = new Set();
 const figures = [];
+// apply writes its modprobe.d file (a jail above ip_list_tot) here, never into the host's /etc.
+process.env.XTBAN_MODPROBE_DIR = join(work, 'modprobe.d');
+mkdirSync(process.env.XTBAN_MODPROBE_DIR);
 // The figures to run: all, or those named (`node bench/run.mjs scan detect`, or `--only scan,detect`).
 const only = process.argv.slice(2).flatMap((arg) => (arg === '--only' ? [] : arg.replace(/^--only=/, '').split(','))).filter(Boolean);
 const want = (name) => only.length === 0 || only.includes(name);

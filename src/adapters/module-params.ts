@@ -3,9 +3,11 @@
 // Most of them are mode 0400 (root only); ip_list_uid and ip_list_gid are world-readable. What cannot be
 // read falls back to the kernel's own defaults, and `source` says so.
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, XtbanError } from '../core/errors.js';
+import type { ModuleLoading } from '../core/list-size.js';
 
 export interface ModuleParameters {
   /** entries per list; the least recently used entry is evicted beyond it */
@@ -20,9 +22,11 @@ export interface ModuleParameters {
   ipListGid: number;
   /** where the values came from, e.g. '/sys/module/xt_recent/parameters' or 'defaults (... unreadable: EACCES)' */
   source: string;
+  /** built in (sysfs has the module's parameters but no initstate), a loaded module, or not loaded */
+  loading: ModuleLoading;
 }
 
-type Key = Exclude<keyof ModuleParameters, 'source'>;
+type Key = Exclude<keyof ModuleParameters, 'source' | 'loading'>;
 
 const FILES: ReadonlyArray<readonly [Key, string]> = [
   ['ipListTot', 'ip_list_tot'],
@@ -92,12 +96,14 @@ export async function readModuleParameters(sysRoot = '/sys'): Promise<ModulePara
     }
     values[result.key] = Number(text);
   }
-  if (unreadable.length === 0) return { ...values, source: dir };
+  const module = join(sysRoot, 'module', 'xt_recent');
+  const loading: ModuleLoading = existsSync(join(module, 'initstate')) ? 'module' : existsSync(module) ? 'builtin' : 'absent';
+  if (unreadable.length === 0) return { ...values, source: dir, loading };
   // The module derives the hash size from the list size, which may have been read even if the hash size was not.
   if (unreadable.includes('ip_list_hash_size') && !unreadable.includes('ip_list_tot')) {
     values.ipListHashSize = 1 << fls(values.ipListTot);
   }
   const read = FILES.map(([, file]) => file).filter((file) => !unreadable.includes(file));
   const defaults = `defaults (${unreadable.join(', ')} unreadable: ${[...codes].join(', ')})`;
-  return { ...values, source: read.length === 0 ? defaults : `${dir} (${read.join(', ')}); ${defaults}` };
+  return { ...values, source: read.length === 0 ? defaults : `${dir} (${read.join(', ')}); ${defaults}`, loading };
 }

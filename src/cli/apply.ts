@@ -9,6 +9,8 @@ import { missingSlots } from '../app/missing-lists.js';
 import { familyName } from './output.js';
 import { reportRestore, restoreJson } from './restore.js';
 import { applyRuleset } from '../app/apply.js';
+import { writeModprobeConf } from '../adapters/modprobe-conf.js';
+import { listSizeAdvice } from '../core/list-size.js';
 import { restoreBans } from '../app/restore.js';
 
 // What apply did about each finding, in words.
@@ -36,6 +38,9 @@ export async function applyCommand(options: ApplyOptions): Promise<number> {
 
 async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun: boolean, stateDir: string): Promise<number> {
   const { out, config, log, layouts, lists } = context;
+  // Before the rules: a module not yet loaded takes the file's value when their first one loads it.
+  const advice = listSizeAdvice(config.jails, context.parameters.ipListTot, context.parameters.loading);
+  const modprobe = advice.conf === undefined || dryRun ? undefined : writeModprobeConf(advice.conf);
   const real = systemFirewall(config.backend);
   const printed: { family: Family; script: string }[] = [];
   const firewall = dryRun ? dryRunFirewall(real, (family, script) => printed.push({ family, script })) : real;
@@ -82,6 +87,20 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
     })),
     missingLists,
     restore: restore ? restoreJson(restore) : null,
+    listSize: {
+      ipListTot: advice.current,
+      wanted: advice.wanted ?? null,
+      sharded: advice.sharded,
+      loading: advice.loading,
+      modprobe: modprobe
+        ? {
+            path: modprobe.path,
+            result: typeof modprobe.result === 'string' ? modprobe.result : 'failed',
+            ...(typeof modprobe.result === 'string' ? {} : modprobe.result),
+          }
+        : null,
+      takesEffect: advice.takesEffect ?? null,
+    },
   });
   for (const plan of plans) {
     const name = familyName(plan.family);
@@ -98,6 +117,16 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
   }
   for (const failure of failures) {
     out.note(`error: ${familyName(failure.family)}: ${failure.error.message}${failure.error.hint ? `\n  hint: ${failure.error.hint}` : ''}`);
+  }
+  if (advice.wanted !== undefined) {
+    const jails = advice.sharded.map((jail) => `${jail.jail} (capacity ${jail.capacity}: ${jail.shards} shards)`).join(', ');
+    const file =
+      modprobe === undefined
+        ? `would write ${advice.conf?.trim().split('\n').at(-1)} to /etc/modprobe.d/xtban.conf`
+        : typeof modprobe.result === 'string'
+          ? `${modprobe.result === 'written' ? 'wrote' : 'kept'} ${modprobe.path} (ip_list_tot=${advice.wanted})`
+          : `could not write ${modprobe.path}: ${modprobe.result.error}`;
+    out.line(`list size: ip_list_tot is ${advice.current}; one list a jail needs ${advice.wanted} for ${jails}: ${file}; ${advice.takesEffect}`);
   }
   const restored = restore ? reportRestore(context, restore) : ExitCode.ok;
   if (failures.length > 0) {

@@ -2,6 +2,7 @@ import { formatDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
 import { capacityAdvice, CAPACITY_WARNING_PERCENT, type ListStatus } from '../core/status.js';
+import { listSizeAdvice } from '../core/list-size.js';
 import { PROC_LISTS_DIR } from '../adapters/recent-lists.js';
 import { kernelContext, type KernelContext } from './context.js';
 import { collectStatus } from '../app/status.js';
@@ -61,6 +62,7 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
     copyActivity: true,
     clockDir: options.clock,
   });
+  const size = listSizeAdvice(config.jails, parameters.ipListTot, parameters.loading);
   out.result({
     clock: {
       hz: clock.hz,
@@ -70,7 +72,15 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
       wordBits: clock.wordBits,
       method: clock.method,
     },
-    capacity: { ipListTot: parameters.ipListTot, source: parameters.source },
+    capacity: {
+      ipListTot: parameters.ipListTot,
+      source: parameters.source,
+      loading: parameters.loading,
+      // What the current value allows and what would be better: one list a jail at `wanted`.
+      sharded: size.sharded,
+      wanted: size.wanted ?? null,
+      takesEffect: size.takesEffect ?? null,
+    },
     directory: lists.directory,
     lists: reports,
     warnings,
@@ -80,7 +90,11 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
     out.line(
       `kernel clock: HZ ${clock.hz} (from ${clock.method.hz}), jiffies ${clock.jiffies} (from ${clock.method.jiffies}) at ${localTime(new Date(clock.wallMs).toISOString())}`,
     );
-    out.line(`list capacity: ${parameters.ipListTot} entries per list (ip_list_tot, ${parameters.source})`);
+    out.line(
+      `list capacity: ${parameters.ipListTot} entries per list (ip_list_tot, ${parameters.source}; xt_recent ${parameters.loading === 'builtin' ? 'built in' : parameters.loading === 'module' ? 'a loaded module' : 'not loaded'})`,
+    );
+    for (const jail of size.sharded) out.line(`  jail ${jail.jail}: capacity ${jail.capacity} over ${jail.shards} shards (a dispatch tree)`);
+    if (size.wanted !== undefined) out.line(`  ip_list_tot=${size.wanted} would give every jail one list: ${size.takesEffect}`);
     for (const report of reports) out.line(`\n${renderList(report)}`);
   }
   for (const warning of warnings) out.note(`warning: ${warning}`);

@@ -145,8 +145,28 @@ export class PlacementPlanner {
     const holds = (slot: ListSlot) => this.fill.get(slot.name)?.has(address.text);
     const reachable = reachableSlots(this.input.layout, address, tier).find(holds);
     if (reachable) return { list: reachable.name, reachable: true };
-    const stray = tierSlots(this.input.layout, address.family, tier).find(holds);
-    return stray ? { list: stray.name, reachable: false } : undefined;
+    if (this.input.layout.shards <= 1) return undefined;
+    // Any other list of the tier: by the index of every entry read (a restore asks for 100,000 bans,
+    // and a jail may have 2,048 lists a tier), checked against the fill as it is now.
+    const slots = tierSlots(this.input.layout, address.family, tier);
+    const stray = this.listsHolding(address.text).find((list) => slots.some((slot) => slot.name === list) && this.fill.get(list)?.has(address.text));
+    return stray === undefined ? undefined : { list: stray, reachable: false };
+  }
+
+  // The lists whose entries, as read, include the address (built once, on first use).
+  private holding: Map<string, string[]> | undefined;
+  private listsHolding(address: string): string[] {
+    if (!this.holding) {
+      this.holding = new Map();
+      for (const [list, entries] of this.input.fill) {
+        for (const entry of entries?.keys() ?? []) {
+          const lists = this.holding.get(entry);
+          if (lists) lists.push(list);
+          else this.holding.set(entry, [list]);
+        }
+      }
+    }
+    return this.holding.get(address) ?? [];
   }
 
   // Removes an address from one list in the planner's view (a stray moved out of it).

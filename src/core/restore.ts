@@ -83,7 +83,12 @@ export function planRestore(input: {
     }
     // A ban made under an older, longer mask goes back as its network.
     const address: Address = maskAddress({ family: ban.family, text: ban.address }, jail.mask[ban.family]);
-    wanted.set(ban.jail, [...(wanted.get(ban.jail) ?? []), { ban, address, tier }]);
+    let items = wanted.get(ban.jail);
+    if (!items) {
+      items = [];
+      wanted.set(ban.jail, items);
+    }
+    items.push({ ban, address, tier });
   }
   for (const [name, items] of wanted) {
     const layout = input.layouts.get(name);

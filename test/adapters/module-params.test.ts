@@ -27,6 +27,14 @@ async function parameters(files: Record<string, string>): Promise<string> {
 }
 
 describe('readModuleParameters', () => {
+  it('tells a loaded module (sysfs has its initstate) from one built in (parameters only) and one not loaded', async () => {
+    expect((await readModuleParameters(dir)).loading).toBe('absent');
+    await parameters({ ip_list_tot: '100\n' });
+    expect((await readModuleParameters(dir)).loading).toBe('builtin');
+    await writeFile(join(dir, 'module', 'xt_recent', 'initstate'), 'live\n');
+    expect((await readModuleParameters(dir)).loading).toBe('module');
+  });
+
   it('reads the six values captured from Linux 6.18', async () => {
     expect(await readModuleParameters(SYS)).toEqual({
       ipListTot: 100,
@@ -36,6 +44,7 @@ describe('readModuleParameters', () => {
       ipListUid: 0,
       ipListGid: 0,
       source: join(SYS, 'module', 'xt_recent', 'parameters'),
+      loading: 'builtin',
     });
   });
 
@@ -57,6 +66,7 @@ describe('readModuleParameters', () => {
       ipListUid: 998,
       ipListGid: 997,
       source: join(dir, 'module', 'xt_recent', 'parameters'),
+      loading: 'builtin',
     });
   });
 
@@ -69,6 +79,7 @@ describe('readModuleParameters', () => {
       ipListUid: 0,
       ipListGid: 0,
       source: 'defaults (ip_list_tot, ip_pkt_list_tot, ip_list_hash_size, ip_list_perms, ip_list_uid, ip_list_gid unreadable: ENOENT)',
+      loading: 'absent',
     });
   });
 
@@ -80,6 +91,7 @@ describe('readModuleParameters', () => {
       ipListUid: 1000,
       ipListGid: 1001,
       source: `${params} (ip_list_uid, ip_list_gid); defaults (ip_list_tot, ip_pkt_list_tot, ip_list_hash_size, ip_list_perms unreadable: ENOENT)`,
+      loading: 'builtin',
     });
   });
 

@@ -67,7 +67,7 @@ function world(clock: KernelClock) {
     out: createOutput(true),
     config,
     log: createLogger('silent'),
-    parameters: { ipListTot: 100, ipPktListTot: 0, ipListHashSize: 128, ipListPerms: 0o600, ipListUid: 0, ipListGid: 0, source: 'test' },
+    parameters: { ipListTot: 100, ipPktListTot: 0, ipListHashSize: 128, ipListPerms: 0o600, ipListUid: 0, ipListGid: 0, source: 'test', loading: 'builtin' },
     layouts,
     lists: {
       directory: '/fake',

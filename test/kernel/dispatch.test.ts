@@ -3,7 +3,7 @@
 // need no addresses), rule counters to show what dropped and which branches each packet took, and a
 // flood aimed at one shard. IPv4 bans come from 198.18.0.0/15 (RFC 2544's benchmarking range, never
 // routed): the three documentation /24s hold only 768 addresses.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -73,6 +73,14 @@ describeKernel('a jail of 256 shards with real packets', () => {
     writeFileSync(config, `[jails.ssh]\nports = [${port}]\nwindow = "1h"\ncapacity = ${BANS}\n`);
     const applied = await xtban('apply');
     expect(applied.exitCode, applied.stderr).toBe(0);
+    // ip_list_tot 100 (this kernel's): apply says what one list would need and writes it for modprobe
+    // (into the tests' own directory, never the host's /etc/modprobe.d).
+    expect(applied.stdout).toMatch(/list size: ip_list_tot is 100; one list a jail needs 10000 for ssh \(capacity 10000: 256 shards\)/);
+    const conf = readFileSync(join(process.env['XTBAN_MODPROBE_DIR'] ?? '', 'xtban.conf'), 'utf8');
+    expect(conf).toMatch(/^options xt_recent ip_list_tot=10000$/m);
+    const size = JSON.parse((await xtban('status', '--json')).stdout).capacity;
+    expect(size).toMatchObject({ ipListTot: 100, wanted: 10_000, sharded: [{ jail: 'ssh', capacity: 10_000, shards: 256 }] });
+    expect(size.takesEffect).toMatch(size.loading === 'builtin' ? /kernel command line/ : /next load|not loaded/);
     // What passes the jail reaches this rule (the test's own, after the jail's jump).
     await topology.execOk('fw', 'iptables', ['-A', 'INPUT', '-p', 'tcp', '--dport', String(port)]);
     await topology.execOk('fw', 'ip6tables', ['-A', 'INPUT', '-p', 'tcp', '--dport', String(port)]);
