@@ -4,6 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomicSync } from '../adapters/atomic-file.js';
 import { ExitCode, XtbanError } from '../core/errors.js';
 import { planInstall, validateBinaryPath, type InstallStep, type ShippedFile } from '../core/install-plan.js';
+import { listSizeAdvice } from '../core/list-size.js';
+import { readModuleParameters } from '../adapters/module-params.js';
+import { writeModprobeConf } from '../adapters/modprobe-conf.js';
+import { parseConfigText } from '../config/parse.js';
 import { createOutput } from './output.js';
 
 import type { InstallOptions } from './commands.js';
@@ -98,10 +102,41 @@ export async function installCommand(options: InstallOptions): Promise<number> {
   const steps = planInstall(files, binary, new Map(files.map((file) => [file.target, read(file.target)])));
   if (!options.dryRun) for (const step of steps) if (step.action === 'write') writeAtomically(step);
 
-  out.result({ binary, dryRun: options.dryRun === true, fail2ban, files: steps.map(({ target, action }) => ({ path: target, action })) });
+  // The config as it will be (the administrator's own, kept): a jail above ip_list_tot gets the module
+  // option that gives it one list, as apply writes it.
+  const configStep = steps.find((step) => step.target === join(configDir, 'xtban.toml'));
+  let listSize: { path: string; result: string; wanted: number; takesEffect: string | undefined } | undefined;
+  try {
+    const config = configStep ? parseConfigText(configStep.text, configStep.target) : undefined;
+    const parameters = await readModuleParameters();
+    const advice = config ? listSizeAdvice(config.jails, parameters.ipListTot, parameters.loading) : undefined;
+    if (advice?.conf !== undefined && advice.wanted !== undefined) {
+      const written = options.dryRun ? undefined : writeModprobeConf(advice.conf);
+      listSize = {
+        path: written?.path ?? '/etc/modprobe.d/xtban.conf',
+        result: written === undefined ? 'would write' : typeof written.result === 'string' ? written.result : `failed: ${written.result.error}`,
+        wanted: advice.wanted,
+        takesEffect: advice.takesEffect,
+      };
+    }
+  } catch (error) {
+    out.note(`note: the list size was not checked: ${error instanceof Error ? error.message.split('\n')[0] : String(error)} (xtban config check says more)`);
+  }
+
+  out.result({
+    binary,
+    dryRun: options.dryRun === true,
+    fail2ban,
+    files: steps.map(({ target, action }) => ({ path: target, action })),
+    listSize: listSize ?? null,
+  });
   const verb = options.dryRun ? 'would write' : 'wrote';
   for (const step of steps) out.line(`${step.action === 'write' ? verb : step.action === 'kept' ? 'kept (yours)' : 'unchanged'}  ${step.target}`);
   if (!fail2ban) out.line(`skipped   the fail2ban action (${fail2banDir} does not exist; --fail2ban-dir DIR to install it anyway)`);
+  if (listSize)
+    out.line(
+      `${listSize.result === 'written' ? 'wrote' : listSize.result}  ${listSize.path} (ip_list_tot=${listSize.wanted}: one list a jail; ${listSize.takesEffect})`,
+    );
   out.line(`\nThe units run ${binary}. Next:`);
   out.line(`  xtban config check                       # then edit ${join(configDir, 'xtban.toml')} to your jails`);
   out.line('  systemctl daemon-reload');

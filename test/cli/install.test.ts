@@ -48,6 +48,34 @@ describe('xtban install', () => {
     expect(actions.filter((action) => action === 'kept')).toHaveLength(1);
   });
 
+  it('writes the module option a kept config calls for (a jail above ip_list_tot), as apply does', () => {
+    const dir = join(work, 'big');
+    mkdirSync(join(dir, 'etc'), { recursive: true });
+    writeFileSync(join(dir, 'etc', 'xtban.toml'), '[jails.web]\nwindow = "1h"\ncapacity = 1000000\n');
+    const modprobe = join(dir, 'modprobe.d');
+    const result = spawnSync(
+      process.execPath,
+      [
+        dist,
+        'install',
+        '--units-dir',
+        join(dir, 'units'),
+        '--fail2ban-dir',
+        join(dir, 'action.d'),
+        '--config-dir',
+        join(dir, 'etc'),
+        '--bin',
+        '/usr/local/bin/xtban',
+        '--json',
+      ],
+      { encoding: 'utf8', env: { ...process.env, XTBAN_MODPROBE_DIR: modprobe } },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { listSize: { path: string; result: string; wanted: number } | null };
+    expect(report.listSize).toMatchObject({ path: join(modprobe, 'xtban.conf'), result: 'written', wanted: 1_000_000 });
+    expect(readFileSync(join(modprobe, 'xtban.conf'), 'utf8')).toMatch(/^options xt_recent ip_list_tot=1000000$/m);
+  });
+
   it('writes nothing with --dry-run', () => {
     const dir = join(work, 'dry');
     const result = install(dir, '--dry-run');
