@@ -3,7 +3,7 @@ import type { BansOptions } from './commands.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { selectJails } from '../core/jail-selection.js';
-import { tierSlots } from '../core/placement.js';
+import { reachableSlots } from '../core/placement.js';
 import { kernelContext } from './context.js';
 import { renderTable } from './output.js';
 import { readKernelView } from '../app/restore.js';
@@ -40,8 +40,11 @@ export async function bansCommand(options: BansOptions): Promise<number> {
           const window = tierWindowSeconds(record.tier, jail.tierWindows);
           const state = stateOf(record, window, now);
           const layout = layouts.get(jail.name);
-          // Whichever shard of its tier holds it (a ban goes to another when its own is full).
-          const slot = layout && tierSlots(layout, record.family, tier).find((candidate) => kernel.get(candidate.name)?.has(record.address));
+          // Its own shard or the tier's spill list, the lists its packets meet (another shard's entry
+          // would not stop them).
+          const slot =
+            layout &&
+            reachableSlots(layout, { family: record.family, text: record.address }, tier).find((candidate) => kernel.get(candidate.name)?.has(record.address));
           const inKernel = slot !== undefined;
           const expires = state === 'live' ? expiresAt(record, window) : null;
           return { ...record, state, windowSeconds: window, expiresAt: expires, list: slot?.name ?? null, inKernel };
