@@ -86,9 +86,49 @@ export function procLists(directory = PROC_LISTS_DIR): RecentLists {
       // A descriptor kept open pays off only for a list written more than once (a single ban does without the addon).
       const lists = new Set(writes.map((write) => write.list));
       if (lists.size === writes.length) return writes.map(({ list, command }) => writeOne(join(directory, list), list, command, directory));
-      return writeThroughOpenLists(directory, writes, seekToStart());
+      // Grouped by list where that changes nothing a reader could see: within each run of additions
+      // (between removals, which stay where they are), so that a move's addition still comes before its
+      // removal and an eviction's removal before the addition. 100,000 bans over 2,048 lists open each
+      // list once instead of once a write.
+      const order = groupedOrder(writes);
+      const errors = writeThroughOpenLists(
+        directory,
+        order.map((index) => writes[index] as { list: string; command: string }),
+        seekToStart(),
+      );
+      const byIndex: (XtbanError | undefined)[] = new Array(writes.length);
+      order.forEach((index, at) => {
+        byIndex[index] = errors[at];
+      });
+      return byIndex;
     },
   };
+}
+
+// The order to write in: each run of '+' writes sorted by list (stably, so one list's writes keep their
+// order), every other write where it was.
+export function groupedOrder(writes: readonly { list: string; command: string }[]): number[] {
+  const order: number[] = [];
+  let run: number[] = [];
+  const flush = () => {
+    run.sort((a, b) => {
+      const left = writes[a]?.list ?? '';
+      const right = writes[b]?.list ?? '';
+      return left < right ? -1 : left > right ? 1 : a - b;
+    });
+    order.push(...run);
+    run = [];
+  };
+  writes.forEach((write, index) => {
+    if (write.command.startsWith('+')) {
+      run.push(index);
+      return;
+    }
+    flush();
+    order.push(index);
+  });
+  flush();
+  return order;
 }
 
 function writeOne(path: string, list: string, command: string, directory: string): XtbanError | undefined {

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listWriteError, procLists } from '../../src/adapters/recent-lists.js';
+import { groupedOrder, listWriteError, procLists } from '../../src/adapters/recent-lists.js';
 import { XtbanError } from '../../src/core/errors.js';
 import { parseRecentList } from '../../src/core/proc-format.js';
 import { scratchDir } from '../helpers/scratch.js';
@@ -73,5 +73,25 @@ describe('procLists', () => {
     const errno = (code: string) => Object.assign(new Error(code), { code });
     expect(listWriteError('l', '+x', '/proc/net/xt_recent', errno('EACCES')).hint).toContain('ip_list_uid');
     expect(listWriteError('l', '+x', '/proc/net/xt_recent', errno('EINVAL')).message).toBe('the kernel refused "+x" for list l');
+  });
+});
+
+describe('groupedOrder', () => {
+  it("groups each run of additions by list and leaves removals where they are: a move's addition before its removal, an eviction's removal before its addition", () => {
+    const writes = [
+      { list: 'b', command: '+1' },
+      { list: 'a', command: '+2' },
+      { list: 'b', command: '+3' },
+      // A move of 4 from c to a: added to a, then removed from c.
+      { list: 'a', command: '+4' },
+      { list: 'c', command: '-4' },
+      // An eviction in b: 9 out, then 5 in.
+      { list: 'b', command: '-9' },
+      { list: 'b', command: '+5' },
+      { list: 'a', command: '+6' },
+    ];
+    const order = groupedOrder(writes);
+    expect(order.map((index) => `${writes[index]?.list}${writes[index]?.command}`)).toEqual(['a+2', 'a+4', 'b+1', 'b+3', 'c-4', 'b-9', 'a+6', 'b+5']);
+    expect([...order].sort((x, y) => x - y)).toEqual(writes.map((_, index) => index));
   });
 });
