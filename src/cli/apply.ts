@@ -22,7 +22,7 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
   'jump-duplicated': 'removed duplicate jumps',
   'jump-unwanted': 'removed the jump',
   'chain-removed': 'removed the chain of a jail no longer configured',
-  'dispatch-pruned': 'removed',
+  'dispatch-pruned': 'pruned the dispatch tree',
   'jump-removed': 'removed the jump of a jail no longer configured',
 };
 

@@ -166,7 +166,12 @@ export function planApply(
     const gone = subChainsIn(current, jail.chain).filter((name) => !kept.has(name));
     stale.push(...gone);
     if (gone.length > 0)
-      findings.push({ family, jail: jail.jail, kind: 'chain-removed', detail: `removed ${countOf(gone.length, 'chain')} its dispatch tree no longer has` });
+      findings.push({
+        family,
+        jail: jail.jail,
+        kind: 'dispatch-pruned',
+        detail: `${countOf(gone.length, 'chain')} it no longer has: fewer shards`,
+      });
     for (const hook of BUILTIN_HOOKS) {
       const present = (current.chains.get(hook)?.rules ?? []).filter((rule) => jumpsTo(rule, jail.chain));
       const wanted = jail.jumps.get(hook);

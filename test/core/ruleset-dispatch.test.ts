@@ -144,7 +144,11 @@ describe('the dispatch tree', () => {
     expect(planApply(applied, [rules], 4).script).toBe('');
     // One list again: the tree's 34 chains go after the jail chain is filled anew.
     const small = jailOf('[jails.ssh]\nwindow = "1h"\nfamily = "ipv4"\n');
-    const shrink = planApply(applied, [renderJailRules(small.jail, 4, small.layout)], 4).script.split('\n');
+    const shrunk = planApply(applied, [renderJailRules(small.jail, 4, small.layout)], 4);
+    expect(shrunk.findings.filter((finding) => finding.kind === 'dispatch-pruned').map((finding) => finding.detail)).toEqual([
+      '34 chains it no longer has: fewer shards',
+    ]);
+    const shrink = shrunk.script.split('\n');
     expect(shrink.filter((line) => line.startsWith('-X ')).length).toBe(34);
     expect(shrink.findIndex((line) => line.startsWith('-F '))).toBeGreaterThan(shrink.findIndex((line) => line.startsWith('-A xtban-ssh ')));
     expect(shrink.findIndex((line) => line.startsWith('-X '))).toBeGreaterThan(shrink.findLastIndex((line) => line.startsWith('-F ')));
