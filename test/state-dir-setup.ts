@@ -7,22 +7,18 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { removeScratchDirs } from './helpers/scratch.js';
 
-if (process.env['XTBAN_STATE_DIR'] === undefined) {
-  const dir = mkdtempSync(join(tmpdir(), 'xtban-test-state-'));
-  process.env['XTBAN_STATE_DIR'] = dir;
+// A throwaway directory in `variable` unless the run set one, removed when the file ends.
+function throwawayDir(variable: string, prefix: string): void {
+  if (process.env[variable] !== undefined) return;
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.env[variable] = dir;
   afterAll(() => {
-    delete process.env['XTBAN_STATE_DIR'];
+    delete process.env[variable];
     rmSync(dir, { recursive: true, force: true });
   });
 }
 
-if (process.env['XTBAN_MODPROBE_DIR'] === undefined) {
-  const dir = mkdtempSync(join(tmpdir(), 'xtban-test-modprobe-'));
-  process.env['XTBAN_MODPROBE_DIR'] = dir;
-  afterAll(() => {
-    delete process.env['XTBAN_MODPROBE_DIR'];
-    rmSync(dir, { recursive: true, force: true });
-  });
-}
+throwawayDir('XTBAN_STATE_DIR', 'xtban-test-state-');
+throwawayDir('XTBAN_MODPROBE_DIR', 'xtban-test-modprobe-');
 
 afterAll(() => removeScratchDirs());

@@ -45,9 +45,7 @@ export function reachableSlots(layout: JailLayout, address: Address, tier: numbe
   const slots = tierSlots(layout, address.family, tier);
   if (layout.shards <= 1) return slots;
   // In shard order, the spill list after the last shard.
-  const own = slots[ownShard(layout, address)];
-  const spill = slots[layout.shards];
-  return own && spill ? [own, spill] : slots.filter((slot) => slot.spill || slot.shard === ownShard(layout, address));
+  return [slots[ownShard(layout, address)], slots[layout.shards]].filter((slot): slot is ListSlot => slot !== undefined);
 }
 
 // Where one ban goes:

@@ -115,18 +115,6 @@ export function planRestore(input: {
     }
     for (const { address, tier, stray } of absent) {
       const placement = planner.place(address, tier);
-      if (stray !== undefined && placement.kind === 'placed') {
-        // Written where its packets meet it, then out of the stray list: never in neither.
-        plan.moved.push({ jail: name, address: address.text, from: stray, to: placement.list });
-        if (placement.evicts !== undefined) {
-          plan.evicts.push({ jail: name, address: placement.evicts, list: placement.list, by: address.text });
-          plan.writes.push({ jail: name, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
-        }
-        plan.writes.push({ jail: name, list: placement.list, address: address.text, command: `+${address.text}` });
-        plan.writes.push({ jail: name, list: stray, address: address.text, command: `-${address.text}` });
-        planner.drop(stray, address);
-        continue;
-      }
       if (placement.kind === 'present') {
         // Another ban of the same network went back a moment ago.
         plan.alreadyPresent++;
@@ -141,13 +129,21 @@ export function planRestore(input: {
         plan.noRoom.push({ jail: name, address: address.text, list: placement.lists.join(', ') });
         continue;
       }
-      plan.missing.push({ jail: name, address: address.text, list: placement.preferred });
-      if (placement.moved) plan.spilled.push({ jail: name, address: address.text, list: placement.list, preferred: placement.preferred });
+      // A stray is in the kernel already, only where its packets do not meet it: a move, not a ban put back.
+      if (stray === undefined) plan.missing.push({ jail: name, address: address.text, list: placement.preferred });
+      else plan.moved.push({ jail: name, address: address.text, from: stray, to: placement.list });
+      if (stray === undefined && placement.moved)
+        plan.spilled.push({ jail: name, address: address.text, list: placement.list, preferred: placement.preferred });
       if (placement.evicts !== undefined) {
         plan.evicts.push({ jail: name, address: placement.evicts, list: placement.list, by: address.text });
         plan.writes.push({ jail: name, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
       }
       plan.writes.push({ jail: name, list: placement.list, address: address.text, command: `+${address.text}` });
+      if (stray !== undefined) {
+        // Written where its packets meet it, then out of the stray list: never in neither.
+        plan.writes.push({ jail: name, list: stray, address: address.text, command: `-${address.text}` });
+        planner.drop(stray, address);
+      }
     }
   }
   return plan;

@@ -1,29 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressBytes, maskAddress, type Address } from '../../src/core/address.js';
+import { sourceMatches } from '../helpers/source-match.js';
 import { dispatchBits, dispatchLevels, dispatchMatch, dispatchShard, formatBytes, powerOfTwoAtLeast } from '../../src/core/dispatch.js';
-
-// Whether an address passes `-s VALUE/MASK` as the kernel tests it: (address & mask) == value.
-function passes(address: Address, match: string): boolean {
-  const [value = '', mask = ''] = match.replace(/^-s /, '').split('/');
-  const bytes = addressBytes(address.family, address.text);
-  const width = address.family === 4 ? 32 : 128;
-  const maskBytes = /^\d+$/.test(mask)
-    ? Array.from({ length: width / 8 }, (_, index) => 0xff & (0xff << (8 - Math.max(0, Math.min(8, Number(mask) - index * 8)))))
-    : addressBytes(address.family, mask.includes('.') && address.family === 6 ? expandDotted(mask) : mask);
-  const valueBytes = addressBytes(address.family, value.includes('.') && address.family === 6 ? expandDotted(value) : value);
-  return bytes.every((byte, index) => (byte & (maskBytes[index] ?? 0)) === (valueBytes[index] ?? 0));
-}
-
-// "::5.0.0.0" as hex groups ("::500:0"), for the reader above.
-function expandDotted(text: string): string {
-  const at = text.lastIndexOf(':');
-  const [a = 0, b = 0, c = 0, d = 0] = text
-    .slice(at + 1)
-    .split('.')
-    .map(Number);
-  return `${text.slice(0, at + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-}
 
 const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map(([a, b, c, d]): Address => ({ family: 4, text: `${a}.${b}.${c}.${d}` }));
 const v6 = fc
@@ -75,7 +54,7 @@ describe('dispatch by address bits', () => {
         expect(dispatchShard(maskAddress(address, prefix), prefix, bits)).toBe(shard);
         for (const level of dispatchLevels(bits)) {
           const taken = Array.from({ length: 2 ** level.bits }, (_, branch) => branch).filter((branch) =>
-            passes(address, dispatchMatch(address.family, prefix, level.low, level.bits, branch << level.low)),
+            sourceMatches(address, dispatchMatch(address.family, prefix, level.low, level.bits, branch << level.low)),
           );
           expect(taken).toEqual([(shard >> level.low) & (2 ** level.bits - 1)]);
         }

@@ -6,9 +6,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { layoutsFor } from '../../src/cli/context.js';
 import { parseConfigText } from '../../src/config/parse.js';
-import { addressBytes, type Address } from '../../src/core/address.js';
+import type { Address } from '../../src/core/address.js';
 import type { FilterTable } from '../../src/core/iptables-save.js';
 import { ownShard } from '../../src/core/placement.js';
+import { sourceMatches } from '../helpers/source-match.js';
 import { planApply, planTeardown } from '../../src/core/ruleset-plan.js';
 import { isSubChainOf, renderJailRules, subChainBase, type JailRules } from '../../src/core/ruleset.js';
 
@@ -18,30 +19,6 @@ function jailOf(toml: string) {
   const layout = layoutsFor(config, 100).get(jail?.name ?? '');
   if (!jail || !layout) throw new Error('config');
   return { jail, layout };
-}
-
-// (source & mask) == value, the mask given as /N or as an address.
-function sourceMatches(address: Address, spec: string): boolean {
-  const [value = '', mask = ''] = spec.split('/');
-  const width = address.family === 4 ? 4 : 16;
-  const maskBytes = /^\d+$/.test(mask)
-    ? Array.from({ length: width }, (_, i) => 0xff & (0xff << (8 - Math.max(0, Math.min(8, Number(mask) - i * 8)))))
-    : bytesOf(address.family, mask);
-  const valueBytes = bytesOf(address.family, value);
-  return addressBytes(address.family, address.text).every((byte, i) => (byte & (maskBytes[i] ?? 0)) === (valueBytes[i] ?? 0));
-}
-
-// An address as iptables-save prints it, dotted IPv4 tails of IPv6 included.
-function bytesOf(family: 4 | 6, text: string): number[] {
-  if (family === 6 && text.includes('.')) {
-    const at = text.lastIndexOf(':');
-    const [a = 0, b = 0, c = 0, d = 0] = text
-      .slice(at + 1)
-      .split('.')
-      .map(Number);
-    return addressBytes(6, `${text.slice(0, at + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`);
-  }
-  return addressBytes(family, text);
 }
 
 // Walks a packet from `address` through the jail's chains as the kernel does for a client that is in no
