@@ -410,8 +410,20 @@ async function pair(name) {
     const batch = [`addr add 192.0.2.${last}/24 dev ${dev}`, `addr add 2001:db8::${last}/64 dev ${dev} nodad`, `link set ${dev} up`].join('\n');
     await execa('ip', ['-n', ns, '-batch', '-'], { input: `${batch}\n` });
   }
+  // The client's other addresses, reached on the link.
+  const sources = [4, 6].flatMap((family) => clientSources(family).map((address) => `addr add ${address}/${family === 4 ? 32 : 128} dev xtb-p1${family === 6 ? ' nodad' : ''}`));
+  await execa('ip', ['-n', client, '-batch', '-'], { input: `${sources.join('\n')}\n` });
+  await execa('ip', ['-n', fw, '-batch', '-'], { input: 'route add 198.19.192.0/20 dev xtb-p0\nroute add 2001:db8:c::/64 dev xtb-p0\n' });
   return { fw, client };
 }
+
+// The addresses the packet-path client connects from, one after another: CLIENT_SOURCES of them whose
+// lowest bits (what picks a shard) are spread evenly over every shard of a jail, so the figure is the
+// average over the shards a packet can meet, not the one shard a single address falls in. IPv4 from
+// 198.19.192.0/20, past what the jails hold; IPv6 from 2001:db8:c::/64.
+const CLIENT_SOURCES = 64;
+const clientSources = (family) =>
+  Array.from({ length: CLIENT_SOURCES }, (_, k) => k * 33).map((low) => (family === 4 ? `198.19.${192 + (low >> 8)}.${low & 0xff}` : `2001:db8:c::${low.toString(16)}`));
 
 async function dropNamespaces(...names) {
   for (const ns of names) {
@@ -442,7 +454,7 @@ async function connectionRate(name, family, setup) {
     const rates = [];
     for (let run = 0; run < PATH_RUNS; run++) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      const result = await inNs(client, join(work, 'connect-rate'), ['connect', family === 4 ? '192.0.2.1' : '2001:db8::1', String(PATH_PORT), String(PATH_SECONDS)]);
+      const result = await inNs(client, join(work, 'connect-rate'), ['connect', family === 4 ? '192.0.2.1' : '2001:db8::1', String(PATH_PORT), String(PATH_SECONDS), ...clientSources(family)]);
       const [rate, failed] = result.stdout.trim().split(' ').map(Number);
       if (failed > 0) throw new Error(`${name}: ${failed} connections failed`);
       rates.push(rate);

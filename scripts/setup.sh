@@ -28,14 +28,17 @@ declare -A package_of=(
   [nginx]=nginx [apache2]=apache2 [postfix]=postfix [dovecot]=dovecot-imapd [doveadm]=dovecot-imapd
   [vsftpd]=vsftpd [mariadbd]=mariadb-server [mariadb]=mariadb-client [curl]=curl
   [ipset]=ipset
+  [qemu-system-x86_64]=qemu-system-x86 [cpio]=cpio [depmod]=kmod
 )
 missing_commands=()
 missing_packages=()
 # The daemons whose logs the built-in filters read (nginx, apache2, postfix, dovecot, vsftpd, mariadb) and
 # their clients (curl speaks HTTP, SMTP, IMAP, POP3 and FTP): the filter tests run the real servers.
 # ipset: the packet-path benchmark compares a jail with an ipset set of the same size.
+# qemu, cpio and kmod (depmod), with busybox-static below: the stock-kernel test and benchmark boot Debian's
+# own kernel in a VM, where xt_recent is a module (on this machine's kernel it may be built in).
 for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-analyze fail2ban-server sshd ssh systemd-nspawn \
-  nginx apache2 postfix dovecot doveadm vsftpd mariadbd mariadb curl ipset; do
+  nginx apache2 postfix dovecot doveadm vsftpd mariadbd mariadb curl ipset qemu-system-x86_64 cpio depmod; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
@@ -44,8 +47,9 @@ for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-an
 done
 # Packages that put no command on the PATH: fail2ban reads the journal through python3-systemd (Debian
 # recommends it; its sshd jail needs it on Debian 12, which logs sshd only to the journal); the dovecot
-# tests serve POP3 as well as IMAP (dovecot-pop3d is /usr/lib/dovecot/pop3).
-for package in python3-systemd dovecot-pop3d; do
+# tests serve POP3 as well as IMAP (dovecot-pop3d is /usr/lib/dovecot/pop3); the stock-kernel VM's initramfs
+# needs a static busybox (the busybox package's is not).
+for package in python3-systemd dovecot-pop3d busybox-static; do
   if ! dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q 'ok installed'; then
     missing_commands+=("$package")
     missing_packages+=("$package")
@@ -53,7 +57,7 @@ for package in python3-systemd dovecot-pop3d; do
 done
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers, the filters against the real nginx, apache2, postfix, dovecot, vsftpd and mariadb; ipset for the benchmarks): ${missing_commands[*]}"
+  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers, the filters against the real nginx, apache2, postfix, dovecot, vsftpd and mariadb; ipset for the benchmarks; qemu, cpio, kmod and busybox-static to boot Debian's stock kernel in a VM): ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
     # Packages of servers (ssh, fail2ban) start their service on install: not on this machine. The tests
@@ -74,6 +78,26 @@ if ((${#missing_packages[@]} > 0)); then
     say "install them with: sudo apt-get install -y --no-install-recommends ${missing_packages[*]}  (or: sudo bash scripts/setup.sh)"
     say "continuing: the unit tests run without them, the kernel tests will be skipped and say why"
   fi
+fi
+
+# Debian's stock kernel for the stock-kernel VM, unpacked into a directory of its own (not installed: nothing
+# boots it but that VM). It is the kernel linux-image-amd64 names today.
+stock_kernel_dir=${XTBAN_STOCK_KERNEL_DIR:-/var/cache/xtban-test/stock-kernel}
+if [[ $(id -u) -eq 0 && $(uname -m) == x86_64 && ! -f $stock_kernel_dir/.ready ]]; then
+  image_of() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n 1; }
+  image=$(image_of)
+  [[ -n $image ]] || { apt-get update -qq; image=$(image_of); }
+  say "unpacking Debian's stock kernel ($image) into $stock_kernel_dir (for the stock-kernel VM test; not installed)"
+  download=$(mktemp -d)
+  chown _apt "$download" 2>/dev/null || true
+  (cd "$download" && apt-get download -qq "$image" >&2)
+  rm -rf "$stock_kernel_dir"
+  mkdir -p "$stock_kernel_dir"
+  dpkg -x "$download"/"$image"_*.deb "$stock_kernel_dir"
+  rm -rf "$download"
+  version=${image#linux-image-}
+  depmod -b "$stock_kernel_dir" "$version"
+  touch "$stock_kernel_dir/.ready"
 fi
 
 # npm writes node_modules/.package-lock.json on every install: older than package-lock.json means stale.

@@ -3,12 +3,14 @@ import { parseConfigText } from '../../src/config/parse.js';
 import { jailLayout, shardCount, slotName } from '../../src/core/layout.js';
 
 describe('layout', () => {
-  it('needs one list until capacity passes ip_list_tot, then a power of two of shards that stay at most about 60 % full', () => {
+  it('needs one list until capacity passes ip_list_tot, then a power of two of shards that stay at most about 80 % full', () => {
     expect(shardCount(undefined, 100)).toBe(1);
     expect(shardCount(100, 100)).toBe(1);
-    // 1,000 bans over lists of 100 filled to 62: 17 lists, so 32.
-    expect(shardCount(1000, 100)).toBe(32);
-    expect(shardCount(10_000, 100)).toBe(256);
+    // 1,000 bans over lists of 100 filled to 80: 13 lists, so 16.
+    expect(shardCount(1000, 100)).toBe(16);
+    expect(shardCount(1280, 100)).toBe(16);
+    expect(shardCount(1281, 100)).toBe(32);
+    expect(shardCount(10_000, 100)).toBe(128);
     expect(shardCount(100_000, 100)).toBe(2048);
     expect(shardCount(1000, 10_000)).toBe(1);
     // No more shards than the prefix has bits to pick them with.
@@ -25,7 +27,7 @@ describe('layout', () => {
     expect(slotName('xtban-ssh', 6, 1, 3, 64)).toBe('xtban-ssh.v6.m64.t1.3');
     expect(slotName('xtban-ssh', 6, undefined, undefined, 128)).toBe('xtban-ssh.v6');
     expect(slotName('xtban-ssh', 6, 1, 'spill', 64)).toBe('xtban-ssh.v6.m64.t1.spill');
-    const [jail] = parseConfigText('[jails.ssh]\ntiers = ["1h", "1d"]\ncapacity = 150\n', 't.toml').jails;
+    const [jail] = parseConfigText('[jails.ssh]\ntiers = ["1h", "1d"]\ncapacity = 250\n', 't.toml').jails;
     if (!jail) throw new Error('config');
     const layout = jailLayout(jail, 100);
     expect(layout.shards).toBe(4);

@@ -16,7 +16,7 @@ describe('listSizeAdvice', () => {
   it('names the jails with shards and the value that gives each one list, as a modprobe.d line', () => {
     const advice = listSizeAdvice(config.jails, 100, 'module');
     expect(advice.sharded).toEqual([
-      { jail: 'web', capacity: 10_000, shards: 256 },
+      { jail: 'web', capacity: 10_000, shards: 128 },
       { jail: 'big', capacity: 100_000, shards: 2048 },
     ]);
     expect(advice.wanted).toBe(100_000);

@@ -21,16 +21,16 @@ function emptyFill(layout: JailLayout): Map<string, Map<string, number>> {
 }
 
 describe('ownShard', () => {
-  it('is the address bits the dispatch tree tests: 1,000 bans of consecutive addresses over 32 lists of 100 overflow none', () => {
+  it('is the address bits the dispatch tree tests: 1,000 bans of consecutive addresses over 16 lists of 100 overflow none', () => {
     const layout = layoutOf(1000);
-    expect(layout.shards).toBe(32);
+    expect(layout.shards).toBe(16);
     const addresses = Array.from({ length: 1000 }, (_, i) => v4(`198.51.${Math.floor(i / 250)}.${i % 250}`));
     const counts = new Map<number, number>();
     for (const address of addresses) counts.set(ownShard(layout, address), (counts.get(ownShard(layout, address)) ?? 0) + 1);
-    expect(counts.size).toBe(32);
+    expect(counts.size).toBe(16);
     expect(Math.max(...counts.values())).toBeLessThanOrEqual(100);
-    // The lowest five bits of the address.
-    expect(ownShard(layout, v4('192.0.2.37'))).toBe(37 % 32);
+    // The lowest four bits of the address.
+    expect(ownShard(layout, v4('192.0.2.37'))).toBe(37 % 16);
     expect(reachableSlots(layout, v4('192.0.2.37'), 0).map((slot) => slot.name)).toEqual(['xtban-ssh.5', 'xtban-ssh.spill']);
   });
 });
@@ -135,7 +135,7 @@ describe('PlacementPlanner', () => {
   });
 
   it('refuses to place into a tier whose lists are missing', () => {
-    const layout = layoutOf(300);
+    const layout = layoutOf(600);
     const planner = new PlacementPlanner({ layout, capacity: 100, fill: new Map(), wordBits: 64, isLiveBan: () => true });
     expect(planner.place(v4('198.51.100.1'), 0)).toEqual({ kind: 'missing', list: 'xtban-ssh.0' });
     expect(layout.shards).toBe(8);

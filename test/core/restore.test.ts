@@ -119,7 +119,7 @@ describe('planRestore after a mask change', () => {
 });
 
 describe('planRestore across shards', () => {
-  const sharded = parseConfigText('[jails.ssh]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 300\n', 's.toml');
+  const sharded = parseConfigText('[jails.ssh]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 600\n', 's.toml');
   const shardLayouts = layoutsFor(sharded, 100);
   const names = (shardLayouts.get('ssh')?.slots ?? []).map((slot) => slot.name);
   const now = 10 * HOUR;

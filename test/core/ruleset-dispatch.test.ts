@@ -51,7 +51,7 @@ const v6 = fc
 
 describe('the dispatch tree', () => {
   it('holds the spill list in the jail chain and one shard per leaf, in the spelling iptables-save prints', () => {
-    const { jail, layout } = jailOf('[jails.ssh]\nports = [22]\nwindow = "1h"\ncapacity = 1000\n');
+    const { jail, layout } = jailOf('[jails.ssh]\nports = [22]\nwindow = "1h"\ncapacity = 2000\n');
     const rules = renderJailRules(jail, 4, layout);
     expect(rules.chainRules).toEqual([
       '-A xtban-ssh -m recent --update --seconds 3600 --name xtban-ssh.spill --mask 255.255.255.255 --rsource -j DROP',
@@ -102,7 +102,7 @@ describe('the dispatch tree', () => {
   });
 
   it('puts the tree in place in one batch, changes nothing the second time, and takes away what a smaller jail no longer has', () => {
-    const big = jailOf('[jails.ssh]\nwindow = "1h"\ncapacity = 1000\nfamily = "ipv4"\n');
+    const big = jailOf('[jails.ssh]\nwindow = "1h"\ncapacity = 2000\nfamily = "ipv4"\n');
     const rules = renderJailRules(big.jail, 4, big.layout);
     const empty: FilterTable = { chains: new Map([['INPUT', { policy: 'ACCEPT', rules: [] }]]) };
     const plan = planApply(empty, [rules], 4);

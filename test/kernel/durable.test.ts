@@ -165,7 +165,7 @@ describeKernel('capacity, eviction and shards', () => {
   });
 
   it('keeps a permanent ban when 150 addresses aimed at its shard are banned: they fill it and spill', async () => {
-    const config = file(`[jails.big]\nports = [${h.port}]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 1000\n`);
+    const config = file(`[jails.big]\nports = [${h.port}]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 2000\n`);
     expect((await h.run(config, 'apply')).exitCode).toBe(0);
     const victim = '192.0.2.77';
     await h.topology.addAttackerAddresses([victim]);
