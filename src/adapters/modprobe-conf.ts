@@ -3,9 +3,12 @@ import { join } from 'node:path';
 import { MODPROBE_FILE } from '../core/list-size.js';
 import { writeFileAtomicSync } from './atomic-file.js';
 
-// Where modprobe reads module options: /etc/modprobe.d, or $XTBAN_MODPROBE_DIR (tests, a staging root).
+// The directory modprobe reads module options from.
+export const SYSTEM_MODPROBE_DIRECTORY = '/etc/modprobe.d';
+
+// Where xtban writes its module options: /etc/modprobe.d, or $XTBAN_MODPROBE_DIR (tests, a staging root).
 export function modprobeDirectory(): string {
-  return process.env['XTBAN_MODPROBE_DIR'] ?? '/etc/modprobe.d';
+  return process.env['XTBAN_MODPROBE_DIR'] ?? SYSTEM_MODPROBE_DIRECTORY;
 }
 
 // Writes xtban's modprobe.d file when its text differs: 'written', 'unchanged', or the system's reason

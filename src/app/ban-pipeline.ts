@@ -85,12 +85,17 @@ export function plannersFor(context: Ports, nowMs: number): (jail: string) => Pl
         clock = clock === null ? context.kernelClock() : clock;
         return entryInForce(clock, lastSeen, slot.windowSeconds);
       };
+      const isDisplaceable = (address: string) => {
+        const record = context.store().get(name, address);
+        return record !== undefined && record.endedAt === null && !record.permanent;
+      };
       planner = new PlacementPlanner({
         layout,
         capacity: context.parameters.ipListTot,
         fill: readBanFill(context, name),
         wordBits: defaultWordBits(),
         isLiveBan,
+        isDisplaceable,
       });
       planners.set(name, planner);
     }
@@ -98,9 +103,19 @@ export function plannersFor(context: Ports, nowMs: number): (jail: string) => Pl
   };
 }
 
-// The event of an entry a full list gave up for a ban (never a live one): a ban's write and restore alike.
-export function evictedEvent(jail: string, victim: string, list: string, by: string, source: string, nowMs: number): BanEvent {
-  return { time: nowMs, jail, address: victim, action: 'evicted', source, detail: `${list} was full: made room for ${by} (not a live ban)` };
+// The event of an entry a full list gave up for a ban (no live one), or of a ban that ends displaced by a
+// permanent one (kept in the store, placed again when there is room): a ban's write and restore alike.
+export function evictedEvent(jail: string, victim: string, list: string, by: string, source: string, nowMs: number, displaced = false): BanEvent {
+  return displaced
+    ? {
+        time: nowMs,
+        jail,
+        address: victim,
+        action: 'unplaced',
+        source,
+        detail: `${list} was full: displaced by the permanent ban ${by}; put back when there is room`,
+      }
+    : { time: nowMs, jail, address: victim, action: 'evicted', source, detail: `${list} was full: made room for ${by} (not a live ban)` };
 }
 
 // The event of a ban placed in another shard than its own, which is full.
@@ -125,7 +140,7 @@ export function writeBans(context: Ports, decisions: readonly BanDecision[], sou
   for (const [key, placement] of placements) {
     const [jail = '', address = ''] = key.split(' ');
     if (placement.kind === 'placed' && placement.evicts !== undefined)
-      events.push(evictedEvent(jail, placement.evicts, placement.list, address, source, nowMs));
+      events.push(evictedEvent(jail, placement.evicts, placement.list, address, source, nowMs, placement.displaces === true));
     if (placement.kind === 'placed' && placement.moved) events.push(movedEvent(jail, address, placement.list, placement.preferred, source, nowMs));
     if (placement.kind === 'full') {
       events.push({

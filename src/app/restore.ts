@@ -58,7 +58,7 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
       source: 'restore',
       detail: outcome.list,
     })),
-    ...plan.evicts.map((evict) => evictedEvent(evict.jail, evict.address, evict.list, evict.by, 'restore', now)),
+    ...plan.evicts.map((evict) => evictedEvent(evict.jail, evict.address, evict.list, evict.by, 'restore', now, evict.displaced === true)),
     ...plan.spilled.map((spill) => movedEvent(spill.jail, spill.address, spill.list, spill.preferred, 'restore', now)),
     ...plan.moved.map((move) => ({
       time: now,

@@ -9,7 +9,8 @@ import { missingSlots } from '../app/missing-lists.js';
 import { familyName } from './output.js';
 import { reportRestore, restoreJson } from './restore.js';
 import { applyRuleset } from '../app/apply.js';
-import { writeModprobeConf } from '../adapters/modprobe-conf.js';
+import { modprobeDirectory, SYSTEM_MODPROBE_DIRECTORY, writeModprobeConf } from '../adapters/modprobe-conf.js';
+import { loadModule } from '../adapters/kernel-module.js';
 import { listSizeAdvice } from '../core/list-size.js';
 import { restoreBans } from '../app/restore.js';
 
@@ -28,15 +29,44 @@ const REPAIR_WORDS: Partial<Record<string, string>> = {
 
 // `xtban apply`: the ruleset, then the store's live bans back into the lists (restore).
 export async function applyCommand(options: ApplyOptions): Promise<number> {
-  const context = await kernelContext(options);
+  let context = await kernelContext(options);
   try {
-    return await apply(context, options.dryRun === true, resolveStateDir(options.stateDir));
+    const dryRun = options.dryRun === true;
+    const loaded = dryRun ? undefined : await loadWithListSize(context);
+    // The lists are laid out for the value the module now has.
+    if (loaded?.error === undefined && loaded !== undefined) {
+      context.closeStore();
+      context = await kernelContext(options);
+    }
+    return await apply(context, dryRun, resolveStateDir(options.stateDir), loaded);
   } finally {
     context.closeStore();
   }
 }
 
-async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun: boolean, stateDir: string): Promise<number> {
+// What apply did to load xt_recent with the value its jails need.
+interface ModuleLoaded {
+  path: string;
+  wanted: number;
+  error: string | undefined;
+}
+
+// A module not loaded yet would take ip_list_tot from modprobe.d when the first recent rule loads it, after
+// the jails were laid out for the default: so apply writes the file and loads the module first (modprobe
+// reads the file), and lays the jails out for the value it then has. Only with the file in the directory
+// modprobe reads, and only a load: a loaded module is never reloaded.
+async function loadWithListSize(context: Awaited<ReturnType<typeof kernelContext>>): Promise<ModuleLoaded | undefined> {
+  if (context.parameters.loading !== 'absent' || modprobeDirectory() !== SYSTEM_MODPROBE_DIRECTORY) return undefined;
+  const advice = listSizeAdvice(context.config.jails, context.parameters.ipListTot, 'absent');
+  if (advice.conf === undefined || advice.wanted === undefined) return undefined;
+  const written = writeModprobeConf(advice.conf);
+  if (typeof written.result !== 'string')
+    return { path: written.path, wanted: advice.wanted, error: `could not write ${written.path}: ${written.result.error}` };
+  const error = await loadModule('xt_recent');
+  return { path: written.path, wanted: advice.wanted, error: error === undefined ? undefined : `modprobe xt_recent failed: ${error}` };
+}
+
+async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun: boolean, stateDir: string, loaded: ModuleLoaded | undefined): Promise<number> {
   const { out, config, log, layouts, lists } = context;
   // Before the rules: a module not yet loaded takes the file's value when their first one loads it.
   const advice = listSizeAdvice(config.jails, context.parameters.ipListTot, context.parameters.loading);
@@ -100,6 +130,10 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
           }
         : null,
       takesEffect: advice.takesEffect ?? null,
+      loaded:
+        loaded === undefined
+          ? null
+          : { path: loaded.path, ipListTot: loaded.wanted, ok: loaded.error === undefined, ...(loaded.error === undefined ? {} : { error: loaded.error }) },
     },
   });
   for (const plan of plans) {
@@ -117,6 +151,13 @@ async function apply(context: Awaited<ReturnType<typeof kernelContext>>, dryRun:
   }
   for (const failure of failures) {
     out.note(`error: ${familyName(failure.family)}: ${failure.error.message}${failure.error.hint ? `\n  hint: ${failure.error.hint}` : ''}`);
+  }
+  if (loaded !== undefined) {
+    out.line(
+      loaded.error === undefined
+        ? `list size: xt_recent was not loaded: wrote ${loaded.path} (ip_list_tot=${loaded.wanted}) and loaded it; ip_list_tot is ${advice.current}`
+        : `list size: xt_recent is not loaded and could not be loaded with ip_list_tot=${loaded.wanted}: ${loaded.error}`,
+    );
   }
   if (advice.wanted !== undefined) {
     const jails = advice.sharded.map((jail) => `${jail.jail} (capacity ${jail.capacity}: ${jail.shards} shards)`).join(', ');

@@ -115,7 +115,10 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
         const placement = placements.get(`${decision.record.jail} ${decision.record.address}`);
         const where =
           placement?.kind === 'placed'
-            ? { preferredList: placement.preferred, ...(placement.evicts === undefined ? {} : { evicted: placement.evicts }) }
+            ? {
+                preferredList: placement.preferred,
+                ...(placement.evicts === undefined ? {} : placement.displaces ? { displaced: placement.evicts } : { evicted: placement.evicts }),
+              }
             : placement?.kind === 'full'
               ? { unplaced: placement.lists }
               : {};
@@ -154,7 +157,12 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
       }
       const tier = config.jails.find((jail) => jail.name === record.jail)?.tierWindows.length ?? 1;
       const moved = placement?.kind === 'placed' && placement.moved ? `its own shard ${placement.preferred} is full` : '';
-      const evicted = placement?.kind === 'placed' && placement.evicts !== undefined ? `the full list gave up ${placement.evicts}, not a live ban` : '';
+      const evicted =
+        placement?.kind === 'placed' && placement.evicts !== undefined
+          ? placement.displaces
+            ? `in place of ${placement.evicts}, a ban that ends (kept in the store, put back when there is room)`
+            : `the full list gave up ${placement.evicts}, not a live ban`
+          : '';
       const extras = [
         record.permanent ? 'permanent' : '',
         tier > 1 ? `tier ${record.tier + 1} of ${tier}` : '',

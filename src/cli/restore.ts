@@ -14,7 +14,12 @@ export function reportRestore(context: KernelContext, report: RestoreReport): nu
     out.note(
       `  no room for ${full.address} (${full.jail}): the lists its packets meet are full of live bans (${full.list}); nothing was evicted; raise capacity (more shards) or ip_list_tot`,
     );
-  for (const evict of plan.evicts) out.line(`  ${evict.list} was full: ${evict.address} (not a live ban) made room for ${evict.by}`);
+  for (const evict of plan.evicts)
+    out.line(
+      evict.displaced
+        ? `  ${evict.list} was full: the permanent ban ${evict.by} took the place of ${evict.address}, a ban that ends (put back when there is room)`
+        : `  ${evict.list} was full: ${evict.address} (not a live ban) made room for ${evict.by}`,
+    );
   if (plan.moved.length > 0) out.line(`  moved ${plan.moved.length} ban(s) to their own shard (placement is now keyed to this host)`);
   for (const missing of plan.listMissing.slice(0, 5)) out.note(`  list ${missing.list} missing for ${missing.address} (${missing.jail}): run \`xtban apply\``);
   if (plan.listMissing.length > 5) out.note(`  ... and ${plan.listMissing.length - 5} more bans whose list is missing`);

@@ -99,7 +99,9 @@ async function status(context: KernelContext, options: StatusOptions, live: bool
   }
   for (const warning of warnings) out.note(`warning: ${warning}`);
   const full = reports.filter((report) => report.exists && report.usePercent >= CAPACITY_WARNING_PERCENT);
-  if (full.length > 0) out.note(`  ${capacityAdvice(parameters.ipListTot, Math.max(...full.map((report) => report.used)))}`);
+  const capacityOf = new Map(config.jails.map((jail) => [jail.name, jail.capacity]));
+  const fullJails = full.flatMap((report) => (report.jail === null ? [] : [{ jail: report.jail, capacity: capacityOf.get(report.jail) }]));
+  if (fullJails.length > 0) out.note(`  ${capacityAdvice(fullJails, parameters.ipListTot)}`);
   const missing = reports.filter((report) => !report.exists);
   return missing.length > 0 ? ExitCode.partial : ExitCode.ok;
 }

@@ -75,8 +75,10 @@ export function banWrites(
     const layout = layoutOf(layouts, record.jail);
     const planner = plannerFor(record.jail);
     const address: Address = { family: record.family, text: record.address };
-    const placement = planner.place(address, record.tier);
-    placements.set(`${record.jail} ${record.address}`, placement);
+    const placement = planner.place(address, record.tier, record.permanent);
+    // An address twice in one batch: the first placement says where it went and what made room for it.
+    const key = `${record.jail} ${record.address}`;
+    if (!placements.has(key)) placements.set(key, placement);
     // A missing list gets its write all the same: the kernel's refusal says which and what to do.
     if (placement.kind === 'placed' && placement.evicts !== undefined)
       writes.push({ jail: record.jail, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });

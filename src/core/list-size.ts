@@ -43,6 +43,6 @@ function takesEffect(loading: ModuleLoading, current: number, wanted: number): s
     case 'module':
       return `xt_recent is loaded with ip_list_tot=${current}: the new value takes effect at its next load, after a reboot, or by hand once no rule names a recent list (xtban teardown, and every other tool's recent rules removed): modprobe -r xt_recent && modprobe xt_recent, then xtban apply; xtban never reloads the module itself`;
     case 'absent':
-      return 'xt_recent is not loaded: it takes the new value when it is loaded (the first recent rule loads it), then xtban apply uses one list';
+      return 'xt_recent is not loaded: xtban apply loads it with the new value (modprobe reads the file) before it lays out the jails, so each gets one list';
   }
 }

@@ -52,14 +52,16 @@ export function reachableSlots(layout: JailLayout, address: Address, tier: numbe
 // - present: the address is already in its own shard or the spill list, which takes the write (a
 //   refresh);
 // - placed: into its own shard, or into the tier's spill list when that is full (`moved`); when both
-//   are full, `evicts` names the entry taken out first to make room, which is never a live ban (the
-//   write is then -EVICTS, +ADDR, and the kernel drops nothing by itself);
+//   are full, `evicts` names the entry taken out first to make room, which is no live ban (the write is
+//   then -EVICTS, +ADDR, and the kernel drops nothing by itself), or, for a permanent ban only, the
+//   least recently seen live ban that is not permanent (`displaces`: it stays in the store, is reported,
+//   and goes back when there is room);
 // - missing: its tier's lists do not exist (apply makes them);
 // - full: its shard and the spill list are full of live bans: writing would evict one, so nothing is
 //   written.
 export type Placement =
   | { kind: 'present'; list: string }
-  | { kind: 'placed'; list: string; preferred: string; moved: boolean; evicts?: string }
+  | { kind: 'placed'; list: string; preferred: string; moved: boolean; evicts?: string; displaces?: boolean }
   | { kind: 'missing'; list: string }
   | { kind: 'full'; lists: string[]; preferred: string };
 
@@ -71,6 +73,10 @@ export interface PlacementInput {
   // Would losing this entry of this list lose a ban in force: a live ban of the store, or an entry whose
   // last stamp the kernel still counts (packets keep it fresh whatever the store says)?
   isLiveBan: (address: string, lastSeen: number, slot: ListSlot) => boolean;
+  // May a permanent ban take this entry's place: a ban of the store that ends (not permanent), which
+  // stays there and goes back when there is room? Nothing else is displaced: not a permanent ban, not
+  // an entry the store does not know (it could never be put back).
+  isDisplaceable?: (address: string) => boolean;
 }
 
 // Places bans one after another, each seeing the lists as the ones before left them. Pure: the lists
@@ -79,6 +85,8 @@ export class PlacementPlanner {
   private readonly fill = new Map<string, Map<string, number> | undefined>();
   // The jiffies a placed entry counts as last seen: newer than anything read, so never an LRU victim.
   private readonly newest: number;
+  // The permanent bans placed by this planner: not displaced by the next one, whatever the store says.
+  private readonly permanentPlaced = new Set<string>();
 
   constructor(private readonly input: PlacementInput) {
     let newest = 0;
@@ -91,7 +99,15 @@ export class PlacementPlanner {
   }
 
   // Where `address` (masked as the jail bans it) goes at `tier`, and the fill updated as if written.
-  place(address: Address, tier: number): Placement {
+  // `permanent`: the ban never ends, and outranks live bans that do. A flood of transient bans aimed at
+  // its shard then cannot keep it out: it takes the place of the least recently seen of them.
+  place(address: Address, tier: number, permanent = false): Placement {
+    const placement = this.placeOnce(address, tier, permanent);
+    if (permanent && (placement.kind === 'placed' || placement.kind === 'present')) this.permanentPlaced.add(address.text);
+    return placement;
+  }
+
+  private placeOnce(address: Address, tier: number, permanent: boolean): Placement {
     const slots = tierSlots(this.input.layout, address.family, tier);
     const first = slots[0];
     if (!first) return { kind: 'missing', list: `(no list for tier ${tier + 1})` };
@@ -126,7 +142,30 @@ export class PlacementPlanner {
       entries.set(address.text, this.newest);
       return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred, evicts: victim };
     }
+    for (const slot of permanent ? order : []) {
+      const entries = this.fill.get(slot.name);
+      if (!entries) continue;
+      const victim = this.displaceable(entries);
+      if (victim === undefined) continue;
+      entries.delete(victim);
+      entries.set(address.text, this.newest);
+      return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred, evicts: victim, displaces: true };
+    }
     return { kind: 'full', lists: order.map((slot) => slot.name), preferred: preferred.name };
+  }
+
+  // The entry a permanent ban may take the place of: the least recently seen displaceable one.
+  private displaceable(entries: ReadonlyMap<string, number>): string | undefined {
+    const isDisplaceable = this.input.isDisplaceable ?? (() => false);
+    let chosen: string | undefined;
+    let oldest: number | undefined;
+    for (const [address, seen] of entries) {
+      if (oldest !== undefined && !timeAfter(oldest, seen, this.input.wordBits)) continue;
+      if (this.permanentPlaced.has(address) || !isDisplaceable(address)) continue;
+      chosen = address;
+      oldest = seen;
+    }
+    return chosen;
   }
 
   // The first of these lists that does not exist, asked once per tier: a list does not appear while

@@ -24,8 +24,9 @@ export interface RestorePlan {
   listMissing: { jail: string; address: string; list: string }[];
   // Live bans of jails that are no longer in the config.
   unknownJail: { jail: string; address: string }[];
-  // Entries a full list gives up for a ban that goes back; never a live ban.
-  evicts: { jail: string; address: string; list: string; by: string }[];
+  // Entries a full list gives up for a ban that goes back: no live ban, or (`displaced`) a ban that ends,
+  // whose place a permanent ban takes (it is then in noRoom too, until there is room).
+  evicts: { jail: string; address: string; list: string; by: string; displaced?: boolean }[];
   // Bans found in a list their packets do not meet (left by a layout of other shards), moved into one
   // they do.
   moved: { jail: string; address: string; from: string; to: string }[];
@@ -94,12 +95,14 @@ export function planRestore(input: {
     const layout = input.layouts.get(name);
     if (!layout) continue;
     const live = new Set(items.map((item) => item.address.text));
+    const permanent = new Set(items.filter((item) => item.ban.permanent).map((item) => item.address.text));
     const planner = new PlacementPlanner({
       layout,
       capacity: input.capacity,
       fill: input.kernel,
       wordBits: input.wordBits,
       isLiveBan: (address, lastSeen, slot) => live.has(address) || entryInForce(input.clock, lastSeen, slot.windowSeconds),
+      isDisplaceable: (address) => live.has(address) && !permanent.has(address),
     });
     // Bans already in the kernel first, so that none is counted missing because another took its room.
     const absent: ((typeof items)[number] & { stray?: string })[] = [];
@@ -113,8 +116,10 @@ export function planRestore(input: {
         plan.alreadyPresent++;
       }
     }
-    for (const { address, tier, stray } of absent) {
-      const placement = planner.place(address, tier);
+    // Permanent bans first: they outrank the bans that end, so a full list cannot keep them out.
+    absent.sort((a, b) => Number(b.ban.permanent) - Number(a.ban.permanent));
+    for (const { ban, address, tier, stray } of absent) {
+      const placement = planner.place(address, tier, ban.permanent);
       if (placement.kind === 'present') {
         // Another ban of the same network went back a moment ago.
         plan.alreadyPresent++;
@@ -135,7 +140,14 @@ export function planRestore(input: {
       if (stray === undefined && placement.moved)
         plan.spilled.push({ jail: name, address: address.text, list: placement.list, preferred: placement.preferred });
       if (placement.evicts !== undefined) {
-        plan.evicts.push({ jail: name, address: placement.evicts, list: placement.list, by: address.text });
+        plan.evicts.push({
+          jail: name,
+          address: placement.evicts,
+          list: placement.list,
+          by: address.text,
+          ...(placement.displaces ? { displaced: true } : {}),
+        });
+        if (placement.displaces) plan.noRoom.push({ jail: name, address: placement.evicts, list: placement.list });
         plan.writes.push({ jail: name, list: placement.list, address: placement.evicts, command: `-${placement.evicts}` });
       }
       plan.writes.push({ jail: name, list: placement.list, address: address.text, command: `+${address.text}` });

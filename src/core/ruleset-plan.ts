@@ -150,6 +150,11 @@ export function planApply(
   const declarations: string[] = [];
   const deletes: string[] = [];
   const appends: string[] = [];
+  // The rules of the dispatch trees go after every jail's own chain: the kernel makes a recent list when
+  // the first rule naming it goes in, and finds a list by walking them in that order, for each packet a
+  // recent rule sees. So the lists every packet of a jail meets (one-list jails, spill, detection) come
+  // first, and no jail's packets walk another jail's shards.
+  const treeAppends: string[] = [];
   const inserts: string[] = [];
   const stale: string[] = [];
   for (const jail of desired) {
@@ -158,7 +163,7 @@ export function planApply(
       const chain = current.chains.get(name);
       if (chain && sameRules(chain.rules, rules)) continue;
       declarations.push(`:${name} - [0:0]`);
-      appends.push(...rules);
+      (name === jail.chain ? appends : treeAppends).push(...rules);
     }
     // Chains of a dispatch tree the jail no longer has (fewer shards): nothing jumps to them once the
     // chains above are filled anew, so they go last.
@@ -185,7 +190,7 @@ export function planApply(
   return {
     family,
     findings: [...findings, ...removal.findings],
-    script: assemble(declarations, [...deletes, ...removal.deletes], appends, inserts, [
+    script: assemble(declarations, [...deletes, ...removal.deletes], [...appends, ...treeAppends], inserts, [
       ...stale.map((name) => `-F ${name}`),
       ...stale.map((name) => `-X ${name}`),
       ...removal.tail,

@@ -106,9 +106,12 @@ export function buildListStatus(
   };
 }
 
-// The exact ways to raise ip_list_tot, for the capacity warning: ten times the larger of the limit and the
-// fullest list (a list can hold more than the limit read, when the module was loaded with another value).
-export function capacityAdvice(capacity: number, largestUsed = 0): string {
-  const suggested = Math.max(Math.max(capacity, largestUsed) * 10, 1000);
-  return `raise the limit: "options xt_recent ip_list_tot=${suggested}" in /etc/modprobe.d/xt_recent.conf (module), or "xt_recent.ip_list_tot=${suggested}" on the kernel command line (built in); then reboot`;
+// What to do about full lists, for the capacity warning: a jail's lists hold what its capacity asks for
+// (ip_list_tot when it has none), so the way to more room is a larger capacity, which apply turns into
+// shards at once and into the ip_list_tot that gives one list (written to modprobe.d).
+export function capacityAdvice(full: readonly { jail: string; capacity: number | undefined }[], ipListTot: number): string {
+  const jails = [...new Map(full.map((entry) => [entry.jail, entry])).values()]
+    .map((entry) => `[jails.${entry.jail}] (${entry.capacity === undefined ? `no capacity set: ip_list_tot, ${ipListTot}` : `now ${entry.capacity}`})`)
+    .join(', ');
+  return `make room: raise capacity in ${jails} and run xtban apply; past ip_list_tot it adds shards at once, and writes the ip_list_tot that gives one list to /etc/modprobe.d/xtban.conf`;
 }

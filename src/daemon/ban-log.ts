@@ -29,6 +29,12 @@ export function banLogLines(
         fields: { jail, address, lists: placement.lists, source: origin.source },
         message: `${address} not placed in jail ${jail}: the lists its packets meet are full of live bans (recorded, enforced once there is room; raise capacity)`,
       });
+    } else if (placement?.kind === 'placed' && placement.evicts !== undefined && placement.displaces) {
+      lines.push({
+        level: 'warn',
+        fields: { jail, address, list: placement.list, displaced: placement.evicts },
+        message: `${placement.list} was full: the permanent ban ${address} took the place of ${placement.evicts}, a ban that ends (kept in the store, put back when there is room)`,
+      });
     } else if (placement?.kind === 'placed' && placement.evicts !== undefined) {
       lines.push({
         level: 'info',

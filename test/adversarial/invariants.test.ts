@@ -162,7 +162,20 @@ function check(w: World, stepIndex: number, afterRestore: boolean, lifted: reado
   //    up a tier (the banned address itself).
   expect(kernel.evictions.splice(0), `${where}: the kernel dropped entries to make room`).toEqual([]);
   const allowed = new Set([...lifted, ...readded]);
-  const takenOut = w.removed.splice(0).filter((removal) => removal.inForce && !allowed.has(removal.address));
+  // ...or to give its place to a permanent ban: then it is a ban that ends, still open in the store (so
+  // restore puts it back), its unplaced event names the displacing ban, and that one is permanent.
+  const displaced = new Set(
+    store
+      .events(undefined, 100_000)
+      .filter((event) => event.action === 'unplaced' && (event.detail ?? '').includes('displaced by the permanent ban'))
+      .filter((event) => {
+        const record = store.get(event.jail, event.address);
+        const by = / displaced by the permanent ban (\S+);/.exec(event.detail ?? '')?.[1] ?? '';
+        return record !== undefined && record.endedAt === null && !record.permanent && store.get(event.jail, by)?.permanent === true;
+      })
+      .map((event) => event.address),
+  );
+  const takenOut = w.removed.splice(0).filter((removal) => removal.inForce && !allowed.has(removal.address) && !displaced.has(removal.address));
   expect(takenOut, `${where}: entries in force taken out`).toEqual([]);
   // 3. Store and kernel agree: every entry of a ban list is an open ban of its jail, once per tier.
   for (const jail of context.config.jails) {

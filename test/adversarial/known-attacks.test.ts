@@ -191,7 +191,7 @@ describe('known attacks', () => {
   //    public FNV-1a hash; now the shard is the address bits the dispatch tree tests, public by design):
   //    the shard (100 entries) overflowed and the kernel evicted the permanent ban.
   it('7: 150 addresses chosen for the shard of a permanent ban neither evict it nor any live ban: they spill into the spill list', () => {
-    const w = world('[jails.big]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 1000\n');
+    const w = world('[jails.big]\nwindow = "1h"\nfamily = "ipv4"\ncapacity = 2000\n');
     const big = w.jail('big');
     const layout = w.context.layouts.get('big');
     if (!layout) throw new Error('layout');

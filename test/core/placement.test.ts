@@ -67,6 +67,48 @@ describe('PlacementPlanner', () => {
     expect(planner.place(other, 0)).toMatchObject({ kind: 'placed', moved: false, list: `xtban-ssh.${ownShard(layout, other)}` });
   });
 
+  it('places a new permanent ban in a shard a flood filled: in the place of the least recently seen ban that ends, never of a permanent one or an entry the store does not know', () => {
+    const layout = layoutOf(1000);
+    const fill = emptyFill(layout);
+    const target = ownShard(layout, v4('203.0.113.50'));
+    const shard = `xtban-ssh.${target}`;
+    // The shard and the spill list full: 100 live bans that end each, seen at 1000 + i; in the shard,
+    // the first two seen are a permanent ban and an entry the store does not know.
+    for (const [list, third] of [
+      [shard, 1],
+      ['xtban-ssh.spill', 2],
+    ] as const) {
+      for (let i = 0; i < 100; i++) fill.get(list)?.set(`198.18.${third * 10 + (i >> 4)}.${(i & 15) * 16 + target}`, 1000 + i);
+    }
+    const permanentBefore = `198.18.10.${target}`;
+    const unknown = `198.18.10.${16 + target}`;
+    const displaceable = (address: string) => address !== permanentBefore && address !== unknown;
+    const planner = new PlacementPlanner({ layout, capacity: 100, fill, wordBits: 64, isLiveBan: () => true, isDisplaceable: displaceable });
+    // A ban that ends has no place: nothing is given up for it.
+    expect(planner.place(v4('203.0.113.66'), 0).kind).toBe('full');
+    // A permanent one takes the place of the third seen of the shard (its own list, first).
+    expect(planner.place(v4('203.0.113.50'), 0, true)).toEqual({
+      kind: 'placed',
+      list: shard,
+      preferred: shard,
+      moved: false,
+      evicts: `198.18.10.${32 + target}`,
+      displaces: true,
+    });
+    // The next permanent one of the shard takes the fourth; neither permanent ban is ever displaced.
+    const next = planner.place(v4('203.0.114.50'), 0, true);
+    expect(next.kind === 'placed' && next.evicts).toBe(`198.18.10.${48 + target}`);
+    for (let i = 0; i < 300; i++) {
+      const placement = planner.place(v4(`198.51.${100 + (i >> 4)}.${(i % 16) * 16 + target}`), 0, true);
+      if (placement.kind !== 'placed') {
+        expect(placement.kind).toBe('full');
+        continue;
+      }
+      expect([permanentBefore, unknown, '203.0.113.50', '203.0.114.50']).not.toContain(placement.evicts);
+    }
+    expect(planner.find(v4('203.0.113.50'), 0)).toEqual({ list: shard, reachable: true });
+  });
+
   it('finds a ban left in a shard its packets do not meet, and never counts it as in place', () => {
     const layout = layoutOf(1000);
     const fill = emptyFill(layout);

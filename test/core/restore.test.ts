@@ -43,9 +43,10 @@ describe('planRestore', () => {
       ['xtban-ssh.v6', listed('2001:db8::14')],
     ]);
     const plan = planRestore({ jails: config.jails, layouts, bans, kernel, capacity: 100, safelist, nowMs: now, ...clock });
-    expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh +192.0.2.10', 'xtban-ssh +192.0.2.12']);
+    // The permanent ban first.
+    expect(plan.writes.map((write) => `${write.list} ${write.command}`)).toEqual(['xtban-ssh +192.0.2.12', 'xtban-ssh +192.0.2.10']);
     expect(plan.alreadyPresent).toBe(1);
-    expect(plan.missing.map((missing) => missing.address)).toEqual(['192.0.2.10', '192.0.2.12']);
+    expect(plan.missing.map((missing) => missing.address)).toEqual(['192.0.2.12', '192.0.2.10']);
     expect(plan.skippedSafelisted).toEqual([{ jail: 'ssh', address: '192.0.2.14', reason: '192.0.2.14 is safelisted (192.0.2.14 from safe:1)' }]);
     expect(plan.unknownJail).toEqual([{ jail: 'gone', address: '198.51.100.1' }]);
 
@@ -75,10 +76,38 @@ describe('planRestore', () => {
       nowMs: now,
       ...clock,
     });
-    // 192.0.2.99 is no ban of the store: it makes room for the second ban; the third would evict a live one.
-    expect(full.writes.map((write) => write.command)).toEqual(['+192.0.2.10', '-192.0.2.99', '+192.0.2.12', '+2001:db8::14']);
-    expect(full.evicts).toEqual([{ jail: 'ssh', address: '192.0.2.99', list: 'xtban-ssh', by: '192.0.2.12' }]);
+    // The permanent ban goes back first; 192.0.2.99 is no ban of the store: it makes room for the next;
+    // the third would evict a live one.
+    expect(full.writes.map((write) => write.command)).toEqual(['+192.0.2.12', '-192.0.2.99', '+192.0.2.10', '+2001:db8::14']);
+    expect(full.evicts).toEqual([{ jail: 'ssh', address: '192.0.2.99', list: 'xtban-ssh', by: '192.0.2.10' }]);
     expect(full.noRoom.map((entry) => entry.address)).toEqual(['192.0.2.14']);
+  });
+
+  it('puts a permanent ban back into a list full of live bans that end, in the place of the least recently seen, which it reports without room', () => {
+    const live = [ban('192.0.2.20', now - 1000), ban('192.0.2.21', now - 1000), ban('192.0.2.22', now - 1000, { permanent: true })];
+    const plan = planRestore({
+      jails: config.jails,
+      layouts,
+      bans: live,
+      // .20 seen before .21; the permanent .22 is missing.
+      kernel: new Map([
+        [
+          'xtban-ssh',
+          new Map([
+            ['192.0.2.21', 720_900],
+            ['192.0.2.20', 720_800],
+          ]),
+        ],
+        ['xtban-ssh.v6', listed()],
+      ]),
+      capacity: 2,
+      safelist: { entries: [] },
+      nowMs: now,
+      ...clock,
+    });
+    expect(plan.writes.map((write) => write.command)).toEqual(['-192.0.2.20', '+192.0.2.22']);
+    expect(plan.evicts).toEqual([{ jail: 'ssh', address: '192.0.2.20', list: 'xtban-ssh', by: '192.0.2.22', displaced: true }]);
+    expect(plan.noRoom).toEqual([{ jail: 'ssh', address: '192.0.2.20', list: 'xtban-ssh' }]);
   });
 });
 

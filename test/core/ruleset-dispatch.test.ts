@@ -137,6 +137,32 @@ describe('the dispatch tree', () => {
     expect(teardown).not.toContain('-X xtban-ssh.x');
   });
 
+  it('names every list a packet always meets before any shard, across jails: the kernel walks lists in the order their first rule went in', () => {
+    // A big jail first in the config, then a one-list jail with in-kernel detection.
+    const config = parseConfigText(
+      '[jails.web]\nports = [80]\nwindow = "1h"\ncapacity = 2000\nfamily = "ipv4"\n\n[jails.ssh]\nports = [22]\nwindow = "1h"\nfamily = "ipv4"\ndetect = { hitcount = 5, seconds = 60 }\n',
+      'order.toml',
+    );
+    const layouts = layoutsFor(config, 100);
+    const rendered = config.jails.map((jail) => {
+      const layout = layouts.get(jail.name);
+      if (!layout) throw new Error('layout');
+      return renderJailRules(jail, 4, layout);
+    });
+    const empty: FilterTable = { chains: new Map([['INPUT', { policy: 'ACCEPT', rules: [] }]]) };
+    const firstNamed: string[] = [];
+    for (const line of planApply(empty, rendered, 4).script.split('\n')) {
+      const name = / --name (\S+)/.exec(line)?.[1];
+      if (name !== undefined && !firstNamed.includes(name)) firstNamed.push(name);
+    }
+    const shards = firstNamed.filter((name) => /^xtban-web\.\d+$/.test(name));
+    expect(shards).toHaveLength(32);
+    const always = firstNamed.filter((name) => !shards.includes(name));
+    expect(always).toEqual(expect.arrayContaining(['xtban-web.spill', 'xtban-ssh']));
+    expect(always.some((name) => name.startsWith('xtban-ssh') && name !== 'xtban-ssh')).toBe(true);
+    expect(firstNamed.slice(0, always.length)).toEqual(always);
+  });
+
   it('names the chains of a long jail name within 28 characters, and knows them for its own', () => {
     const chain = 'xtban-a-jail-name-of-22ch';
     expect(chain.length).toBe(25);

@@ -82,11 +82,17 @@ describe('buildListStatus', () => {
     expect(status.live).toBe(status.used);
   });
 
-  it('says exactly how to raise ip_list_tot', () => {
-    expect(capacityAdvice(100)).toContain('options xt_recent ip_list_tot=1000');
-    expect(capacityAdvice(100)).toContain('xt_recent.ip_list_tot=1000');
-    // A list holding more than the limit read: the advice follows the list, not the stale limit.
-    expect(capacityAdvice(100, 100_000)).toContain('options xt_recent ip_list_tot=1000000');
-    expect(capacityAdvice(5000, 4100)).toContain('ip_list_tot=50000');
+  it('says how to make room: a larger capacity for each jail whose lists are full, which apply turns into shards and the modprobe.d value', () => {
+    const advice = capacityAdvice(
+      [
+        { jail: 'web', capacity: 10_000 },
+        { jail: 'web', capacity: 10_000 },
+        { jail: 'ssh', capacity: undefined },
+      ],
+      100,
+    );
+    expect(advice).toContain('raise capacity in [jails.web] (now 10000), [jails.ssh] (no capacity set: ip_list_tot, 100)');
+    expect(advice).toContain('run xtban apply');
+    expect(advice).toContain('/etc/modprobe.d/xtban.conf');
   });
 });

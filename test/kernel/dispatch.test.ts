@@ -164,5 +164,24 @@ describeKernel('a jail of 128 shards with real packets', () => {
     await zero();
     await send([victim]);
     expect(counters(await save(4)).drops).toBe(1);
+
+    // A new permanent ban aimed at the full shard is not kept out: it takes the place of the least
+    // recently seen ban there that ends (one of the 78 banned first), which stays in the store.
+    const late = '198.19.190.77';
+    const placed = await xtban('ban', '--permanent', '--json', late);
+    expect(placed.exitCode, placed.stderr).toBe(0);
+    const [lateResult] = (JSON.parse(placed.stdout) as { results: { ok: boolean; list: string; displaced?: string }[] }).results;
+    expect(lateResult).toMatchObject({ ok: true, list: 'xtban-ssh.77' });
+    expect(lateResult?.displaced).toMatch(/^198\.18\.([0-9]|[1-3][0-9])\.(77|205)$/);
+    const human = await xtban('ban', '--permanent', '198.19.191.77');
+    expect(human.stdout).toMatch(/in place of 198\.18\.\d+\.(77|205), a ban that ends/);
+    await zero();
+    await send([late, '198.19.191.77', victim]);
+    expect(counters(await save(4)).drops).toBe(3);
+    const after = JSON.parse((await xtban('status', '--json')).stdout) as { lists: { list: string; entries: { address: string }[] }[] };
+    const shard = after.lists.find((list) => list.list === 'xtban-ssh.77')?.entries.map((entry) => entry.address) ?? [];
+    expect(shard).toHaveLength(100);
+    expect(shard).not.toContain(lateResult?.displaced);
+    expect(shard).toEqual(expect.arrayContaining([victim, late, '198.19.191.77']));
   }, 120_000);
 });

@@ -149,7 +149,7 @@ describeKernel('capacity, eviction and shards', () => {
     const list = JSON.parse(status.stdout).lists.find((candidate: { list: string }) => candidate.list === 'xtban-web');
     expect(list).toMatchObject({ used: 100, capacity: 100, free: 0, evicted: 51 });
     expect(status.stderr).toContain('list xtban-web is 100% full');
-    expect(status.stderr).toContain('options xt_recent ip_list_tot=1000');
+    expect(status.stderr).toContain('make room: raise capacity in [jails.web] (no capacity set: ip_list_tot, 100) and run xtban apply');
     expect(status.stderr).toContain('51 live ban(s) of the store are missing');
     const restore = await h.run(config, 'restore', '--json');
     expect(restore.exitCode).toBe(1);

@@ -1,9 +1,10 @@
 #!/bin/bash
-# Runs as root inside the stock-kernel VM (stock-kernel.test.ts), where xt_recent is a loadable module:
-# what an administrator does after `xtban apply` asks for a larger ip_list_tot. A jail of capacity 10,000
-# is applied under the module's default (100: shards), holds bans, and is taken down; the module is
-# reloaded, reading the /etc/modprobe.d/xtban.conf that apply wrote; apply and restore then give the jail
-# one list a family with every ban in it, and real packets show the bans enforced. REPO (this checkout,
+# Runs as root inside the stock-kernel VM (stock-kernel.test.ts), where xt_recent is a loadable module.
+# First a jail of capacity 10,000 applied before anything loaded the module: apply writes
+# /etc/modprobe.d/xtban.conf and loads the module with it. Then what an administrator does when the module
+# was already loaded with its default (100: shards) and `xtban apply` asks for a larger ip_list_tot: the
+# jail holds bans, is taken down, the module is reloaded (reading the file apply wrote), and apply and
+# restore give the jail one list a family with every ban in it; real packets show the bans enforced. REPO (this checkout,
 # built) and OUT (the directory read back) come from the caller; every result lands in OUT.
 set -euo pipefail
 BANS=${BANS:-10000}
@@ -23,7 +24,16 @@ EOF
 
 if [[ -e /sys/module/xt_recent ]]; then echo loaded > "$OUT/module-at-boot"; else echo absent > "$OUT/module-at-boot"; fi
 
-step "apply under the module's default"
+step "apply with the module not loaded yet"
+xtban apply --json > "$OUT/apply-0.json"
+cat /sys/module/xt_recent/parameters/ip_list_tot > "$OUT/ip-list-tot-0"
+ls /proc/net/xt_recent > "$OUT/lists-0"
+xtban teardown --json > /dev/null
+modprobe -r xt_recent
+rm /etc/modprobe.d/xtban.conf
+
+step "apply under the module's default (loaded before, by another tool or an earlier boot)"
+modprobe xt_recent
 xtban apply --json > "$OUT/apply-1.json"
 cat /sys/module/xt_recent/parameters/ip_list_tot > "$OUT/ip-list-tot-1"
 cp /etc/modprobe.d/xtban.conf "$OUT/modprobe-conf"

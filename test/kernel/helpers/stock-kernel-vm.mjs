@@ -60,7 +60,6 @@ const INIT = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-for module in /mods/*.ko; do :; done
 while read -r module; do insmod "/mods/$module" || echo "xtban-vm: insmod $module failed"; done < /mods/order
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288 hostroot /lower || { echo "xtban-vm: no root share"; poweroff -f; }
 mount -t tmpfs -o size=6g tmpfs /upper && mkdir -p /upper/u /upper/w
@@ -70,15 +69,15 @@ mkdir -p "/root/lib/modules/$version" /root/xtban-vm-out
 mount --bind "/root$(cat /mods/modules)" "/root/lib/modules/$version"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 out /root/xtban-vm-out || { echo "xtban-vm: no out share"; poweroff -f; }
 mount -t proc proc /root/proc; mount -t sysfs sys /root/sys; mount -t devtmpfs dev /root/dev
-mount -t tmpfs tmpfs /root/tmp; mount -t tmpfs tmpfs /root/run
+mount -t tmpfs tmpfs /root/run
 echo "xtban-vm: running"
-chroot /root /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root OUT=/xtban-vm-out /bin/bash /xtban-vm-out/script.sh > /root/xtban-vm-out/console.log 2>&1
-echo $? > /root/xtban-vm-out/exit
-sync
-poweroff -f
+# The overlay becomes the root of PID 1 too, so that the kernel's own module loads (its modprobe helper
+# runs in PID 1's root) find the modules; sysrq powers the VM off when the script ends.
+exec switch_root /root /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root OUT=/xtban-vm-out \
+  /bin/bash -c 'bash /xtban-vm-out/script.sh > /xtban-vm-out/console.log 2>&1; echo $? > /xtban-vm-out/exit; sync; echo o > /proc/sysrq-trigger; sleep 60'
 `;
 
-// Builds the initramfs in work/initrd.gz for the kernel.
+// Builds the initramfs (an uncompressed newc archive, work/initrd.cpio) for the kernel.
 function initramfs(kernel, work) {
   const tree = join(work, 'initramfs');
   for (const dir of ['bin', 'mods', 'proc', 'sys', 'dev', 'lower', 'upper', 'root']) mkdirSync(join(tree, dir), { recursive: true });
