@@ -1,6 +1,6 @@
 // Types of stock-kernel-vm.mjs for the tests.
 export declare const STOCK_KERNEL_DIR: string;
-export declare function stockKernel(dir?: string): { version: string; vmlinuz: string; modules: string } | undefined;
+export declare function stockKernel(dir?: string): { version: string; vmlinuz: string; boot: string; modules: string } | undefined;
 export declare function stockKernelMissing(dir?: string): string | undefined;
 export declare function runInStockKernel(
   script: string,

@@ -39,7 +39,7 @@ export function stockKernel(dir = STOCK_KERNEL_DIR) {
   if (version === undefined) return undefined;
   const modules = join(modulesRoot, version);
   if (!existsSync(join(modules, 'modules.dep'))) return undefined;
-  return { version, vmlinuz: join(dir, 'boot', `vmlinuz-${version}`), modules };
+  return { version, vmlinuz: join(dir, 'boot', `vmlinuz-${version}`), boot: join(dir, 'boot'), modules };
 }
 
 // Why a VM cannot run here, or undefined when it can: the kernel, qemu and busybox must be in place.
@@ -67,6 +67,8 @@ mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w /
 version=$(uname -r)
 mkdir -p "/root/lib/modules/$version" /root/xtban-vm-out
 mount --bind "/root$(cat /mods/modules)" "/root/lib/modules/$version"
+# The kernel's config where Debian installs it, as on a host that runs this kernel (xtban reads HZ there).
+cp "/root$(cat /mods/boot)/config-$version" "/root/boot/config-$version"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 out /root/xtban-vm-out || { echo "xtban-vm: no out share"; poweroff -f; }
 mount -t proc proc /root/proc; mount -t sysfs sys /root/sys; mount -t devtmpfs dev /root/dev
 mount -t tmpfs tmpfs /root/run
@@ -90,6 +92,7 @@ function initramfs(kernel, work) {
   });
   writeFileSync(join(tree, 'mods', 'order'), `${order.join('\n')}\n`);
   writeFileSync(join(tree, 'mods', 'modules'), kernel.modules);
+  writeFileSync(join(tree, 'mods', 'boot'), kernel.boot);
   writeFileSync(join(tree, 'init'), INIT, { mode: 0o755 });
   const files = execFileSync('find', ['.'], { cwd: tree }).toString();
   const archive = execFileSync('cpio', ['--quiet', '-o', '-H', 'newc'], { cwd: tree, input: files, maxBuffer: 64 << 20 });
