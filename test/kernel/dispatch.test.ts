@@ -133,7 +133,7 @@ describeKernel('a jail of 128 shards with real packets', () => {
     }, 180_000);
   }
 
-  it('an address flood aimed at the shard of a permanent ban evicts nothing: it fills the shard and the spill list, then is refused and said so', async () => {
+  it('an address flood aimed at the shard of a permanent ban evicts nothing: it fills the shard and the spill list, then is refused and said so; a new permanent ban still gets in', async () => {
     const victim = '198.18.200.77';
     const permanent = await xtban('ban', '--permanent', victim);
     expect(permanent.exitCode, permanent.stderr).toBe(0);
