@@ -103,19 +103,22 @@ export function plannersFor(context: Ports, nowMs: number): (jail: string) => Pl
   };
 }
 
-// The event of an entry a full list gave up for a ban (no live one), or of a ban that ends displaced by a
-// permanent one (kept in the store, placed again when there is room): a ban's write and restore alike.
-export function evictedEvent(jail: string, victim: string, list: string, by: string, source: string, nowMs: number, displaced = false): BanEvent {
-  return displaced
-    ? {
-        time: nowMs,
-        jail,
-        address: victim,
-        action: 'unplaced',
-        source,
-        detail: `${list} was full: displaced by the permanent ban ${by}; put back when there is room`,
-      }
-    : { time: nowMs, jail, address: victim, action: 'evicted', source, detail: `${list} was full: made room for ${by} (not a live ban)` };
+// The event of an entry a full list gave up for a ban (never a live one): a ban's write and restore alike.
+export function evictedEvent(jail: string, victim: string, list: string, by: string, source: string, nowMs: number): BanEvent {
+  return { time: nowMs, jail, address: victim, action: 'evicted', source, detail: `${list} was full: made room for ${by} (not a live ban)` };
+}
+
+// The event of a ban that ends, whose place a permanent ban took: it stays in the store and goes back
+// when there is room.
+export function displacedEvent(jail: string, victim: string, list: string, by: string, source: string, nowMs: number): BanEvent {
+  return {
+    time: nowMs,
+    jail,
+    address: victim,
+    action: 'unplaced',
+    source,
+    detail: `${list} was full: displaced by the permanent ban ${by}; put back when there is room`,
+  };
 }
 
 // The event of a ban placed in another shard than its own, which is full.
@@ -140,7 +143,7 @@ export function writeBans(context: Ports, decisions: readonly BanDecision[], sou
   for (const [key, placement] of placements) {
     const [jail = '', address = ''] = key.split(' ');
     if (placement.kind === 'placed' && placement.evicts !== undefined)
-      events.push(evictedEvent(jail, placement.evicts, placement.list, address, source, nowMs, placement.displaces === true));
+      events.push((placement.displaces ? displacedEvent : evictedEvent)(jail, placement.evicts, placement.list, address, source, nowMs));
     if (placement.kind === 'placed' && placement.moved) events.push(movedEvent(jail, address, placement.list, placement.preferred, source, nowMs));
     if (placement.kind === 'full') {
       events.push({

@@ -2,7 +2,7 @@ import { readJailLists } from './jail-lists.js';
 import { planRestore, type KernelView, type RestorePlan } from '../core/restore.js';
 import type { JailConfig } from '../core/domain.js';
 import type { Ports } from './ports.js';
-import { evictedEvent, movedEvent, performWrites } from './ban-pipeline.js';
+import { displacedEvent, evictedEvent, movedEvent, performWrites } from './ban-pipeline.js';
 import { defaultWordBits } from '../adapters/kernel-clock.js';
 
 // The store's note that its bans sit in their keyed shards (set after the one move from the old hash).
@@ -58,7 +58,7 @@ export async function restoreBans(context: Ports, jails: readonly JailConfig[]):
       source: 'restore',
       detail: outcome.list,
     })),
-    ...plan.evicts.map((evict) => evictedEvent(evict.jail, evict.address, evict.list, evict.by, 'restore', now, evict.displaced === true)),
+    ...plan.evicts.map((evict) => (evict.displaced ? displacedEvent : evictedEvent)(evict.jail, evict.address, evict.list, evict.by, 'restore', now)),
     ...plan.spilled.map((spill) => movedEvent(spill.jail, spill.address, spill.list, spill.preferred, 'restore', now)),
     ...plan.moved.map((move) => ({
       time: now,

@@ -85,8 +85,6 @@ export class PlacementPlanner {
   private readonly fill = new Map<string, Map<string, number> | undefined>();
   // The jiffies a placed entry counts as last seen: newer than anything read, so never an LRU victim.
   private readonly newest: number;
-  // The permanent bans placed by this planner: not displaced by the next one, whatever the store says.
-  private readonly permanentPlaced = new Set<string>();
 
   constructor(private readonly input: PlacementInput) {
     let newest = 0;
@@ -102,12 +100,6 @@ export class PlacementPlanner {
   // `permanent`: the ban never ends, and outranks live bans that do. A flood of transient bans aimed at
   // its shard then cannot keep it out: it takes the place of the least recently seen of them.
   place(address: Address, tier: number, permanent = false): Placement {
-    const placement = this.placeOnce(address, tier, permanent);
-    if (permanent && (placement.kind === 'placed' || placement.kind === 'present')) this.permanentPlaced.add(address.text);
-    return placement;
-  }
-
-  private placeOnce(address: Address, tier: number, permanent: boolean): Placement {
     const slots = tierSlots(this.input.layout, address.family, tier);
     const first = slots[0];
     if (!first) return { kind: 'missing', list: `(no list for tier ${tier + 1})` };
@@ -161,7 +153,7 @@ export class PlacementPlanner {
     let oldest: number | undefined;
     for (const [address, seen] of entries) {
       if (oldest !== undefined && !timeAfter(oldest, seen, this.input.wordBits)) continue;
-      if (this.permanentPlaced.has(address) || !isDisplaceable(address)) continue;
+      if (!isDisplaceable(address)) continue;
       chosen = address;
       oldest = seen;
     }

@@ -82,12 +82,19 @@ describe('PlacementPlanner', () => {
     }
     const permanentBefore = `198.18.10.${target}`;
     const unknown = `198.18.10.${16 + target}`;
-    const displaceable = (address: string) => address !== permanentBefore && address !== unknown;
+    // As the store answers: the permanent bans, those placed here included, and the unknown entry are not.
+    const permanent = new Set([permanentBefore]);
+    const displaceable = (address: string) => !permanent.has(address) && address !== unknown;
     const planner = new PlacementPlanner({ layout, capacity: 100, fill, wordBits: 64, isLiveBan: () => true, isDisplaceable: displaceable });
+    // The store records a ban before it is placed.
+    const placePermanent = (text: string) => {
+      permanent.add(text);
+      return planner.place(v4(text), 0, true);
+    };
     // A ban that ends has no place: nothing is given up for it.
     expect(planner.place(v4('203.0.113.66'), 0).kind).toBe('full');
     // A permanent one takes the place of the third seen of the shard (its own list, first).
-    expect(planner.place(v4('203.0.113.50'), 0, true)).toEqual({
+    expect(placePermanent('203.0.113.50')).toEqual({
       kind: 'placed',
       list: shard,
       preferred: shard,
@@ -96,10 +103,10 @@ describe('PlacementPlanner', () => {
       displaces: true,
     });
     // The next permanent one of the shard takes the fourth; neither permanent ban is ever displaced.
-    const next = planner.place(v4('203.0.114.50'), 0, true);
+    const next = placePermanent('203.0.114.50');
     expect(next.kind === 'placed' && next.evicts).toBe(`198.18.10.${48 + target}`);
     for (let i = 0; i < 300; i++) {
-      const placement = planner.place(v4(`198.51.${100 + (i >> 4)}.${(i % 16) * 16 + target}`), 0, true);
+      const placement = placePermanent(`198.51.${100 + (i >> 4)}.${(i % 16) * 16 + target}`);
       if (placement.kind !== 'placed') {
         expect(placement.kind).toBe('full');
         continue;
