@@ -29,6 +29,7 @@ declare -A package_of=(
   [vsftpd]=vsftpd [mariadbd]=mariadb-server [mariadb]=mariadb-client [curl]=curl
   [ipset]=ipset
   [qemu-system-x86_64]=qemu-system-x86 [cpio]=cpio [depmod]=kmod
+  [nats-server]=nats-server
 )
 missing_commands=()
 missing_packages=()
@@ -37,8 +38,9 @@ missing_packages=()
 # ipset: the packet-path benchmark compares a jail with an ipset set of the same size.
 # qemu, cpio and kmod (depmod), with busybox-static below: the stock-kernel test and benchmark boot Debian's
 # own kernel in a VM, where xt_recent is a module (on this machine's kernel it may be built in).
+# nats-server: the fleet tests and benchmark run real JetStream servers (and a cluster) on loopback.
 for command in iptables ip6tables iptables-legacy iptables-nft nft ip systemd-analyze fail2ban-server sshd ssh systemd-nspawn \
-  nginx apache2 postfix dovecot doveadm vsftpd mariadbd mariadb curl ipset qemu-system-x86_64 cpio depmod; do
+  nginx apache2 postfix dovecot doveadm vsftpd mariadbd mariadb curl ipset qemu-system-x86_64 cpio depmod nats-server; do
   if ! command -v "$command" >/dev/null; then
     missing_commands+=("$command")
     package=${package_of[$command]}
@@ -57,7 +59,7 @@ for package in python3-systemd dovecot-pop3d busybox-static; do
 done
 
 if ((${#missing_packages[@]} > 0)); then
-  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers, the filters against the real nginx, apache2, postfix, dovecot, vsftpd and mariadb; ipset for the benchmarks; qemu, cpio, kmod and busybox-static to boot Debian's stock kernel in a VM): ${missing_commands[*]}"
+  why="needed by the xtban CLI, its daemon (nft reports ruleset changes) and its tests (kernel, units, fail2ban and sshd end to end, systemd containers, the filters against the real nginx, apache2, postfix, dovecot, vsftpd and mariadb; ipset for the benchmarks; qemu, cpio, kmod and busybox-static to boot Debian's stock kernel in a VM; nats-server for the fleet): ${missing_commands[*]}"
   if [[ $(id -u) -eq 0 ]]; then
     say "installing ${missing_packages[*]} ($why)"
     # Packages of servers (ssh, fail2ban) start their service on install: not on this machine. The tests

@@ -25,7 +25,14 @@ export interface OutboxItem {
   // Empty for flush.
   address: string;
   created: number;
+  // What the fleet's other hosts are told of a ban (FLEET_TARGET's items); central firewalls need none.
+  permanent?: boolean;
+  tier?: number;
+  reason?: string | null;
 }
+
+// The outbox's target for decisions published to the fleet: no remote's name starts with '@'.
+export const FLEET_TARGET = '@fleet';
 
 // A request a central firewall refused for good, moved out of the outbox so that it blocks nothing.
 export interface DeadLetter extends OutboxItem {
@@ -93,6 +100,8 @@ export interface BanStore {
   // Small facts kept with the bans.
   meta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  // The small facts whose keys start with this (non-empty) prefix.
+  metaEntries(prefix: string): [string, string][];
   // Request ids `xtban serve` has carried out, so that a request delivered twice acts once.
   delivered(id: string): boolean;
   markDelivered(id: string, nowMs: number): void;

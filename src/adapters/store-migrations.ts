@@ -72,6 +72,16 @@ CREATE TABLE IF NOT EXISTS delivered (
 ) WITHOUT ROWID;
 `),
   },
+  {
+    version: 2,
+    why: 'the fleet: a decision published to the other hosts carries its permanence, tier and reason, so the outbox keeps them',
+    up: (db) =>
+      db.exec(`
+ALTER TABLE outbox ADD COLUMN permanent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN tier INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN reason TEXT;
+`),
+  },
 ];
 
 // A store whose schema is newer than this xtban knows: its tables may mean what this one cannot read.

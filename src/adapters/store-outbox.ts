@@ -8,10 +8,13 @@ export type QueueRequests = (items: readonly Omit<OutboxItem, 'seq' | 'created'>
 // One outbox insert for both enqueue and ban, prepared on first use.
 export function outboxQueue(db: Database.Database): QueueRequests {
   const insertOutbox = lazy(() =>
-    db.prepare<[string, string, string, string, number]>('INSERT INTO outbox (target, verb, jail, address, created) VALUES (?, ?, ?, ?, ?)'),
+    db.prepare<[string, string, string, string, number, number, number, string | null]>(
+      'INSERT INTO outbox (target, verb, jail, address, created, permanent, tier, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
   );
   return (items, nowMs) => {
-    for (const item of items) insertOutbox().run(item.target, item.verb, item.jail, item.address, nowMs);
+    for (const item of items)
+      insertOutbox().run(item.target, item.verb, item.jail, item.address, nowMs, item.permanent === true ? 1 : 0, item.tier ?? 0, item.reason ?? null);
   };
 }
 
@@ -55,7 +58,9 @@ export function outboxTables(
   const selectDelivered = lazy(() => db.prepare<[string], { id: string }>('SELECT id FROM delivered WHERE id = ?'));
   const insertDelivered = lazy(() => db.prepare<[string, number]>('INSERT OR IGNORE INTO delivered (id, time) VALUES (?, ?)'));
   const selectOutbox = lazy(() =>
-    db.prepare<[string, number], OutboxItem>('SELECT seq, target, verb, jail, address, created FROM outbox WHERE target = ? ORDER BY seq LIMIT ?'),
+    db.prepare<[string, number], Omit<OutboxItem, 'permanent'> & { permanent: number }>(
+      'SELECT seq, target, verb, jail, address, created, permanent, tier, reason FROM outbox WHERE target = ? ORDER BY seq LIMIT ?',
+    ),
   );
   const deleteOutbox = lazy(() => db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?'));
   const countOutbox = lazy(() => db.prepare<[], { target: string; count: number }>('SELECT target, COUNT(*) AS count FROM outbox GROUP BY target'));
@@ -69,7 +74,7 @@ export function outboxTables(
     enqueue: (items, nowMs) => {
       if (items.length > 0) guarded(() => enqueueAll().immediate(items, nowMs));
     },
-    pending: (target, limit) => guarded(() => selectOutbox().all(target, limit)),
+    pending: (target, limit) => guarded(() => selectOutbox().all(target, limit)).map((row) => ({ ...row, permanent: row.permanent === 1 })),
     acknowledge: (seqs) => {
       if (seqs.length > 0) guarded(() => acknowledgeAll().immediate(seqs));
     },

@@ -8,7 +8,8 @@ import type { KernelClock } from '../core/jiffies.js';
 import type { ListSlot } from '../core/layout.js';
 import { parseRecentList } from '../core/proc-format.js';
 import { defaultWordBits } from '../adapters/kernel-clock.js';
-import type { BanEvent } from '../adapters/ban-store.js';
+import { FLEET_TARGET, type BanEvent } from '../adapters/ban-store.js';
+import { fleetBanItems, isFleetSource } from '../core/fleet.js';
 import { entriesToLift } from '../core/serve-rights.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
@@ -35,6 +36,8 @@ export interface BanOrigin {
   source: string;
   reason: string | null;
   permanent: boolean;
+  // A ban received from the fleet starts at its origin's tier (or this jail's last).
+  minTier?: number;
 }
 
 // An address as a jail bans it (masked to the jail's prefix), or why it may not be banned there.
@@ -137,7 +140,9 @@ export interface BanWriteReport {
 // store every entry a full list gave up and every ban that found no room: nothing is evicted unseen.
 export function writeBans(context: Ports, decisions: readonly BanDecision[], source: string, nowMs: number): BanWriteReport {
   if (decisions.length === 0) return { outcomes: [], placements: new Map() };
-  const { writes, placements } = banWrites(decisions, context.layouts, plannersFor(context, nowMs));
+  // A permanent ban received from the fleet takes no other ban's place: only this host's own rules may
+  // put one ban out for another.
+  const { writes, placements } = banWrites(decisions, context.layouts, plannersFor(context, nowMs), { displace: !isFleetSource(source) });
   const outcomes = performWrites(context.lists, writes);
   const events: BanEvent[] = [];
   for (const [key, placement] of placements) {
@@ -173,10 +178,22 @@ export function banInProcess(context: Ports, jail: JailConfig, addresses: readon
 // The one ban: every path (the CLI, fail2ban's action, serve, the daemon's sources) records its bans
 // and their requests for central firewalls in one transaction, then places and writes them. Addresses
 // come admitted (masked, checked against the safelist) by the caller.
-export function banInJails(context: Ports, jails: readonly JailConfig[], targets: readonly { jail: string; address: Address }[], origin: BanOrigin) {
-  const requests = targets.map(({ jail, address }) => ({ jail, address: address.text, family: address.family, ...origin }));
+export function banInJails(
+  context: Ports,
+  jails: readonly JailConfig[],
+  targets: readonly { jail: string; address: Address; origin?: BanOrigin }[],
+  origin: BanOrigin,
+) {
+  // A target's own origin (the fleet's decisions each carry their reason and permanence) wins.
+  const requests = targets.map((target) => ({ jail: target.jail, address: target.address.text, family: target.address.family, ...(target.origin ?? origin) }));
   const now = Date.now();
-  const decisions: BanDecision[] = context.store().ban(requests, tierWindowsOf(context.config), now, (made) => remoteBanRequests(jails, made));
+  const fleet = context.config.fleet !== undefined;
+  const decisions: BanDecision[] = context
+    .store()
+    .ban(requests, tierWindowsOf(context.config), now, (made) => [
+      ...remoteBanRequests(jails, made),
+      ...(fleet ? fleetBanItems(jails, made, origin.source, FLEET_TARGET) : []),
+    ]);
   // remote_only: the bans go to the central firewalls, not into this host's lists.
   const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
   const { outcomes, placements } = writeBans(
@@ -222,7 +239,22 @@ export function unbanInProcess(
     'unban',
     addresses.map((address) => address.text),
   );
+  enqueueFleetUnbans(
+    context,
+    jail,
+    addresses.map((address) => address.text),
+    source,
+  );
   return { ended, kept: [], ...liftEntries(context, jail, addresses, { detect: true }) };
+}
+
+// Tells the fleet of an unban in a shared jail, unless the unban came from the fleet.
+function enqueueFleetUnbans(context: Ports, jail: JailConfig, addresses: readonly string[], source: string): void {
+  if (context.config.fleet === undefined || !jail.fleet || isFleetSource(source) || addresses.length === 0) return;
+  context.store().enqueue(
+    addresses.map((address) => ({ target: FLEET_TARGET, verb: 'unban' as const, jail: jail.name, address })),
+    Date.now(),
+  );
 }
 
 // Ends the bans `may` allows among these (or all of the jail's) and lifts the entries of those it
@@ -242,6 +274,12 @@ function endAllowed(
     jail,
     'unban',
     lift.map((address) => address.text),
+  );
+  enqueueFleetUnbans(
+    context,
+    jail,
+    lift.map((address) => address.text),
+    source,
   );
   return { ended, kept, ...liftEntries(context, jail, lift, { detect: false }) };
 }

@@ -3,7 +3,7 @@ import { parseDuration } from '../core/duration.js';
 import type { FilterSpec } from '../core/filter.js';
 import { chainName } from '../core/names.js';
 import { parsePortSpec, parseRate } from '../core/rule-values.js';
-import type { Config, DaemonConfig, JailConfig, RemoteTarget, ServeConfig, SourceConfig } from '../core/domain.js';
+import type { Config, DaemonConfig, FleetConfig, JailConfig, RemoteTarget, ServeConfig, SourceConfig } from '../core/domain.js';
 import { defaultLogPrefix, type ConfigParsed } from './schema.js';
 
 // Turns the checked file contents into the program's view, with every default applied.
@@ -40,6 +40,7 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
       detect: jail.detect === undefined ? undefined : { hitcount: jail.detect.hitcount, seconds: parseDuration(jail.detect.seconds) },
       remotes: jail.remote,
       remoteOnly: jail.remote_only,
+      fleet: jail.fleet,
     };
   });
   const safelist = { addresses: parsed.safelist.addresses, files: parsed.safelist.files, ownAddresses: parsed.safelist.own_addresses };
@@ -77,5 +78,28 @@ export function normalizeConfig(parsed: ConfigParsed, source: string): Config {
     ]),
   );
   const serve: ServeConfig = { keys: Object.fromEntries(Object.entries(parsed.serve.keys).map(([name, key]) => [name, key.rights])) };
-  return { source, backend: parsed.firewall.backend, safelist, daemon, serve, filters, remotes, jails };
+  return { source, backend: parsed.firewall.backend, safelist, daemon, serve, filters, remotes, fleet: normalizeFleet(parsed.fleet, jails), jails };
+}
+
+// The default retention is the longest window of a shared jail (a permanent ban's lasts in the live
+// bans stream, which keeps no age), and never under an hour.
+function normalizeFleet(fleet: ConfigParsed['fleet'], jails: readonly JailConfig[]): FleetConfig | undefined {
+  if (fleet === undefined) return undefined;
+  const longest = Math.max(3600, ...jails.filter((jail) => jail.fleet).flatMap((jail) => jail.tierWindows));
+  const auth: FleetConfig['auth'] =
+    fleet.user !== undefined && fleet.password_file !== undefined
+      ? { kind: 'password', user: fleet.user, passwordFile: fleet.password_file }
+      : fleet.nkey_seed_file !== undefined
+        ? { kind: 'nkey', seedFile: fleet.nkey_seed_file }
+        : fleet.creds_file !== undefined
+          ? { kind: 'creds', file: fleet.creds_file }
+          : { kind: 'none' };
+  return {
+    name: fleet.name,
+    servers: fleet.servers,
+    auth,
+    tls: { ca: fleet.tls_ca, cert: fleet.tls_cert, key: fleet.tls_key },
+    replicas: fleet.replicas,
+    retentionSeconds: fleet.retention === undefined ? longest : parseDuration(fleet.retention),
+  };
 }

@@ -11,6 +11,7 @@ import { compileFilter } from '../core/filter.js';
 import { FILTER_MODES } from '../core/filters/builtin.js';
 import { BUILTIN_FILTERS } from '../core/filters/index.js';
 import { SERVE_RIGHTS, validateKeyName } from '../core/serve-rights.js';
+import { validateHostName } from '../core/fleet-message.js';
 
 // Runs one of the core validators inside zod so that its message lands on the right key path.
 function checked<T>(validate: (value: T) => unknown) {
@@ -109,8 +110,64 @@ const remoteTable = z.strictObject({
   strict_host_key_checking: z.boolean().default(true),
 });
 
+const absolutePath = z.string().startsWith('/', 'an absolute path');
+
+// A NATS server as the client takes it: nats:// (TLS when the server asks for it) or tls:// (TLS always),
+// a host and a port; nothing else, so that a typo fails here and not at the first reconnect.
+const natsServer = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a URL: write nats://HOST:4222 or tls://HOST:4222` });
+    return;
+  }
+  if (url.protocol !== 'nats:' && url.protocol !== 'tls:') ctx.addIssue({ code: 'custom', message: `${url.protocol} is not nats: or tls:` });
+  else if (url.hostname === '') ctx.addIssue({ code: 'custom', message: 'no host: write nats://HOST:4222' });
+  else if (url.username !== '' || url.password !== '')
+    ctx.addIssue({ code: 'custom', message: 'no credentials in the URL (they would show in logs): use user and password_file, nkey_seed_file or creds_file' });
+  else if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '')
+    ctx.addIssue({ code: 'custom', message: 'only a scheme, a host and a port' });
+});
+
+const fleetTable = z
+  .strictObject({
+    name: z.string().superRefine(checked((value: string) => validateHostName(value))),
+    servers: z.array(natsServer).min(1, 'at least one server, for example ["nats://10.0.0.5:4222"]'),
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'a user name: letters, digits, "_", ".", "@" and "-"')
+      .optional(),
+    password_file: absolutePath.optional(),
+    nkey_seed_file: absolutePath.optional(),
+    creds_file: absolutePath.optional(),
+    tls_ca: absolutePath.optional(),
+    tls_cert: absolutePath.optional(),
+    tls_key: absolutePath.optional(),
+    // Of the streams xtban creates; an existing stream keeps its own.
+    replicas: z.number().int().min(1).max(5).default(1),
+    // How long the decisions stream keeps a decision; at least the longest window of a shared jail.
+    retention: z
+      .union([z.string(), z.number()])
+      .superRefine(checked((value: string | number) => parseDuration(value)))
+      .optional(),
+  })
+  .superRefine((fleet, ctx) => {
+    const ways = [fleet.user !== undefined && 'user', fleet.nkey_seed_file !== undefined && 'nkey_seed_file', fleet.creds_file !== undefined && 'creds_file'].filter(
+      (way) => way !== false,
+    );
+    if (ways.length > 1) ctx.addIssue({ code: 'custom', path: [ways[1] ?? ''], message: `give one way to authenticate, not ${ways.join(' and ')}` });
+    if (fleet.password_file !== undefined && fleet.user === undefined)
+      ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'password_file needs user' });
+    if (fleet.user !== undefined && fleet.password_file === undefined)
+      ctx.addIssue({ code: 'custom', path: ['user'], message: 'user needs password_file (a file holding the password, readable by root only)' });
+    if ((fleet.tls_cert === undefined) !== (fleet.tls_key === undefined))
+      ctx.addIssue({ code: 'custom', path: [fleet.tls_cert === undefined ? 'tls_key' : 'tls_cert'], message: 'a client certificate needs both tls_cert and tls_key' });
+  });
+
 const jailTable = z
   .strictObject({
+    fleet: z.boolean().default(false),
     maxretry: z.number().int().min(1).max(1000).default(5),
     findtime: z
       .union([z.string(), z.number()])
@@ -223,6 +280,7 @@ export const configSchema = z.strictObject({
   safelist: safelistTable,
   daemon: daemonTable,
   serve: serveTable,
+  fleet: fleetTable.optional(),
   remotes: z
     .record(z.string(), remoteTable)
     .superRefine((remotes, ctx) => {
@@ -278,7 +336,13 @@ export const configSchema = z.strictObject({
 
 // Every source must name a filter that exists: built in, or in [filters]; every remote must exist.
 export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
+  let longestShared = 0;
   for (const [name, jail] of Object.entries(config.jails)) {
+    if (jail.fleet && config.fleet === undefined)
+      ctx.addIssue({ code: 'custom', path: ['jails', name, 'fleet'], message: 'fleet = true needs a [fleet] table (name and servers)' });
+    if (jail.fleet && jail.remote_only)
+      ctx.addIssue({ code: 'custom', path: ['jails', name, 'fleet'], message: 'a remote_only jail bans nothing here: share the jail of the central firewall instead' });
+    if (jail.fleet) longestShared = Math.max(longestShared, ...(jail.tiers ?? [jail.window ?? '1h']).map((window) => parseDuration(window)));
     jail.remote.forEach((remote, index) => {
       if (!(remote in config.remotes))
         ctx.addIssue({ code: 'custom', path: ['jails', name, 'remote', index], message: `no remote named ${remote}; define [remotes.${remote}]` });
@@ -301,6 +365,13 @@ export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
           message: `filter ${source.filter} has no mode ${source.mode}${builtin?.modes ? ` (its modes: ${builtin.modes.join(', ')})` : ' (only the built-in sshd and dovecot filters have modes)'}`,
         });
       }
+    });
+  }
+  if (config.fleet?.retention !== undefined && parseDuration(config.fleet.retention) < longestShared) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['fleet', 'retention'],
+      message: `shorter than the longest window of a shared jail (${longestShared}s): a host down that long would miss bans still in force; leave it out to use that window`,
     });
   }
 });

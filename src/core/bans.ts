@@ -1,5 +1,10 @@
 import type { Family } from './address.js';
+import { isFleetSource } from './fleet.js';
 import { isRemoteSource } from './serve-rights.js';
+
+// A ban another server (through serve) or another host of the fleet asked for: it never takes over a
+// ban made here.
+const isForeign = (source: string) => isRemoteSource(source) || isFleetSource(source);
 
 // Where a ban came from: the command line, a fail2ban action, a log, a file, a remote server...
 export type BanSource = string;
@@ -32,6 +37,8 @@ export interface BanRequest {
   source: BanSource;
   reason: string | null;
   permanent: boolean;
+  // The lowest tier the ban takes (a ban received from the fleet keeps its origin's escalation).
+  minTier?: number;
 }
 
 // What a ban request did: a first ban, a refresh of a live ban, or a repeat offence after one ended.
@@ -40,6 +47,8 @@ export interface BanDecision {
   kind: 'new' | 'refresh' | 'repeat';
   // The tier of the ban this one replaced (repeat offences move up).
   previousTier: number | undefined;
+  // Whether the ban this one replaced was permanent (undefined for a first ban).
+  previousPermanent?: boolean;
 }
 
 // A ban is live while it is permanent, or its last activity plus its window is still ahead.
@@ -78,21 +87,25 @@ export function expiresAt(record: BanRecord, windowSeconds: number): number | nu
 // A live ban refreshed by a server's request (through serve) keeps its source and reason, and so does
 // one that ran out without being lifted: a server's key never takes over a ban made on this host or by
 // another key, and so can never end it.
-export function planBan(existing: BanRecord | undefined, request: BanRequest, tierWindows: readonly number[], nowMs: number): BanDecision {
+export function planBan(existing: BanRecord | undefined, given: BanRequest, tierWindows: readonly number[], nowMs: number): BanDecision {
+  const { minTier = 0, ...request } = given;
   const lastTier = Math.max(0, tierWindows.length - 1);
+  const floor = Math.min(Math.max(0, minTier), lastTier);
   if (existing === undefined) {
     return {
       kind: 'new',
       previousTier: undefined,
-      record: { ...request, bannedAt: nowMs, lastActivity: nowMs, endedAt: null, endReason: null, offences: 1, tier: 0 },
+      record: { ...request, bannedAt: nowMs, lastActivity: nowMs, endedAt: null, endReason: null, offences: 1, tier: floor },
     };
   }
-  const tier = Math.min(existing.tier, lastTier);
-  if (isLive(existing, tierWindowSeconds(tier, tierWindows), nowMs)) {
-    const takesOver = existing.source === request.source || !isRemoteSource(request.source);
+  const own = Math.min(existing.tier, lastTier);
+  const tier = Math.max(own, floor);
+  if (isLive(existing, tierWindowSeconds(own, tierWindows), nowMs)) {
+    const takesOver = existing.source === request.source || !isForeign(request.source);
     return {
       kind: 'refresh',
       previousTier: existing.tier,
+      previousPermanent: existing.permanent,
       record: {
         ...existing,
         tier,
@@ -105,10 +118,11 @@ export function planBan(existing: BanRecord | undefined, request: BanRequest, ti
   }
   // A ban that ran out without being lifted may still be in force in the kernel (packets keep its entry
   // fresh until the reaper looks): a server's request does not take it over either.
-  const takesOver = existing.endedAt !== null || existing.source === request.source || !isRemoteSource(request.source);
+  const takesOver = existing.endedAt !== null || existing.source === request.source || !isForeign(request.source);
   return {
     kind: 'repeat',
     previousTier: existing.tier,
+    previousPermanent: existing.permanent,
     record: {
       ...request,
       source: takesOver ? request.source : existing.source,
@@ -118,7 +132,7 @@ export function planBan(existing: BanRecord | undefined, request: BanRequest, ti
       endedAt: null,
       endReason: null,
       offences: existing.offences + 1,
-      tier: existing.endedAt !== null && existing.endReason !== 'reaped' ? tier : Math.min(existing.tier + 1, lastTier),
+      tier: existing.endedAt !== null && existing.endReason !== 'reaped' ? tier : Math.max(Math.min(existing.tier + 1, lastTier), floor),
     },
   };
 }

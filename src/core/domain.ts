@@ -37,6 +37,24 @@ export interface JailConfig {
   // Central firewalls ([remotes.NAME]) that get this jail's bans too, or only them (remoteOnly).
   remotes: string[];
   remoteOnly: boolean;
+  // Shares its bans with the fleet ([fleet]): publishes what it decides and applies what others decide.
+  fleet: boolean;
+}
+
+// How this host joins a fleet: the NATS servers, its name there, how it authenticates, and what the
+// streams it creates keep.
+export interface FleetConfig {
+  name: string;
+  servers: string[];
+  auth:
+    | { kind: 'none' }
+    | { kind: 'password'; user: string; passwordFile: string }
+    | { kind: 'nkey'; seedFile: string }
+    | { kind: 'creds'; file: string };
+  tls: { ca: string | undefined; cert: string | undefined; key: string | undefined };
+  replicas: number;
+  // How long the decisions stream keeps a decision: at least the longest window of a shared jail.
+  retentionSeconds: number;
 }
 
 // A central firewall reached over ssh, where `xtban serve` is the forced command of our key.
@@ -96,5 +114,7 @@ export interface Config {
   // The config's own filters ([filters.NAME]); the built-in ones are in core/filters.
   filters: Map<string, FilterSpec>;
   remotes: Map<string, RemoteTarget>;
+  // Undefined: this host is in no fleet.
+  fleet: FleetConfig | undefined;
   jails: JailConfig[];
 }

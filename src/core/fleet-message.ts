@@ -55,6 +55,20 @@ export function fleetSubject(host: string): string {
   return `${FLEET_SUBJECT_PREFIX}.${validateHostName(host)}`;
 }
 
+// The live bans: one subject per origin, jail and address, of which JetStream keeps the last message
+// only. A host whose position is older than the decisions stream keeps resyncs from it.
+export const FLEET_LIVE_PREFIX = 'xtban.fleet.live';
+
+// An address as one subject token: "192.0.2.1" is 192_0_2_1, "2001:db8::1" is 2001-db8--1.
+export function addressToken(address: Address): string {
+  return address.text.replace(/[.:]/g, (character) => (character === '.' ? '_' : '-'));
+}
+
+// The live subject of a decision: its origin's, for its jail and address.
+export function liveSubject(decision: Pick<FleetDecision, 'origin' | 'jail' | 'address'>): string {
+  return `${FLEET_LIVE_PREFIX}.${validateHostName(decision.origin)}.${decision.jail}.${addressToken(decision.address)}`;
+}
+
 // Printable text only: a reason lands in the store and in log lines a person reads.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
@@ -111,7 +125,9 @@ export function decodeFleetDecision(subject: string, data: Uint8Array, context: 
   const body = parsed.data;
   if (!HOST_NAME.test(body.origin)) return refuse('malformed', `origin ${JSON.stringify(body.origin)} is not a fleet host name`);
   // The subject is what the server's permissions vouch for: an origin other than the subject's is a lie.
-  if (subject !== `${FLEET_SUBJECT_PREFIX}.${body.origin}`) return refuse('spoofed-origin', `origin ${body.origin} on ${JSON.stringify(subject)}`);
+  const live = subject.startsWith(`${FLEET_LIVE_PREFIX}.`);
+  if (live ? !subject.startsWith(`${FLEET_LIVE_PREFIX}.${body.origin}.`) : subject !== `${FLEET_SUBJECT_PREFIX}.${body.origin}`)
+    return refuse('spoofed-origin', `origin ${body.origin} on ${JSON.stringify(subject)}`);
   if (body.origin === context.self) return refuse('echo', `a decision of this host (${body.origin})`);
   if (body.reason !== null && CONTROL.test(body.reason)) return refuse('malformed', 'reason holds control characters');
   if (body.action === 'unban' && body.permanent) return refuse('malformed', 'an unban cannot be permanent');
@@ -124,6 +140,8 @@ export function decodeFleetDecision(subject: string, data: Uint8Array, context: 
   }
   const unbannable = unbannableReason(address);
   if (unbannable !== undefined) return refuse('bad-address', unbannable);
+  if (live && subject !== `${FLEET_LIVE_PREFIX}.${body.origin}.${body.jail}.${addressToken(address)}`)
+    return refuse('malformed', `a live ban of ${body.jail} ${address.text} on ${JSON.stringify(subject)}`);
   return {
     ok: true,
     decision: {

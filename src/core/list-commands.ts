@@ -68,6 +68,8 @@ export function banWrites(
   decisions: readonly BanDecision[],
   layouts: ReadonlyMap<string, JailLayout>,
   plannerFor: (jail: string) => PlacementPlanner,
+  // False: a permanent ban takes no other ban's place (a ban the fleet sent).
+  options: { displace?: boolean } = {},
 ): { writes: ListWrite[]; placements: Placements } {
   const writes: ListWrite[] = [];
   const placements: Placements = new Map();
@@ -75,7 +77,7 @@ export function banWrites(
     const layout = layoutOf(layouts, record.jail);
     const planner = plannerFor(record.jail);
     const address: Address = { family: record.family, text: record.address };
-    const placement = planner.place(address, record.tier, record.permanent);
+    const placement = planner.place(address, record.tier, record.permanent && options.displace !== false);
     // An address twice in one batch: the first placement says where it went and what made room for it.
     const key = `${record.jail} ${record.address}`;
     if (!placements.has(key)) placements.set(key, placement);
