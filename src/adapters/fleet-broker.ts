@@ -38,7 +38,8 @@ export interface FleetMessage {
 }
 
 export interface StreamPosition {
-  // The oldest decision the stream still keeps (0 when it is empty) and the newest.
+  // The oldest decision the stream still keeps (last + 1 once everything aged out; 0 for a stream that
+  // never held one) and the newest.
   first: number;
   last: number;
   maxAgeSeconds: number;
@@ -59,7 +60,7 @@ export interface FleetBroker {
   publish(decision: FleetDecision): Promise<void>;
   // Delivers the decisions from stream sequence `from` on, in order, in batches; `onBatch` runs one at a
   // time. An ordered consumer: it resumes by itself after a reconnect.
-  follow(from: number, onBatch: (messages: FleetMessage[]) => Promise<void>): Promise<FleetFollow>;
+  follow(from: number, onBatch: (messages: FleetMessage[]) => Promise<void>, onNotice?: (notice: string) => void): Promise<FleetFollow>;
   // Every live ban message (the last of each subject) and the decisions stream's last sequence read
   // before them: what a resync applies, and where it goes on from.
   snapshot(): Promise<{ messages: FleetMessage[]; decisionsLast: number }>;
@@ -140,7 +141,8 @@ async function brokerOn(nc: NatsConnection): Promise<FleetBroker> {
   const position = async (): Promise<StreamPosition> => {
     const info = await (await manager()).streams.info(DECISIONS_STREAM);
     return {
-      first: info.state.messages === 0 ? 0 : info.state.first_seq,
+      // Of an empty stream, the sequence the next decision will have: all before it are gone.
+      first: info.state.first_seq,
       last: info.state.last_seq,
       maxAgeSeconds: Math.round(info.config.max_age / 1e9),
       replicas: info.config.num_replicas,
@@ -190,27 +192,58 @@ async function brokerOn(nc: NatsConnection): Promise<FleetBroker> {
     async publish(decision) {
       const data = encodeFleetDecision(decision);
       const id = `${decision.origin}:${decision.seq}`;
-      await js.publish(`${FLEET_SUBJECT_PREFIX}.${decision.origin}`, data, { msgID: id });
-      await js.publish(liveSubject(decision), data, { msgID: id });
+      await Promise.all([
+        js.publish(`${FLEET_SUBJECT_PREFIX}.${decision.origin}`, data, { msgID: id }),
+        js.publish(liveSubject(decision), data, { msgID: id }),
+      ]);
     },
-    async follow(from, onBatch) {
+    async follow(from, onBatch, onNotice) {
       const consumer = await js.consumers.get(DECISIONS_STREAM, {
-        filter_subjects: [`${FLEET_SUBJECT_PREFIX}.*`],
+        // The stream holds decisions only: no filter (a filter list needs nats-server 2.10; Debian 12 has 2.9).
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: Math.max(1, from),
       });
-      const messages: ConsumerMessages = await consumer.consume({ max_messages: 1000 });
+      // Pulls that expire after 5 s (heartbeats every 2.5 s): a pull the server lost (a restart) is
+      // replaced within seconds, not after the default 30.
+      const messages: ConsumerMessages = await consumer.consume({ max_messages: 1000, expires: 5000 });
+      if (onNotice !== undefined) {
+        void (async () => {
+          for await (const notice of messages.status()) if (notice.type !== 'heartbeat' && notice.type !== 'next') onNotice(JSON.stringify(notice));
+        })().catch(() => undefined);
+      }
+      // Messages queue while a batch is applied, and the next batch takes all that came meanwhile: no
+      // wait added when one comes alone, one batch for many when they come fast (a catch-up, a burst).
+      const queue: FleetMessage[] = [];
+      let draining: Promise<void> | undefined;
+      let failed: unknown;
+      // Starts a drain unless one runs; a drain that ends looks again, so that a message queued between
+      // its last look and its end is not left waiting for the next one.
+      const kick = (): Promise<void> | undefined => {
+        if (draining !== undefined || queue.length === 0) return draining;
+        draining = (async () => {
+          // After the messages already read from the socket are queued: they make one batch.
+          await new Promise((resolve) => setImmediate(resolve));
+          while (queue.length > 0) await onBatch(queue.splice(0, 500));
+        })()
+          .catch((error: unknown) => {
+            failed = error;
+            messages.stop();
+          })
+          .finally(() => {
+            draining = undefined;
+            if (failed === undefined) kick();
+          });
+        return draining;
+      };
       const done = (async () => {
-        let batch: FleetMessage[] = [];
         for await (const message of messages) {
-          batch.push({ subject: message.subject, data: message.data, seq: message.seq, pending: message.info.pending });
-          // Applied in batches: as many as have come, at most 500, and at once when the stream has no more.
-          if (message.info.pending === 0 || batch.length >= 500) {
-            const ready = batch;
-            batch = [];
-            await onBatch(ready);
-          }
+          queue.push({ subject: message.subject, data: message.data, seq: message.seq, pending: message.info.pending });
+          const running = kick();
+          // Far behind: let the batches catch up before reading more.
+          if (queue.length >= 5000) await running;
         }
+        while (draining !== undefined) await draining;
+        if (failed !== undefined) throw failed;
       })();
       return {
         done,

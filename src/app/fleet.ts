@@ -16,6 +16,9 @@ import type { Ports } from './ports.js';
 // Why a received decision was not applied: the decoder's reasons, and the receiver's own rules.
 export type FleetRefusalReason = FleetRefusal | 'safelisted' | 'not-admitted';
 
+// Where the daemon keeps what it knows of its connection, in the state directory, for `fleet status`.
+export const FLEET_STATUS_FILE = 'fleet-status.json';
+
 const POSITION = 'fleet.position';
 const ORIGIN_PREFIX = 'fleet.origin.';
 const REFUSED_PREFIX = 'fleet.refused.';
@@ -201,7 +204,10 @@ export function resyncFromLive(context: Ports, messages: readonly FleetMessage[]
     }
   }
   const holding = [...newest.values()]
-    .filter(({ item: { decision, jail } }) => decision.action === 'unban' || decision.permanent || decision.at + tierWindowSeconds(decision.tier, jail.tierWindows) * 1000 > nowMs)
+    .filter(
+      ({ item: { decision, jail } }) =>
+        decision.action === 'unban' || decision.permanent || decision.at + tierWindowSeconds(decision.tier, jail.tierWindows) * 1000 > nowMs,
+    )
     .sort((a, b) => a.seq - b.seq)
     .map(({ item }) => item);
   applyAdmitted(context, holding, report, nowMs);
@@ -239,30 +245,50 @@ export interface FleetPublishReport {
   failure: string | undefined;
 }
 
-// Publishes the fleet's outbox in order, one decision at a time: it leaves the outbox once JetStream
-// has stored it (both streams acknowledged). At the first failure it stops, and that decision and the
-// later ones wait, in order. A decision published twice (a crash between the server's acknowledgement
-// and the outbox's) is stored once: its id is origin:seq.
+// How many decisions are in flight at once: each a distinct address, so the order that matters (a
+// ban and its unban) is kept whatever JetStream acknowledges first.
+const PUBLISH_WINDOW = 64;
+
+// Publishes the fleet's outbox in order: a decision leaves the outbox once JetStream has stored it (both
+// streams acknowledged). Decisions of distinct addresses go out together, up to PUBLISH_WINDOW; one of
+// the same address as an earlier one waits for it. At the first failure publishing stops: that
+// decision and every later one stay, in order, and are published again (a decision stored twice is
+// kept once: its id is origin:seq).
 export async function publishFleetOutbox(context: Ports, publish: (decision: FleetDecision) => Promise<void>): Promise<FleetPublishReport> {
   const origin = context.config.fleet?.name;
   const store = context.store();
   const report: FleetPublishReport = { published: 0, left: 0, failure: undefined };
   if (origin === undefined) return report;
   outer: for (;;) {
-    const items = store.pending(FLEET_TARGET, 200);
+    const items = store.pending(FLEET_TARGET, 1000);
     if (items.length === 0) break;
-    for (const item of items) {
-      const decision = decisionOf(item, origin);
-      if (decision !== undefined) {
-        try {
-          await publish(decision);
-        } catch (error) {
-          report.failure = error instanceof Error ? error.message : String(error);
-          break outer;
-        }
-        report.published++;
+    for (let start = 0; start < items.length; ) {
+      const window: OutboxItem[] = [];
+      const keys = new Set<string>();
+      for (let index = start; index < items.length && window.length < PUBLISH_WINDOW; index++) {
+        const item = items[index] as OutboxItem;
+        const key = `${item.jail} ${item.address}`;
+        if (keys.has(key)) break;
+        keys.add(key);
+        window.push(item);
       }
-      store.acknowledge([item.seq]);
+      start += window.length;
+      const results = await Promise.allSettled(
+        window.map((item) => {
+          const decision = decisionOf(item, origin);
+          return decision === undefined ? Promise.resolve(false) : publish(decision).then(() => true);
+        }),
+      );
+      // The outbox keeps its order: acknowledged up to the first that failed.
+      const failedAt = results.findIndex((result) => result.status === 'rejected');
+      const done = failedAt === -1 ? window : window.slice(0, failedAt);
+      store.acknowledge(done.map((item) => item.seq));
+      report.published += results.slice(0, done.length).filter((result) => result.status === 'fulfilled' && result.value).length;
+      if (failedAt !== -1) {
+        const reason = (results[failedAt] as PromiseRejectedResult).reason;
+        report.failure = reason instanceof Error ? reason.message : String(reason);
+        break outer;
+      }
     }
   }
   report.left = store.outboxSizes().get(FLEET_TARGET) ?? 0;

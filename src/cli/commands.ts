@@ -269,6 +269,17 @@ export function defineRemoteForgetDead() {
 }
 export type RemoteForgetDeadOptions = OptionsOf<typeof defineRemoteForgetDead>;
 
+// The definition of `xtban fleet status`.
+export function defineFleetStatus() {
+  return new Command('status')
+    .description(
+      "the fleet as this host sees it: connected or not and to which server, the stream position and lag, the last decision of each other host, this host's decisions waiting in the outbox, and messages refused; exit 1 while not connected or with decisions waiting",
+    )
+    .addOption(jsonOption())
+    .addHelpText('after', examples('xtban fleet status', 'xtban fleet status --json | jq .lag'));
+}
+export type FleetStatusOptions = OptionsOf<typeof defineFleetStatus>;
+
 // The definition of `xtban config check`.
 export function defineConfigCheck() {
   return new Command('check')

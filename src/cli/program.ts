@@ -16,6 +16,7 @@ import {
   defineRemoteCheck,
   defineRemoteDeliver,
   defineRemoteForgetDead,
+  defineFleetStatus,
   defineRestore,
   defineScan,
   defineServe,
@@ -185,6 +186,13 @@ export function buildProgram(outcome: Outcome = { code: ExitCode.ok }): Command 
     defineRemoteForgetDead()
       .copyInheritedSettings(remote)
       .action(run(async () => (await import('./remote.js')).remoteForgetDeadCommand as Action)),
+  );
+
+  const fleet = program.command('fleet').description('the hosts that share bans through NATS JetStream ([fleet] in the config)');
+  fleet.addCommand(
+    defineFleetStatus()
+      .copyInheritedSettings(fleet)
+      .action(run(async () => (await import('./fleet.js')).fleetStatusCommand as Action)),
   );
 
   const config = program.command('config').description('validate or print the config file');

@@ -153,16 +153,22 @@ const fleetTable = z
       .optional(),
   })
   .superRefine((fleet, ctx) => {
-    const ways = [fleet.user !== undefined && 'user', fleet.nkey_seed_file !== undefined && 'nkey_seed_file', fleet.creds_file !== undefined && 'creds_file'].filter(
-      (way) => way !== false,
-    );
+    const ways = [
+      fleet.user !== undefined && 'user',
+      fleet.nkey_seed_file !== undefined && 'nkey_seed_file',
+      fleet.creds_file !== undefined && 'creds_file',
+    ].filter((way) => way !== false);
     if (ways.length > 1) ctx.addIssue({ code: 'custom', path: [ways[1] ?? ''], message: `give one way to authenticate, not ${ways.join(' and ')}` });
     if (fleet.password_file !== undefined && fleet.user === undefined)
       ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'password_file needs user' });
     if (fleet.user !== undefined && fleet.password_file === undefined)
       ctx.addIssue({ code: 'custom', path: ['user'], message: 'user needs password_file (a file holding the password, readable by root only)' });
     if ((fleet.tls_cert === undefined) !== (fleet.tls_key === undefined))
-      ctx.addIssue({ code: 'custom', path: [fleet.tls_cert === undefined ? 'tls_key' : 'tls_cert'], message: 'a client certificate needs both tls_cert and tls_key' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [fleet.tls_cert === undefined ? 'tls_key' : 'tls_cert'],
+        message: 'a client certificate needs both tls_cert and tls_key',
+      });
   });
 
 const jailTable = z
@@ -341,7 +347,11 @@ export const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
     if (jail.fleet && config.fleet === undefined)
       ctx.addIssue({ code: 'custom', path: ['jails', name, 'fleet'], message: 'fleet = true needs a [fleet] table (name and servers)' });
     if (jail.fleet && jail.remote_only)
-      ctx.addIssue({ code: 'custom', path: ['jails', name, 'fleet'], message: 'a remote_only jail bans nothing here: share the jail of the central firewall instead' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jails', name, 'fleet'],
+        message: 'a remote_only jail bans nothing here: share the jail of the central firewall instead',
+      });
     if (jail.fleet) longestShared = Math.max(longestShared, ...(jail.tiers ?? [jail.window ?? '1h']).map((window) => parseDuration(window)));
     jail.remote.forEach((remote, index) => {
       if (!(remote in config.remotes))

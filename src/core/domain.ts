@@ -46,11 +46,7 @@ export interface JailConfig {
 export interface FleetConfig {
   name: string;
   servers: string[];
-  auth:
-    | { kind: 'none' }
-    | { kind: 'password'; user: string; passwordFile: string }
-    | { kind: 'nkey'; seedFile: string }
-    | { kind: 'creds'; file: string };
+  auth: { kind: 'none' } | { kind: 'password'; user: string; passwordFile: string } | { kind: 'nkey'; seedFile: string } | { kind: 'creds'; file: string };
   tls: { ca: string | undefined; cert: string | undefined; key: string | undefined };
   replicas: number;
   // How long the decisions stream keeps a decision: at least the longest window of a shared jail.

@@ -21,6 +21,8 @@ import { deliverOutbox } from '../app/remote.js';
 import { retryDelayMs } from '../core/delivery.js';
 import { lockDaemon } from '../adapters/daemon-lock.js';
 import { dirname } from 'node:path';
+import { collectFleetStatus, type FleetLive } from '../app/fleet.js';
+import { startFleet, type FleetRunner } from './fleet-runner.js';
 
 // The command line's settings for the daemon (xtban's global options and its own).
 export interface DaemonOptions {
@@ -61,17 +63,20 @@ function message(error: unknown): string {
 
 // What a scrape (or the metrics textfile) sees: the lists and the store, read and never written. Kernel
 // activity reaches the store through the reaper, on its own timer, not through every scrape.
-export async function observeMetrics(metrics: Metrics, context: Ports): Promise<void> {
+export async function observeMetrics(metrics: Metrics, context: Ports, fleetLive?: () => FleetLive | undefined): Promise<void> {
   const snapshot = await collectStatus(context, context.config.jails, { allLists: false, live: true, copyActivity: false });
   const store = context.store();
   metrics.observe(snapshot, snapshot.bans ?? store.open(), context.config.jails, Date.now(), store.placementCounts());
   if (context.config.remotes.size > 0) metrics.observeRemotes([...context.config.remotes.keys()], store.outboxSizes(), store.deadLetterCounts());
+  const fleet = collectFleetStatus(context, fleetLive?.());
+  if (fleet !== undefined) metrics.observeFleet(fleet, Date.now());
 }
 
 // `xtban daemon`: repair within seconds of a reload, reap on a timer, metrics, config reload, clean shutdown.
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const log = createLogger(options.logLevel ?? process.env['XTBAN_LOG_LEVEL'] ?? 'info', 1, options.logFormat ?? process.env['XTBAN_LOG_FORMAT']);
-  const logs: Record<'repair' | 'reaper' | 'sources' | 'metrics' | 'config', Logger> = {
+  const logs: Record<'repair' | 'reaper' | 'sources' | 'metrics' | 'config' | 'fleet', Logger> = {
+    fleet: log.child({ component: 'fleet' }),
     repair: log.child({ component: 'repair' }),
     reaper: log.child({ component: 'reaper' }),
     sources: log.child({ component: 'sources' }),
@@ -95,7 +100,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let firewall = systemFirewall(context.config.backend);
   const metrics = createMetrics();
   const sourceCounters: SourceCounters = {
-    banned: () => undefined,
+    banned: () => fleet?.nudge(),
     tooLong: (jail, source) => metrics.tooLong.inc({ jail, source }),
     ambiguous: (jail, source) => metrics.ambiguous.inc({ jail, source }),
   };
@@ -103,6 +108,19 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     { config: configPath, jails: context.config.jails.map((jail) => jail.name), checkMs: settings.checkMs, reapMs: settings.reapMs },
     'daemon starting',
   );
+
+  let fleet: FleetRunner | undefined;
+  const startFleetFor = (config: Config): FleetRunner | undefined =>
+    config.fleet === undefined
+      ? undefined
+      : startFleet(() => context, config.fleet, logs.fleet, {
+          applied: (report) => {
+            if (report.banned > 0) metrics.fleetApplied.inc({ action: 'ban' }, report.banned);
+            if (report.unbanned > 0) metrics.fleetApplied.inc({ action: 'unban' }, report.unbanned);
+          },
+          published: (count) => metrics.fleetPublished.inc(count),
+          live: () => undefined,
+        });
 
   // One piece of work at a time: a check never runs into a reap or a reload.
   let queue: Promise<void> = Promise.resolve();
@@ -121,7 +139,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     return queue;
   };
 
-  const refreshMetrics = () => observeMetrics(metrics, context);
+  const refreshMetrics = () => observeMetrics(metrics, context, () => fleet?.state());
   const writeMetricsFile = async () => {
     if (settings.metricsFile === undefined) return;
     try {
@@ -177,8 +195,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
     const next = await build(config);
     await sources?.stop();
+    const fleetChanged = JSON.stringify(config.fleet) !== JSON.stringify(context.config.fleet);
+    if (fleetChanged) {
+      await fleet?.stop();
+      fleet = undefined;
+    }
     context.closeStore();
     context = next;
+    if (fleetChanged) fleet = startFleetFor(config);
     sources = startSources(() => context, logs.sources, sourceCounters);
     settings = daemonSettings(config, options);
     firewall = systemFirewall(config.backend);
@@ -223,6 +247,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await exclusive('repair', check);
   await exclusive('reaper', reap);
   let sources: SourcesHandle | undefined = startSources(() => context, logs.sources, sourceCounters);
+  fleet = startFleetFor(context.config);
   restartTimers();
   const delivering = new Set<string>();
   // Per target: deliveries in a row that stopped short, and when to try again.
@@ -278,6 +303,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   await queue;
   await sources?.stop();
   sources = undefined;
+  await fleet?.stop();
+  fleet = undefined;
   if (settings.flushOnExit) {
     for (const failed of emptyJailLists(context, context.config.jails).filter((outcome) => !outcome.ok)) {
       logs.repair.error({ list: failed.list, error: failed.error }, 'flush on exit failed');

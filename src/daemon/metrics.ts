@@ -5,6 +5,7 @@ import { isLiveInTiers, type BanRecord } from '../core/bans.js';
 import { MAX_MESSAGE_LENGTH } from '../core/filter.js';
 import type { JailConfig } from '../core/domain.js';
 import type { StatusSnapshot } from '../app/status.js';
+import type { FleetStatus } from '../app/fleet.js';
 
 // The daemon's metrics, in Prometheus' conventions: base units, _total for counters, labels for jail and list.
 export interface Metrics {
@@ -18,6 +19,10 @@ export interface Metrics {
   lastCheck: Gauge;
   lastReap: Gauge;
   deadLettered: Counter<'target'>;
+  fleetApplied: Counter<'action'>;
+  fleetPublished: Counter;
+  // Sets the fleet's gauges: connection, position and lag, outbox, each origin's last decision, refusals.
+  observeFleet(status: FleetStatus, nowMs: number): void;
   // Sets the gauges of each central firewall's queue: requests waiting, requests refused for good.
   observeRemotes(targets: readonly string[], queued: ReadonlyMap<string, number>, deadLetters: ReadonlyMap<string, number>): void;
   // Sets the gauges that describe the kernel and the store from a fresh status snapshot.
@@ -52,6 +57,17 @@ export function createMetrics(): Metrics {
     moved: gauge('xtban_bans_moved_shard_total', 'Bans placed in another shard than their own because it was full', ['jail']),
   };
   const remoteQueued = gauge('xtban_remote_queued_requests', 'Requests waiting in the outbox for a central firewall', ['target']);
+  const fleet = {
+    connected: gauge('xtban_fleet_connected', '1 while connected to a fleet server'),
+    position: gauge('xtban_fleet_position', 'The fleet stream sequence this host applied last'),
+    streamLast: gauge('xtban_fleet_stream_last_sequence', 'The newest decision in the fleet stream, as last seen'),
+    lag: gauge('xtban_fleet_lag_decisions', 'Decisions in the fleet stream not applied here yet'),
+    outbox: gauge('xtban_fleet_outbox_decisions', "This host's decisions waiting to be stored by JetStream"),
+    originSeq: gauge('xtban_fleet_origin_last_sequence', 'The last decision applied from each origin (its own counter)', ['origin']),
+    originReceived: gauge('xtban_fleet_origin_last_received_timestamp_seconds', 'When the last decision of each origin was applied here', ['origin']),
+    refused: gauge('xtban_fleet_refused_total', 'Fleet messages refused (hostile, unknown jail, bad address, safelisted here), ever', ['reason']),
+    resyncs: gauge('xtban_fleet_resyncs_total', 'Resyncs from the live bans, ever'),
+  };
   const remoteDead = gauge('xtban_remote_dead_letters', 'Requests a central firewall refused for good, set aside until `xtban remote forget-dead`', ['target']);
 
   return {
@@ -71,6 +87,24 @@ export function createMetrics(): Metrics {
     lastCheck: gauge('xtban_last_check_timestamp_seconds', 'When the ruleset was last checked'),
     lastReap: gauge('xtban_last_reap_timestamp_seconds', 'When the reaper last ran'),
     deadLettered: counter('xtban_remote_dead_lettered_total', 'Requests a central firewall refused for good and that were set aside', ['target']),
+    fleetApplied: counter('xtban_fleet_applied_total', 'Decisions of other hosts applied here, by action', ['action']),
+    fleetPublished: counter('xtban_fleet_published_total', "This host's decisions stored by JetStream"),
+    observeFleet(status, nowMs) {
+      fleet.connected.set(status.daemon?.connected === true ? 1 : 0);
+      fleet.position.set(status.position);
+      fleet.streamLast.set(status.daemon?.streamLast ?? 0);
+      fleet.lag.set(status.lag ?? 0);
+      fleet.outbox.set(status.outbox);
+      fleet.originSeq.reset();
+      fleet.originReceived.reset();
+      for (const origin of status.origins) {
+        fleet.originSeq.set({ origin: origin.origin }, origin.seq);
+        fleet.originReceived.set({ origin: origin.origin }, Math.min(origin.receivedAt, nowMs) / 1000);
+      }
+      fleet.refused.reset();
+      for (const [reason, count] of Object.entries(status.refused)) fleet.refused.set({ reason }, count);
+      fleet.resyncs.set(status.resyncs);
+    },
     observeRemotes(targets, queued, deadLetters) {
       remoteQueued.reset();
       remoteDead.reset();

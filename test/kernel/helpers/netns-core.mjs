@@ -8,8 +8,8 @@ import { execa } from 'execa';
 
 export const NAME_PREFIX = 'xtb-';
 
-// The names made here: a test topology's xtb-<short>-<pid>-<n>-<role>, a benchmark's xtb-bench-<pid>-<name>.
-const OWNED = [/^xtb-[a-z0-9]+-(\d+)-\d+-(?:fw|attacker|server)$/, /^xtb-bench-(\d+)-[a-z0-9]+$/];
+// The names made here: a test topology's xtb-<short>-<pid>-<n>-<role> (a fleet's hub and hosts h1, h2...), a benchmark's xtb-bench-<pid>-<name>.
+const OWNED = [/^xtb-[a-z0-9]+-(\d+)-\d+-(?:fw|attacker|server|hub|h\d+)$/, /^xtb-bench-(\d+)-[a-z0-9]+$/];
 
 // xtb-<short>-<this pid>-<parts...>; short is reduced to [a-z0-9], at most 12 characters.
 export function namespaceName(short, ...parts) {

@@ -483,6 +483,83 @@ export async function createTopology(name: string, options: { server?: boolean }
   };
 }
 
+// A fleet: a hub namespace with a bridge (198.51.100.1/24; the NATS servers listen there, and the
+// attacker's addresses in 203.0.113.0/24 are added to it) and one namespace per host, each joined to the
+// bridge by a veth pair, at 198.51.100.(10 + i), routing everything through the hub.
+export interface FleetTopology {
+  hub: string;
+  hosts: string[];
+  hubAddress: string;
+  hostAddress(index: number): string;
+  addAttackerAddresses(addresses: readonly string[]): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export const FLEET_HUB = '198.51.100.1';
+
+export async function createFleetTopology(name: string, hostCount: number): Promise<FleetTopology> {
+  installHooks();
+  if (!swept) {
+    swept = true;
+    await sweepLeftovers();
+  }
+  const base = namespaceName(name, ++counter);
+  const hub = `${base}-hub`;
+  const hosts = Array.from({ length: hostCount }, (_, index) => `${base}-h${index + 1}`);
+  const nsList = [hub, ...hosts];
+  let destroyed: Promise<void> | undefined;
+  const entry = {
+    destroySync(): void {
+      live.delete(entry);
+      for (const ns of nsList) {
+        for (const child of children.get(ns) ?? []) child.kill('SIGKILL');
+        deleteNamespaceSync(ns);
+      }
+    },
+  };
+  live.add(entry);
+  const destroy = (): Promise<void> => {
+    destroyed ??= (async () => {
+      await Promise.all(nsList.map(deleteNs));
+      live.delete(entry);
+    })();
+    return destroyed;
+  };
+  const hostAddress = (index: number) => `198.51.100.${10 + index}`;
+  try {
+    await addNamespaces(nsList);
+    await ip(
+      ['-n', hub, '-batch', '-'],
+      ['link set lo up', 'link add br0 type bridge', `addr add ${FLEET_HUB}/24 dev br0`, 'addr add 203.0.113.1/24 dev br0', 'link set br0 up'].join('\n'),
+    );
+    for (const [index, ns] of hosts.entries()) {
+      const number = index + 1;
+      await ip(
+        ['-n', hub, '-batch', '-'],
+        [`link add xtb-p${number} type veth peer name xtb-fleet netns ${ns}`, `link set xtb-p${number} master br0`, `link set xtb-p${number} up`].join('\n'),
+      );
+      await ip(
+        ['-n', ns, '-batch', '-'],
+        ['link set lo up', `addr add ${hostAddress(number)}/24 dev xtb-fleet`, 'link set xtb-fleet up', `route add default via ${FLEET_HUB}`].join('\n'),
+      );
+    }
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+  return {
+    hub,
+    hosts,
+    hubAddress: FLEET_HUB,
+    hostAddress,
+    async addAttackerAddresses(addresses) {
+      const result = await nsExec(hub, 'ip', ['-batch', '-'], { input: `${addresses.map((address) => `address add ${address}/32 dev br0`).join('\n')}\n` });
+      if (result.exitCode !== 0) throw new Error(`adding attacker addresses failed: ${result.stderr}`);
+    },
+    destroy,
+  };
+}
+
 // Runs the built CLI inside a namespace (fw for a topology); run `npm run build` first.
 export async function runXtban(
   target: Topology | string,
