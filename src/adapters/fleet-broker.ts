@@ -231,7 +231,7 @@ async function brokerOn(nc: NatsConnection): Promise<FleetBroker> {
           })
           .finally(() => {
             draining = undefined;
-            if (failed === undefined) kick();
+            if (failed === undefined) void kick();
           });
         return draining;
       };

@@ -33,6 +33,7 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
       entry['remote'] = jail.remotes;
       entry['remote_only'] = jail.remoteOnly;
     }
+    if (jail.fleet) entry['fleet'] = true;
     if (jail.sources.length > 0) {
       entry['sources'] = jail.sources.map((source) => Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined)));
     }
@@ -73,7 +74,28 @@ export function effectiveConfig(config: Config): Record<string, unknown> {
     ]),
   );
   const serve = { keys: Object.fromEntries(Object.entries(config.serve.keys).map(([name, rights]) => [name, { rights }])) };
-  return { firewall: { backend: config.backend }, safelist, daemon, serve, remotes, filters, jails };
+  const fleet = config.fleet;
+  const fleetTable =
+    fleet === undefined
+      ? {}
+      : {
+          fleet: Object.fromEntries(
+            Object.entries({
+              name: fleet.name,
+              servers: fleet.servers,
+              user: fleet.auth.kind === 'password' ? fleet.auth.user : undefined,
+              password_file: fleet.auth.kind === 'password' ? fleet.auth.passwordFile : undefined,
+              nkey_seed_file: fleet.auth.kind === 'nkey' ? fleet.auth.seedFile : undefined,
+              creds_file: fleet.auth.kind === 'creds' ? fleet.auth.file : undefined,
+              tls_ca: fleet.tls.ca,
+              tls_cert: fleet.tls.cert,
+              tls_key: fleet.tls.key,
+              replicas: fleet.replicas,
+              retention: formatDuration(fleet.retentionSeconds),
+            }).filter(([, value]) => value !== undefined),
+          ),
+        };
+  return { firewall: { backend: config.backend }, safelist, daemon, serve, ...fleetTable, remotes, filters, jails };
 }
 
 // The built-in filters for --json: what `xtban config show` prints as comments for the TOML form.

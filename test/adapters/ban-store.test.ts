@@ -97,7 +97,9 @@ describe('ban store', () => {
     store.settle([first.seq, third.seq], [{ seq: second.seq, answer: `@x-${second.seq} error refused: jail web is not permitted here` }], 5000);
     expect(store.pending('fw', 10).map((item) => item.address)).toEqual(['192.0.2.4']);
     expect(store.deadLetterCounts()).toEqual(new Map([['fw', 1]]));
-    expect(store.deadLetters('fw', 5)).toEqual([{ ...second, refusedAt: 5000, answer: `@x-${second.seq} error refused: jail web is not permitted here` }]);
+    // A central firewall's request carries no fleet fields into the dead letters.
+    const { permanent: _permanent, tier: _tier, reason: _reason, ...request } = second;
+    expect(store.deadLetters('fw', 5)).toEqual([{ ...request, refusedAt: 5000, answer: `@x-${second.seq} error refused: jail web is not permitted here` }]);
     const [fourth] = store.pending('fw', 10);
     if (!fourth) throw new Error('not queued');
     store.settle([], [{ seq: fourth.seq, answer: 'error refused: x' }], 6000);

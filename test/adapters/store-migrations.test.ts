@@ -262,8 +262,21 @@ describe('store migrations', () => {
     const db = new Database(':memory:');
     MIGRATIONS[0]!.up(db);
     const before = db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all();
-    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(migrate(db, MIGRATIONS.slice(0, 1))).toBe(1);
     expect(db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all()).toEqual(before);
+    db.close();
+  });
+
+  it('migration 2 gives the queued requests of a version 1 store the fleet fields, keeping them in order', () => {
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS.slice(0, 1));
+    db.prepare("INSERT INTO outbox (target, verb, jail, address, created) VALUES ('fw', 'ban', 'ssh', '192.0.2.8', 1000)").run();
+    db.prepare("INSERT INTO outbox (target, verb, jail, address, created) VALUES ('fw', 'unban', 'ssh', '192.0.2.8', 2000)").run();
+    expect(migrate(db)).toBe(2);
+    expect(db.prepare('SELECT seq, verb, permanent, tier, reason FROM outbox ORDER BY seq').all()).toEqual([
+      { seq: 1, verb: 'ban', permanent: 0, tier: 0, reason: null },
+      { seq: 2, verb: 'unban', permanent: 0, tier: 0, reason: null },
+    ]);
     db.close();
   });
 });

@@ -45,6 +45,7 @@ describe('config loading', () => {
       detect: undefined,
       remotes: [],
       remoteOnly: false,
+      fleet: false,
     });
     expect(web).toMatchObject({
       list: 'web-offenders',

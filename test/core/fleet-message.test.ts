@@ -9,6 +9,7 @@ import {
   encodeFleetDecision,
   type FleetDecision,
   fleetSubject,
+  liveSubject,
   MAX_FLEET_MESSAGE_BYTES,
   validateHostName,
 } from '../../src/core/fleet-message.js';
@@ -142,6 +143,35 @@ describe('fleet decisions on the wire', () => {
         expect(['0.0.0.0', '::', '255.255.255.255']).not.toContain(result.decision.address.text);
       }),
       { numRuns: 3000, seed: 1616 },
+    );
+  });
+
+  it('reads a live ban only on the live subject of its own origin, jail and address', () => {
+    const live = liveSubject(decision);
+    expect(live).toBe('xtban.fleet.live.web1.ssh.192_0_2_7');
+    expect(liveSubject({ ...decision, address: parseAddress('2001:db8::9') })).toBe('xtban.fleet.live.web1.ssh.2001-db8--9');
+    expect(decode(wire(), live)).toMatchObject({ ok: true });
+    expect(decode(wire(), 'xtban.fleet.live.web3.ssh.192_0_2_7')).toMatchObject({ ok: false, refusal: 'spoofed-origin' });
+    // Its own origin's subject, but another address or jail: the subject says one ban, the body another.
+    expect(decode(wire(), 'xtban.fleet.live.web1.ssh.192_0_2_8')).toMatchObject({ ok: false, refusal: 'malformed' });
+    expect(decode(wire(), 'xtban.fleet.live.web1.web.192_0_2_7')).toMatchObject({ ok: false, refusal: 'malformed' });
+    fc.assert(
+      fc.property(fc.ipV4(), fc.ipV6(), fc.constantFrom('ssh', 'web'), (v4, v6, jail) => {
+        for (const text of [v4, v6]) {
+          let address: ReturnType<typeof parseAddress>;
+          try {
+            address = parseAddress(text);
+          } catch {
+            continue;
+          }
+          const body = wire({ address: text, jail });
+          const result = decodeFleetDecision(liveSubject({ origin: 'web1', jail, address }), bytes(body), here);
+          // Refused only for an unbannable address; never for a subject made from the body itself.
+          if (!result.ok) expect(result.refusal).toBe('bad-address');
+          else expect(result.decision.address).toEqual(address);
+        }
+      }),
+      { numRuns: 500, seed: 1717 },
     );
   });
 });
