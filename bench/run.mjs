@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { addNamespaces, deleteNamespaceSync, execIn, namespaceName } from '../test/kernel/helpers/netns-core.mjs';
 import { runInStockKernel, stockKernel, stockKernelMissing } from '../test/kernel/helpers/stock-kernel-vm.mjs';
 import { nginxAccessLog, nginxErrorLog, sshdLog, templates } from './log-generator.mjs';
+import { fleetFigures } from './fleet.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'main.js');
@@ -638,6 +639,7 @@ try {
   if (only.includes('stock')) say('packet path on the stock kernel, in a VM'), await stockKernelPath();
   if (want('detect')) say('detection to ban (200 trials each)'), await detection();
   if (want('idle')) say('idle footprint (20 s to settle, then 30 s, each side)'), await footprint();
+  if (want('fleet')) await fleetFigures({ work, cli, namespaces, driver, figure, say, percentile });
   // XTBAN_BENCH_RESULTS: where the results go instead (the stock-kernel VM's run writes them to its share).
   const results = process.env.XTBAN_BENCH_RESULTS ?? join(root, 'bench', 'results', 'latest.json');
   mkdirSync(dirname(results), { recursive: true });
