@@ -203,9 +203,9 @@ async function brokerOn(nc: NatsConnection): Promise<FleetBroker> {
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: Math.max(1, from),
       });
-      // Pulls that expire after 5 s (heartbeats every 2.5 s): a pull the server lost (a restart) is
-      // replaced within seconds, not after the default 30.
-      const messages: ConsumerMessages = await consumer.consume({ max_messages: 1000, expires: 5000 });
+      // A pull every 30 s and a heartbeat every 15 s while idle: what one host costs the server. A
+      // consumer a server restart left behind is followed again by the daemon's watchdog.
+      const messages: ConsumerMessages = await consumer.consume({ max_messages: 1000, expires: 30_000 });
       if (onNotice !== undefined) {
         void (async () => {
           for await (const notice of messages.status()) if (notice.type !== 'heartbeat' && notice.type !== 'next') onNotice(JSON.stringify(notice));
