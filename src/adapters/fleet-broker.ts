@@ -59,7 +59,7 @@ export interface FleetBroker {
   // Stores the decision in both streams; resolves once JetStream acknowledged both (stored).
   publish(decision: FleetDecision): Promise<void>;
   // Delivers the decisions from stream sequence `from` on, in order, in batches; `onBatch` runs one at a
-  // time. An ordered consumer: it resumes by itself after a reconnect.
+  // time. An ordered consumer: it resumes by itself after a reconnect. After stop(), no batch starts.
   follow(from: number, onBatch: (messages: FleetMessage[]) => Promise<void>, onNotice?: (notice: string) => void): Promise<FleetFollow>;
   // Every live ban message (the last of each subject) and the decisions stream's last sequence read
   // before them: what a resync applies, and where it goes on from.
@@ -216,6 +216,7 @@ async function brokerOn(nc: NatsConnection): Promise<FleetBroker> {
       const queue: FleetMessage[] = [];
       let draining: Promise<void> | undefined;
       let failed: unknown;
+      let ended = false;
       // Starts a drain unless one runs; a drain that ends looks again, so that a message queued between
       // its last look and its end is not left waiting for the next one.
       const kick = (): Promise<void> | undefined => {
@@ -223,7 +224,7 @@ async function brokerOn(nc: NatsConnection): Promise<FleetBroker> {
         draining = (async () => {
           // After the messages already read from the socket are queued: they make one batch.
           await new Promise((resolve) => setImmediate(resolve));
-          while (queue.length > 0) await onBatch(queue.splice(0, 500));
+          while (queue.length > 0 && !ended) await onBatch(queue.splice(0, 500));
         })()
           .catch((error: unknown) => {
             failed = error;
@@ -247,9 +248,12 @@ async function brokerOn(nc: NatsConnection): Promise<FleetBroker> {
       })();
       return {
         done,
+        // Stops delivering at once and drops what is queued; a batch being applied ends by itself. It
+        // does not wait for that batch: the caller may be the work the batch waits behind.
         async stop() {
+          ended = true;
+          queue.length = 0;
           messages.stop();
-          await done.catch(() => undefined);
         },
       };
     },

@@ -102,8 +102,12 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
     return work;
   };
 
-  const onBatch = async (messages: FleetMessage[]) => {
+  const onBatch = async (delivered: FleetMessage[]) => {
     if (stopped) return;
+    // What a consumer followed again, or the stream read again after a resync, delivers a second time:
+    // the position says it was applied (or covered by the live bans read after it).
+    const messages = delivered.filter((message) => message.seq > fleetPosition(context()));
+    if (messages.length === 0) return;
     const expected = fleetPosition(context()) + 1;
     const first = messages[0];
     if (first !== undefined && first.seq > expected && broker !== undefined) {
