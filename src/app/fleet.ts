@@ -81,7 +81,9 @@ function admitMessages(context: Ports, messages: readonly FleetMessage[], refuse
     const admission = admitAddress(context, jail, decision.address, decision.action === 'ban' ? 'ban' : 'lift');
     if ('refused' in admission) {
       refused.push({
-        reason: /safelist|own address|loopback|this host/i.test(admission.refused) ? 'safelisted' : 'not-admitted',
+        // admitAddress refuses a family the jail does not take, and (the decoder having refused what no
+        // host sends from) a safelisted network: told apart on the parsed address, not on the message.
+        reason: jail.families.includes(decision.address.family) ? 'safelisted' : 'not-admitted',
         detail: `${decision.origin}'s ${decision.action} of ${decision.address.text} in ${decision.jail}: ${admission.refused}`,
         seq: message.seq,
       });

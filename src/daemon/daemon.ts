@@ -119,7 +119,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
             if (report.unbanned > 0) metrics.fleetApplied.inc({ action: 'unban' }, report.unbanned);
           },
           published: (count) => metrics.fleetPublished.inc(count),
-          live: () => undefined,
         });
 
   // One piece of work at a time: a check never runs into a reap or a reload.

@@ -22,9 +22,8 @@ import type { Logger } from '../logger.js';
 // cases of app/fleet.ts; this file only runs them.
 
 export interface FleetEvents {
-  applied(report: FleetApplyReport, origins: readonly string[]): void;
+  applied(report: FleetApplyReport): void;
   published(count: number): void;
-  live(state: FleetLive): void;
 }
 
 export interface FleetRunner {
@@ -78,7 +77,6 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
   const changed = () => {
     live.updatedAt = Date.now();
     statusDirty = true;
-    events.live({ ...live });
   };
   const statusTimer = setInterval(() => {
     if (!statusDirty) return;
@@ -126,7 +124,7 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
     const last = messages.at(-1);
     if (last !== undefined) live.streamLast = Math.max(live.streamLast, last.seq + last.pending);
     logRefusals(report.refused);
-    events.applied(report, []);
+    events.applied(report);
     if (report.banned + report.unbanned > 0)
       log.info(
         { banned: report.banned, unbanned: report.unbanned, position: report.position },
@@ -140,7 +138,7 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
     const { messages, decisionsLast } = await broker.snapshot();
     const report = resyncFromLive(context(), messages, decisionsLast);
     logRefusals(report.refused);
-    events.applied(report, []);
+    events.applied(report);
     log.info(
       { banned: report.banned, unbanned: report.unbanned, position: decisionsLast },
       `resynced from the fleet's live bans: ${report.banned} ban(s), ${report.unbanned} unban(s)`,
