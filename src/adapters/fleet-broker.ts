@@ -71,10 +71,11 @@ export interface FleetBroker {
   close(): Promise<void>;
 }
 
-// Connects as the config says. Waits for the first connection as long as it takes (`signal` gives up),
-// then reconnects forever: while the broker is away, decisions wait in the outbox.
-export async function connectFleet(fleet: FleetConfig, signal?: AbortSignal): Promise<FleetBroker> {
-  const auth = await authOptions(fleet);
+// Connects as the config says, trying again (1 s, doubling, at most 30 s) until it is connected or
+// `signal` gives up: a server down, a certificate or password being fixed, a password file not there
+// yet. Each failure goes to `onFailure`. Once connected it reconnects by itself, forever: while the
+// broker is away, decisions wait in the outbox.
+export async function connectFleet(fleet: FleetConfig, signal?: AbortSignal, onFailure?: (error: unknown, attempt: number) => void): Promise<FleetBroker> {
   const tls =
     fleet.tls.ca !== undefined || fleet.tls.cert !== undefined
       ? {
@@ -82,7 +83,7 @@ export async function connectFleet(fleet: FleetConfig, signal?: AbortSignal): Pr
           ...(fleet.tls.cert === undefined ? {} : { certFile: fleet.tls.cert, keyFile: fleet.tls.key }),
         }
       : undefined;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       const nc = await connect({
         servers: fleet.servers,
@@ -91,21 +92,29 @@ export async function connectFleet(fleet: FleetConfig, signal?: AbortSignal): Pr
         reconnectTimeWait: 500,
         reconnectJitter: 200,
         pingInterval: 10_000,
-        ...auth,
+        // A server that takes the TCP connection but not the handshake fails within 5 s.
+        timeout: 5000,
+        ...(await authOptions(fleet)),
         ...(tls === undefined ? {} : { tls }),
       });
       return await brokerOn(nc);
     } catch (error) {
       if (signal?.aborted) throw error;
-      if (isAuthorizationError(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      onFailure?.(error, attempt);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5)));
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
       if (signal?.aborted) throw error;
     }
   }
-}
-
-function isAuthorizationError(error: unknown): boolean {
-  return error instanceof Error && /authorization|authentication/i.test(`${error.name} ${error.message}`);
 }
 
 async function authOptions(fleet: FleetConfig): Promise<Record<string, unknown>> {

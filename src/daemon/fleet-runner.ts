@@ -227,14 +227,20 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
   const watchTimer = setInterval(() => void serial(watch), 2000);
 
   void (async () => {
+    let lastFailure = '';
     try {
-      broker = await connectFleet(fleet, abort.signal);
-    } catch (error) {
-      if (!stopped) {
+      broker = await connectFleet(fleet, abort.signal, (error, attempt) => {
         live.lastError = message(error);
         changed();
-        log.error({ error: message(error) }, 'connecting to the fleet failed for good (credentials?): local bans go on, decisions wait in the outbox');
-      }
+        // Said once per kind of failure, not at every try.
+        if (live.lastError === lastFailure) return;
+        lastFailure = live.lastError;
+        log.warn(
+          { error: live.lastError, attempt, servers: fleet.servers },
+          `cannot connect to the fleet (trying again, at most every 30 s): ${live.lastError}; local bans go on, decisions wait in the outbox`,
+        );
+      });
+    } catch {
       return;
     }
     if (stopped) {

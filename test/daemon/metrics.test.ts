@@ -38,3 +38,43 @@ describe('daemon metrics', () => {
     expect(text).toContain('xtban_source_lines_too_long_total{jail="ssh",source="ssh:0:file:/var/log/auth.log"} 2');
   });
 });
+
+describe('fleet metrics', () => {
+  it('sets connection, position, lag, outbox, each origin and the refusals, and drops an origin that is gone', async () => {
+    const metrics = createMetrics();
+    const status = {
+      name: 'h2',
+      servers: ['nats://198.51.100.1:4222'],
+      sharedJails: ['web'],
+      daemon: { connected: true, server: '198.51.100.1:4222', streamFirst: 1, streamLast: 50, retentionSeconds: 3600, lastError: undefined, updatedAt: 0 },
+      position: 43,
+      lag: 7,
+      outbox: 2,
+      origins: [{ origin: 'h1', seq: 12, at: 1_000, receivedAt: 2_000_000, applied: 12 }],
+      refused: { safelisted: 1, malformed: 3 },
+      resyncs: 1,
+      retentionShort: false,
+    };
+    metrics.observeFleet(status, 3_000_000);
+    metrics.fleetApplied.inc({ action: 'ban' }, 5);
+    const text = await metrics.registry.metrics();
+    for (const line of [
+      'xtban_fleet_connected 1',
+      'xtban_fleet_position 43',
+      'xtban_fleet_stream_last_sequence 50',
+      'xtban_fleet_lag_decisions 7',
+      'xtban_fleet_outbox_decisions 2',
+      'xtban_fleet_origin_last_sequence{origin="h1"} 12',
+      'xtban_fleet_origin_last_received_timestamp_seconds{origin="h1"} 2000',
+      'xtban_fleet_refused_total{reason="malformed"} 3',
+      'xtban_fleet_refused_total{reason="safelisted"} 1',
+      'xtban_fleet_resyncs_total 1',
+      'xtban_fleet_applied_total{action="ban"} 5',
+    ])
+      expect(text).toContain(line);
+    metrics.observeFleet({ ...status, daemon: undefined, lag: undefined, origins: [] }, 3_000_000);
+    const after = await metrics.registry.metrics();
+    expect(after).toContain('xtban_fleet_connected 0');
+    expect(after).not.toContain('origin="h1"');
+  });
+});

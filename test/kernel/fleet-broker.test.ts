@@ -1,7 +1,8 @@
 // The fleet's NATS adapter against a real nats-server with JetStream on loopback: streams made, decisions
 // stored once however often they are published, followed in order from a position, the live bans, and
 // a host's credentials that may publish only as itself.
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectFleet, DECISIONS_STREAM, type FleetBroker, type FleetMessage } from '../../src/adapters/fleet-broker.js';
@@ -135,4 +136,103 @@ describeKernel('fleet broker (real nats-server, JetStream)', () => {
     }
     expect((await admin.position()).last).toBeGreaterThanOrEqual(4);
   });
+
+  it('connects over TLS with a client certificate and an nkey, and keeps trying while either is wrong', async () => {
+    const { createUser } = await import('@nats-io/nkeys');
+    const tls = join(work, 'tls');
+    mkdirSync(tls, { recursive: true });
+    const openssl = (...args: string[]) => {
+      const result = spawnSync('openssl', args, { cwd: tls, encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${result.stderr}`);
+    };
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=xtban test CA',
+    );
+    for (const [name, ext] of [
+      ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+      ['client', 'extendedKeyUsage=clientAuth'],
+    ] as const) {
+      openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+      writeFileSync(join(tls, `${name}.ext`), `${ext}\n`);
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '1',
+        '-extfile',
+        `${name}.ext`,
+      );
+    }
+    const user = createUser();
+    const seedFile = join(tls, 'web9.nk');
+    writeFileSync(seedFile, `${new TextDecoder().decode(user.getSeed())}\n`, { mode: 0o600 });
+    const secure = await startNatsServer({
+      dir: join(work, 'nats-tls'),
+      port: PORT + 1,
+      extra: `tls { cert_file: "${join(tls, 'server.pem')}", key_file: "${join(tls, 'server.key')}", ca_file: "${join(tls, 'ca.pem')}", verify: true }\nauthorization { users: [ { nkey: "${user.getPublicKey()}" } ] }\n`,
+    });
+    const config: FleetConfig = {
+      name: 'web9',
+      servers: [`tls://127.0.0.1:${PORT + 1}`],
+      auth: { kind: 'nkey', seedFile },
+      tls: { ca: join(tls, 'ca.pem'), cert: join(tls, 'client.pem'), key: join(tls, 'client.key') },
+      replicas: 1,
+      retentionSeconds: 3600,
+    };
+    try {
+      const broker = await connectFleet(config, AbortSignal.timeout(20_000));
+      await broker.ensureStreams(3600, 1);
+      await broker.publish(decision('web9', 1, '192.0.2.99'));
+      expect((await broker.position()).last).toBe(1);
+      await broker.close();
+      // Without the client certificate, and with another nkey: no connection, and it keeps trying.
+      const other = join(tls, 'other.nk');
+      writeFileSync(other, `${new TextDecoder().decode(createUser().getSeed())}\n`);
+      for (const wrong of [
+        { ...config, tls: { ...config.tls, cert: undefined, key: undefined } },
+        { ...config, auth: { kind: 'nkey' as const, seedFile: other } },
+      ]) {
+        const failures: string[] = [];
+        const gaveUp = new AbortController();
+        let settled = false;
+        const attempt = connectFleet(wrong, gaveUp.signal, (error) => failures.push(String(error)));
+        attempt.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
+        for (let waited = 0; failures.length === 0 && waited < 15_000; waited += 100) await sleep(100);
+        expect(failures.length).toBeGreaterThanOrEqual(1);
+        await sleep(1500);
+        // Still trying: neither connected nor given up.
+        expect(settled).toBe(false);
+        gaveUp.abort();
+        await expect(attempt).rejects.toThrow();
+      }
+    } finally {
+      await secure.stop();
+    }
+  }, 60_000);
 });
