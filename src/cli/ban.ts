@@ -8,6 +8,8 @@ import { kernelContext } from './context.js';
 import { missingSlots } from '../app/missing-lists.js';
 import { banInJails, flushJails, unbanInProcess, type WriteOutcome } from '../app/ban-pipeline.js';
 import { deliverIfNoDaemon, type DeliveryReport } from '../app/remote.js';
+import { fleetOutboxNote } from '../app/fleet.js';
+import type { Ports } from '../app/ports.js';
 import type { BanOptions, FlushOptions, UnbanOptions } from './commands.js';
 
 // Validates every argument before anything is written: one bad address and nothing happens.
@@ -177,11 +179,18 @@ export async function banAddresses(addressArgs: string[], options: BanOptions): 
     }
     for (const skip of skipped) out.note(`skipped ${skip.address} for ${skip.jail}: ${skip.reason}`);
     reportDeliveries(out, deliveries);
+    noteFleet(context, out);
     const unplaced = [...placements.values()].filter((placement) => placement.kind === 'full').length;
     return exitFor(outcomes, unplaced);
   } finally {
     context.closeStore();
   }
+}
+
+// Decisions for the fleet that only wait, because no daemon runs to publish them, are said.
+function noteFleet(context: Ports, out: { note(text: string): void }): void {
+  const note = fleetOutboxNote(context);
+  if (note !== undefined) out.note(`note: ${note}`);
 }
 
 // One line per central firewall: sent, or queued with the reason and what to fix.
@@ -258,6 +267,7 @@ export async function unbanAddresses(addressArgs: string[], options: UnbanOption
         jails.flatMap((jail) => jail.remotes),
       ),
     );
+    noteFleet(context, out);
     return exitFor(outcomes);
   } finally {
     context.closeStore();

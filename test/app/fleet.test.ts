@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FLEET_TARGET } from '../../src/adapters/ban-store.js';
 import type { FleetMessage } from '../../src/adapters/fleet-broker.js';
 import { banInJails, unbanInProcess } from '../../src/app/ban-pipeline.js';
-import { applyFleetMessages, collectFleetStatus, fleetPosition, publishFleetOutbox, resyncFromLive } from '../../src/app/fleet.js';
+import { applyFleetMessages, collectFleetStatus, fleetOutboxNote, fleetPosition, publishFleetOutbox, resyncFromLive } from '../../src/app/fleet.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import { parseAddress, parseNetwork } from '../../src/core/address.js';
 import type { JailConfig } from '../../src/core/domain.js';
@@ -247,5 +247,16 @@ describe('fleet status', () => {
       ['h5', 1],
     ]);
     expect(collectFleetStatus(setup(CONFIG.slice(CONFIG.indexOf('[jails.web]')).replace('fleet = true', '')).context, undefined)).toBeUndefined();
+  });
+});
+
+describe('decisions that only wait', () => {
+  it('are said by a command when no daemon runs to publish them, and not otherwise', () => {
+    const { context, jail } = setup();
+    expect(fleetOutboxNote(context)).toBeUndefined();
+    banInJails(context, [jail('ssh')], [{ jail: 'ssh', address: parseAddress('203.0.113.70') }], { source: 'cli', reason: null, permanent: false });
+    expect(fleetOutboxNote(context)).toBeUndefined();
+    banInJails(context, [jail('web')], [{ jail: 'web', address: parseAddress('203.0.113.71') }], { source: 'cli', reason: null, permanent: false });
+    expect(fleetOutboxNote(context)).toMatch(/^1 decision\(s\) wait in the outbox for the fleet: `xtban daemon` publishes them/);
   });
 });
