@@ -140,9 +140,9 @@ export interface BanWriteReport {
 // store every entry a full list gave up and every ban that found no room: nothing is evicted unseen.
 export function writeBans(context: Ports, decisions: readonly BanDecision[], source: string, nowMs: number): BanWriteReport {
   if (decisions.length === 0) return { outcomes: [], placements: new Map() };
-  // A permanent ban received from the fleet takes no other ban's place: only this host's own rules may
-  // put one ban out for another.
-  const { writes, placements } = banWrites(decisions, context.layouts, plannersFor(context, nowMs), { displace: !isFleetSource(source) });
+  // A ban received from the fleet takes free room only and leaves every list's last tenth to this host's
+  // own bans: only this host's own rules may put one ban out for another.
+  const { writes, placements } = banWrites(decisions, context.layouts, plannersFor(context, nowMs), { from: isFleetSource(source) ? 'fleet' : 'local' });
   const outcomes = performWrites(context.lists, writes);
   const events: BanEvent[] = [];
   for (const [key, placement] of placements) {

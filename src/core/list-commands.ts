@@ -68,8 +68,8 @@ export function banWrites(
   decisions: readonly BanDecision[],
   layouts: ReadonlyMap<string, JailLayout>,
   plannerFor: (jail: string) => PlacementPlanner,
-  // False: a permanent ban takes no other ban's place (a ban the fleet sent).
-  options: { displace?: boolean } = {},
+  // 'fleet': bans another host decided, placed in free room only, never in a list's last tenth.
+  options: { from?: 'local' | 'fleet' } = {},
 ): { writes: ListWrite[]; placements: Placements } {
   const writes: ListWrite[] = [];
   const placements: Placements = new Map();
@@ -77,7 +77,7 @@ export function banWrites(
     const layout = layoutOf(layouts, record.jail);
     const planner = plannerFor(record.jail);
     const address: Address = { family: record.family, text: record.address };
-    const placement = planner.place(address, record.tier, record.permanent && options.displace !== false);
+    const placement = planner.place(address, record.tier, record.permanent, options.from ?? 'local');
     // An address twice in one batch: the first placement says where it went and what made room for it.
     const key = `${record.jail} ${record.address}`;
     if (!placements.has(key)) placements.set(key, placement);

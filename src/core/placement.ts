@@ -65,6 +65,14 @@ export type Placement =
   | { kind: 'missing'; list: string }
   | { kind: 'full'; lists: string[]; preferred: string };
 
+// The share of every list that bans received from the fleet never take: this host's own bans keep it.
+export const FLEET_RESERVE_SHARE = 0.1;
+
+// The entries of a list of `capacity` that received bans leave free: a tenth, at least one.
+export function fleetReserve(capacity: number): number {
+  return Math.max(1, Math.ceil(capacity * FLEET_RESERVE_SHARE));
+}
+
 export interface PlacementInput {
   layout: JailLayout;
   capacity: number;
@@ -99,7 +107,10 @@ export class PlacementPlanner {
   // Where `address` (masked as the jail bans it) goes at `tier`, and the fill updated as if written.
   // `permanent`: the ban never ends, and outranks live bans that do. A flood of transient bans aimed at
   // its shard then cannot keep it out: it takes the place of the least recently seen of them.
-  place(address: Address, tier: number, permanent = false): Placement {
+  // `from` 'fleet': a ban another host of the fleet decided. It takes free room only, and never the last
+  // tenth of a list (FLEET_RESERVE_SHARE): however many bans a host of the fleet sends, this host's own
+  // detection keeps room. It makes no room by evicting or displacing anything.
+  place(address: Address, tier: number, permanent = false, from: 'local' | 'fleet' = 'local'): Placement {
     const slots = tierSlots(this.input.layout, address.family, tier);
     const first = slots[0];
     if (!first) return { kind: 'missing', list: `(no list for tier ${tier + 1})` };
@@ -114,6 +125,17 @@ export class PlacementPlanner {
         entries.set(address.text, this.newest);
         return { kind: 'present', list: slot.name };
       }
+    }
+    if (from === 'fleet') {
+      const limit = this.input.capacity - fleetReserve(this.input.capacity);
+      for (const slot of order) {
+        const entries = this.fill.get(slot.name);
+        if (entries && entries.size < limit) {
+          entries.set(address.text, this.newest);
+          return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred };
+        }
+      }
+      return { kind: 'full', lists: order.map((slot) => slot.name), preferred: preferred.name };
     }
     for (const slot of order) {
       const entries = this.fill.get(slot.name);

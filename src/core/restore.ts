@@ -1,6 +1,7 @@
 import { maskAddress, type Address } from './address.js';
 import { effectiveTier, isLive, tierWindowSeconds, type BanRecord } from './bans.js';
 import type { JailConfig } from './domain.js';
+import { isFleetSource } from './fleet.js';
 import type { KernelClock, WordBits } from './jiffies.js';
 import type { JailLayout } from './layout.js';
 import type { ListWrite } from './list-commands.js';
@@ -116,10 +117,11 @@ export function planRestore(input: {
         plan.alreadyPresent++;
       }
     }
-    // Permanent bans first: they outrank the bans that end, so a full list cannot keep them out.
-    absent.sort((a, b) => Number(b.ban.permanent) - Number(a.ban.permanent));
+    // Permanent bans first: they outrank the bans that end, so a full list cannot keep them out. This
+    // host's own bans before those the fleet sent, which take free room only.
+    absent.sort((a, b) => Number(b.ban.permanent) - Number(a.ban.permanent) || Number(isFleetSource(a.ban.source)) - Number(isFleetSource(b.ban.source)));
     for (const { ban, address, tier, stray } of absent) {
-      const placement = planner.place(address, tier, ban.permanent);
+      const placement = planner.place(address, tier, ban.permanent, isFleetSource(ban.source) ? 'fleet' : 'local');
       if (placement.kind === 'present') {
         // Another ban of the same network went back a moment ago.
         plan.alreadyPresent++;

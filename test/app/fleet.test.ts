@@ -132,6 +132,32 @@ describe('applying the fleet’s decisions', () => {
   });
 });
 
+describe('room for this host’s own bans', () => {
+  it('leaves the last tenth of a list to local bans however many bans the fleet sends, and restore keeps it so', async () => {
+    const config = CONFIG.replace('tiers = ["1h", "1d"]', 'window = "1h"\nfamily = "ipv4"\ncapacity = 10');
+    const { context, store, jail, kernel } = setup(config, 10);
+    const flood = Array.from({ length: 12 }, (_, index) => message(decision({ origin: 'h9', address: `198.51.100.${index + 1}` })));
+    expect(applyFleetMessages(context, flood).banned).toBe(12);
+    // Nine placed, one entry left free; the other three are kept in the store, not placed.
+    expect(kernel.entries('xtban-web')?.length).toBe(9);
+    expect(store.open('web').length).toBe(12);
+    const local = banInJails(context, [jail('web')], [{ jail: 'web', address: parseAddress('203.0.113.80') }], {
+      source: 'cli',
+      reason: null,
+      permanent: false,
+    });
+    expect(local.placements.get('web 203.0.113.80')?.kind).toBe('placed');
+    expect(kernel.entries('xtban-web')).toContain('203.0.113.80');
+    // After a reboot (lists emptied), restore puts this host's ban back first and the fleet's in what is
+    // left of the nine tenths: one entry is free again for the next local ban.
+    kernel.write('xtban-web', '/');
+    const { restoreBans } = await import('../../src/app/restore.js');
+    await restoreBans(context, context.config.jails);
+    expect(kernel.entries('xtban-web')).toContain('203.0.113.80');
+    expect(kernel.entries('xtban-web')?.length).toBe(9);
+  });
+});
+
 describe('telling the fleet', () => {
   it('queues the bans and unbans of shared jails with their permanence, tier and reason; nothing of others', () => {
     const { context, store, jail } = setup();
