@@ -174,15 +174,15 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
   };
 
   // Publishing: in order, one run at a time, retried with a growing delay after a failure.
-  let publishing = false;
   let failures = 0;
   let notBefore = 0;
-  const publish = async () => {
-    if (publishing || broker === undefined || stopped || !live.connected || Date.now() < notBefore) return;
-    if ((context().store().outboxSizes().get(FLEET_TARGET) ?? 0) === 0) return;
-    publishing = true;
+  // The run in flight, which stop() waits for before the store closes.
+  let publishRun: Promise<void> | undefined;
+  const publish = (): Promise<void> => {
+    if (publishRun !== undefined || broker === undefined || stopped || !live.connected || Date.now() < notBefore) return publishRun ?? Promise.resolve();
     const current = broker;
-    try {
+    publishRun = (async () => {
+      if ((context().store().outboxSizes().get(FLEET_TARGET) ?? 0) === 0) return;
       const report = await publishFleetOutbox(context(), (decision) => current.publish(decision));
       if (report.published > 0) {
         events.published(report.published);
@@ -195,9 +195,17 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
         changed();
         log.warn({ failure: report.failure, left: report.left }, 'publishing to the fleet failed: decisions wait in the outbox, in order');
       } else failures = 0;
-    } finally {
-      publishing = false;
-    }
+    })()
+      // The store failing (busy, its disk full) is said and tried again later; it never ends the daemon.
+      .catch((error: unknown) => {
+        failures++;
+        notBefore = Date.now() + retryDelayMs(failures);
+        log.error({ error: message(error) }, 'publishing to the fleet failed: decisions wait in the outbox, in order');
+      })
+      .finally(() => {
+        publishRun = undefined;
+      });
+    return publishRun;
   };
   const publishTimer = setInterval(() => void publish(), 100);
 
@@ -297,6 +305,7 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
       clearInterval(watchTimer);
       await follow?.stop();
       await work;
+      await publishRun;
       await broker?.close();
       live.connected = false;
       live.server = undefined;
