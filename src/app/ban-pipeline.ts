@@ -8,8 +8,9 @@ import type { KernelClock } from '../core/jiffies.js';
 import type { ListSlot } from '../core/layout.js';
 import { parseRecentList } from '../core/proc-format.js';
 import { defaultWordBits } from '../adapters/kernel-clock.js';
-import { FLEET_TARGET, type BanEvent } from '../adapters/ban-store.js';
-import { fleetBanItems, isFleetSource } from '../core/fleet.js';
+import type { BanEvent } from '../adapters/ban-store.js';
+import { isFleetSource } from '../core/fleet.js';
+import { enqueueFleetUnbans, fleetBanItems } from './fleet-outbox.js';
 import { entriesToLift } from '../core/serve-rights.js';
 import { describeMatch, safelistMatch } from '../core/safelist.js';
 import type { RecentLists } from '../adapters/recent-lists.js';
@@ -192,7 +193,7 @@ export function banInJails(
     .store()
     .ban(requests, tierWindowsOf(context.config), now, (made) => [
       ...remoteBanRequests(jails, made),
-      ...(fleet ? fleetBanItems(jails, made, origin.source, FLEET_TARGET) : []),
+      ...(fleet ? fleetBanItems(jails, made, origin.source) : []),
     ]);
   // remote_only: the bans go to the central firewalls, not into this host's lists.
   const local = new Set(jails.filter((jail) => !jail.remoteOnly).map((jail) => jail.name));
@@ -246,15 +247,6 @@ export function unbanInProcess(
     source,
   );
   return { ended, kept: [], ...liftEntries(context, jail, addresses, { detect: true }) };
-}
-
-// Tells the fleet of an unban in a shared jail, unless the unban came from the fleet.
-function enqueueFleetUnbans(context: Ports, jail: JailConfig, addresses: readonly string[], source: string): void {
-  if (context.config.fleet === undefined || !jail.fleet || isFleetSource(source) || addresses.length === 0) return;
-  context.store().enqueue(
-    addresses.map((address) => ({ target: FLEET_TARGET, verb: 'unban' as const, jail: jail.name, address })),
-    Date.now(),
-  );
 }
 
 // Ends the bans `may` allows among these (or all of the jail's) and lifts the entries of those it

@@ -7,8 +7,6 @@ import { fleetSource } from '../core/fleet.js';
 import { decodeFleetDecision, type FleetDecision, type FleetRefusal } from '../core/fleet-message.js';
 import { admitAddress, banInJails, unbanInProcess } from './ban-pipeline.js';
 import type { Ports } from './ports.js';
-import { daemonRunning } from '../adapters/daemon-lock.js';
-import { dirname } from 'node:path';
 
 // The fleet's use cases: publish this host's decisions in order from the outbox, apply the other hosts'
 // through the same ban pipeline as every local ban (safelist, own addresses, placement), keep the
@@ -357,13 +355,4 @@ export function collectFleetStatus(context: Ports, live: FleetLive | undefined):
     resyncs: Number(store.meta(RESYNCS) ?? '0'),
     retentionShort: live?.retentionSeconds !== undefined && live.retentionSeconds > 0 && live.retentionSeconds < fleet.retentionSeconds,
   };
-}
-
-// What a command that queued decisions for the fleet says when no daemon runs on its state directory:
-// the daemon publishes them, and until one runs they only wait.
-export function fleetOutboxNote(context: Ports): string | undefined {
-  if (context.config.fleet === undefined) return undefined;
-  const waiting = context.store().outboxSizes().get(FLEET_TARGET) ?? 0;
-  if (waiting === 0 || daemonRunning(dirname(context.store().location))) return undefined;
-  return `${waiting} decision(s) wait in the outbox for the fleet: \`xtban daemon\` publishes them, and none runs on this state directory`;
 }

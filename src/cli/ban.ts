@@ -8,7 +8,7 @@ import { kernelContext } from './context.js';
 import { missingSlots } from '../app/missing-lists.js';
 import { banInJails, flushJails, unbanInProcess, type WriteOutcome } from '../app/ban-pipeline.js';
 import { deliverIfNoDaemon, type DeliveryReport } from '../app/remote.js';
-import { fleetOutboxNote } from '../app/fleet.js';
+import { fleetOutboxNote } from '../app/fleet-outbox.js';
 import type { Ports } from '../app/ports.js';
 import type { BanOptions, FlushOptions, UnbanOptions } from './commands.js';
 

@@ -126,24 +126,15 @@ export class PlacementPlanner {
         return { kind: 'present', list: slot.name };
       }
     }
-    if (from === 'fleet') {
-      const limit = this.input.capacity - fleetReserve(this.input.capacity);
-      for (const slot of order) {
-        const entries = this.fill.get(slot.name);
-        if (entries && entries.size < limit) {
-          entries.set(address.text, this.newest);
-          return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred };
-        }
-      }
-      return { kind: 'full', lists: order.map((slot) => slot.name), preferred: preferred.name };
-    }
+    const room = from === 'fleet' ? this.input.capacity - fleetReserve(this.input.capacity) : this.input.capacity;
     for (const slot of order) {
       const entries = this.fill.get(slot.name);
-      if (entries && entries.size < this.input.capacity) {
+      if (entries && entries.size < room) {
         entries.set(address.text, this.newest);
         return { kind: 'placed', list: slot.name, preferred: preferred.name, moved: slot !== preferred };
       }
     }
+    if (from === 'fleet') return { kind: 'full', lists: order.map((slot) => slot.name), preferred: preferred.name };
     // Both are full. An entry that is no live ban (its window passed, the reaper has not come by) is
     // taken out first, by xtban, so the kernel drops nothing of its own choice: the least recently
     // used entry it would drop may well be a live ban.

@@ -1,4 +1,5 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { stateDirOf } from '../app/remote.js';
 import { writeFileAtomic } from '../adapters/atomic-file.js';
 import { FLEET_TARGET } from '../adapters/ban-store.js';
 import { connectFleet, type FleetBroker, type FleetFollow, type FleetMessage } from '../adapters/fleet-broker.js';
@@ -72,7 +73,7 @@ export function startFleet(context: () => Ports, fleet: FleetConfig, log: Logger
     lastError: undefined,
     updatedAt: Date.now(),
   };
-  const statusFile = () => join(dirname(context().store().location), FLEET_STATUS_FILE);
+  const statusFile = () => join(stateDirOf(context()), FLEET_STATUS_FILE);
   let statusDirty = true;
   const changed = () => {
     live.updatedAt = Date.now();

@@ -377,6 +377,30 @@ export function sweepLeftovers(): Promise<string[]> {
   return sweepDead(deleteNs);
 }
 
+// Registers the namespaces a topology is about to make: what runs in them is killed and they are deleted
+// by destroy(), at exit, or on a signal, whichever comes first.
+function ownNamespaces(nsList: readonly string[]): { destroy(): Promise<void>; destroyed(): boolean } {
+  let destroyed: Promise<void> | undefined;
+  const entry = {
+    destroySync(): void {
+      live.delete(entry);
+      for (const ns of nsList) {
+        for (const child of children.get(ns) ?? []) child.kill('SIGKILL');
+        deleteNamespaceSync(ns);
+      }
+    },
+  };
+  live.add(entry);
+  const destroy = (): Promise<void> => {
+    destroyed ??= (async () => {
+      await Promise.all(nsList.map(deleteNs));
+      live.delete(entry);
+    })();
+    return destroyed;
+  };
+  return { destroy, destroyed: () => destroyed !== undefined };
+}
+
 // Two namespaces, fw and attacker, joined by a veth pair, with IPv4 and IPv6 addresses usable at once.
 // With { server: true }, a third namespace "server" joins fw over a second veth pair: fw 198.51.100.1,
 // server 198.51.100.2 (a host that bans on fw, the central firewall, over ssh).
@@ -393,25 +417,7 @@ export async function createTopology(name: string, options: { server?: boolean }
   const names = { fw: `${base}-fw`, attacker: `${base}-attacker`, server: `${base}-server` } as const;
   const nsList: string[] = options.server ? [names.fw, names.attacker, names.server] : [names.fw, names.attacker];
 
-  let destroyed: Promise<void> | undefined;
-  const entry = {
-    destroySync(): void {
-      live.delete(entry);
-      for (const ns of nsList) {
-        for (const child of children.get(ns) ?? []) child.kill('SIGKILL');
-        deleteNamespaceSync(ns);
-      }
-    },
-  };
-  live.add(entry);
-
-  const destroy = (): Promise<void> => {
-    destroyed ??= (async () => {
-      await Promise.all(nsList.map(deleteNs));
-      live.delete(entry);
-    })();
-    return destroyed;
-  };
+  const { destroy, destroyed } = ownNamespaces(nsList);
 
   try {
     await addNamespaces(nsList);
@@ -447,7 +453,7 @@ export async function createTopology(name: string, options: { server?: boolean }
   const resolve = (ns: Role | string): string => {
     const resolved = ns === 'fw' || ns === 'attacker' || ns === 'server' ? names[ns] : ns;
     if (!nsList.includes(resolved)) throw new Error(`namespace ${ns} is not part of topology ${base}`);
-    if (destroyed !== undefined) throw new Error(`topology ${base} is destroyed`);
+    if (destroyed()) throw new Error(`topology ${base} is destroyed`);
     return resolved;
   };
   const exec = async (ns: Role | string, cmd: string, args: readonly string[] = [], opts: ExecOptions = {}): Promise<ExecResult> =>
@@ -507,24 +513,7 @@ export async function createFleetTopology(name: string, hostCount: number): Prom
   const hub = `${base}-hub`;
   const hosts = Array.from({ length: hostCount }, (_, index) => `${base}-h${index + 1}`);
   const nsList = [hub, ...hosts];
-  let destroyed: Promise<void> | undefined;
-  const entry = {
-    destroySync(): void {
-      live.delete(entry);
-      for (const ns of nsList) {
-        for (const child of children.get(ns) ?? []) child.kill('SIGKILL');
-        deleteNamespaceSync(ns);
-      }
-    },
-  };
-  live.add(entry);
-  const destroy = (): Promise<void> => {
-    destroyed ??= (async () => {
-      await Promise.all(nsList.map(deleteNs));
-      live.delete(entry);
-    })();
-    return destroyed;
-  };
+  const { destroy } = ownNamespaces(nsList);
   const hostAddress = (index: number) => `198.51.100.${10 + index}`;
   try {
     await addNamespaces(nsList);
